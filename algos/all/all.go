@@ -1,0 +1,7 @@
+// Package all registers every alignlab plugin. Programs and notebooks import
+// it for its side effect, as image/png is imported for image.Decode:
+//
+//	import _ "github.com/alignlab/alignlab/algos/all"
+package all
+
+import ()

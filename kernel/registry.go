@@ -1,0 +1,186 @@
+package kernel
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Paper is the reference a plugin implements.
+type Paper struct {
+	Title   string `json:"title"`
+	Authors string `json:"authors"`
+	Year    int    `json:"year"`
+	ArXiv   string `json:"arxiv,omitempty"` // e.g. "2403.00409"
+}
+
+func (p Paper) String() string {
+	s := fmt.Sprintf("%s (%d). %s.", p.Authors, p.Year, p.Title)
+	if p.ArXiv != "" {
+		s += " arXiv:" + p.ArXiv
+	}
+	return s
+}
+
+// DataFormat describes one kind of input a plugin accepts through --data.
+type DataFormat struct {
+	Name    string // e.g. "arena battles (JSONL)"
+	Doc     string // fields and conventions, may span lines
+	Example string // one line of an example file
+}
+
+// Info is what a plugin declares about itself. It must not change after Register.
+type Info struct {
+	ID      string // lowercase, dot-namespaced: "bt.ratings"
+	Summary string // one line
+	Papers  []Paper
+	Params  []Param
+	Data    []DataFormat
+	// Doc is the longer text of `alignlab describe`: the loss formula, what
+	// the plugin reports, and what it does without --data.
+	Doc string
+}
+
+// Plugin is an algorithm the lab can run. Run is called by kernel.Run with
+// validated params, a seeded random source and a context; it reports metrics
+// through the Job and fills the Job's Result.
+type Plugin interface {
+	Info() Info
+	Run(job *Job) error
+}
+
+var (
+	registryMu sync.RWMutex
+	registry   = map[string]Plugin{}
+	validID    = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`)
+)
+
+// Register makes a plugin available by its ID. It panics if p is nil, if the
+// ID is not lowercase and dot-namespaced, if a param is declared twice or has
+// a default outside its range, or if the ID is already registered.
+func Register(p Plugin) {
+	if p == nil {
+		panic("kernel: Register plugin is nil")
+	}
+	info := p.Info()
+	if !validID.MatchString(info.ID) {
+		panic(fmt.Sprintf("kernel: Register: plugin ID %q is not lowercase and dot-namespaced", info.ID))
+	}
+	seen := map[string]bool{}
+	for _, prm := range allParams(&info) {
+		if seen[prm.Key] {
+			panic(fmt.Sprintf("kernel: Register %s: param %q declared twice", info.ID, prm.Key))
+		}
+		seen[prm.Key] = true
+		if _, err := prm.convert(prm.Default); err != nil {
+			panic(fmt.Sprintf("kernel: Register %s: default %v of param %q is not %s %s",
+				info.ID, prm.Default, prm.Key, prm.Type, prm.Allowed()))
+		}
+	}
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if _, dup := registry[info.ID]; dup {
+		panic("kernel: Register called twice for plugin " + info.ID)
+	}
+	registry[info.ID] = p
+}
+
+// IDs returns the IDs of the registered plugins, sorted.
+func IDs() []string {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	ids := make([]string, 0, len(registry))
+	for id := range registry {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// UnknownPluginError is returned by Lookup for an ID nobody registered.
+type UnknownPluginError struct {
+	ID    string
+	Known []string
+}
+
+func (e *UnknownPluginError) Error() string {
+	known := "none"
+	if len(e.Known) > 0 {
+		known = strings.Join(e.Known, ", ")
+	}
+	return fmt.Sprintf("kernel: unknown plugin %q (forgotten import of github.com/alignlab/alignlab/algos/all?); known: %s", e.ID, known)
+}
+
+// Lookup returns the plugin registered under id.
+func Lookup(id string) (Plugin, error) {
+	registryMu.RLock()
+	p, ok := registry[id]
+	registryMu.RUnlock()
+	if !ok {
+		return nil, &UnknownPluginError{ID: id, Known: IDs()}
+	}
+	return p, nil
+}
+
+// unregister is for tests that register throw-away plugins.
+func unregister(id string) {
+	registryMu.Lock()
+	delete(registry, id)
+	registryMu.Unlock()
+}
+
+// Options are the inputs of one run besides the plugin ID.
+type Options struct {
+	// Params are raw parameter values (strings or Go values); missing keys
+	// take their defaults. The seed is Params["seed"].
+	Params map[string]any
+	// Data are input files; each plugin documents the formats it reads.
+	// Without data, plugins use their documented default (a generator or an
+	// embedded sample).
+	Data []string
+	// Observer, if set, receives every progress event, in order, from the
+	// goroutine running the plugin. It must be quick.
+	Observer func(Event)
+}
+
+// Describe returns the text of `alignlab describe id`.
+func Describe(id string) (string, error) {
+	p, err := Lookup(id)
+	if err != nil {
+		return "", err
+	}
+	info := p.Info()
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s — %s\n", info.ID, info.Summary)
+	if len(info.Papers) > 0 {
+		b.WriteString("\nPaper:\n")
+		for _, pp := range info.Papers {
+			fmt.Fprintf(&b, "  %s\n", pp)
+		}
+	}
+	if info.Doc != "" {
+		b.WriteString("\n")
+		b.WriteString(strings.TrimRight(info.Doc, "\n"))
+		b.WriteString("\n")
+	}
+	b.WriteString("\nParams:\n")
+	for _, prm := range allParams(&info) {
+		fmt.Fprintf(&b, "  %-22s %-6s default %-10v %s\n      %s\n", prm.Key, prm.Type, fmtValue(prm.Default), prm.Allowed(), prm.Doc)
+	}
+	b.WriteString("\nData (--data):\n")
+	if len(info.Data) == 0 {
+		b.WriteString("  none: the plugin generates its own data from its params\n")
+	}
+	for _, d := range info.Data {
+		fmt.Fprintf(&b, "  %s\n", d.Name)
+		for _, line := range strings.Split(strings.TrimRight(d.Doc, "\n"), "\n") {
+			fmt.Fprintf(&b, "      %s\n", line)
+		}
+		if d.Example != "" {
+			fmt.Fprintf(&b, "      example: %s\n", d.Example)
+		}
+	}
+	return b.String(), nil
+}
