@@ -1,0 +1,189 @@
+package plots
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"math"
+	"strings"
+
+	"github.com/go-echarts/go-echarts/v2/charts"
+	"github.com/go-echarts/go-echarts/v2/render"
+)
+
+// Series is one line or point cloud: Y[i] is drawn at X[i].
+type Series struct {
+	Name string
+	X, Y []float64
+}
+
+// BarSeries is one group of bars: Values[i] belongs to the i-th category.
+type BarSeries struct {
+	Name   string
+	Values []float64
+}
+
+// Axes names the axes and chooses log scales. A log axis leaves out values
+// that are not positive.
+type Axes struct {
+	XLabel, YLabel string
+	LogX, LogY     bool
+}
+
+// echart is what the plots package needs from a go-echarts chart; every
+// rectangular chart type (*charts.Line, *charts.Bar, ...) has it.
+type echart interface {
+	Validate()
+	JSONNotEscaped() template.HTML
+	RenderSnippet() render.ChartSnippet
+	Accept(charts.ConfigurationVisitor)
+}
+
+// Chart is a go-echarts chart with a validated element ID.
+type Chart struct {
+	id string
+	ec echart
+}
+
+// ID returns the chart's element id.
+func (c *Chart) ID() string { return c.id }
+
+// Snippet returns the chart's <div> and its init <script>, without any
+// <script src> for assets: the page must already define window.echarts
+// (see Script).
+func (c *Chart) Snippet() string {
+	s := c.ec.RenderSnippet()
+	return s.Element + "\n" + closeOnlyAtEnd(s.Script) + "\n"
+}
+
+// closeOnlyAtEnd makes sure the one "</script>" of an inline script is its
+// last one. Option JSON is inlined unescaped by go-echarts, so a title
+// holding "</script>" would otherwise end the script early. Everything before
+// the final tag that can contain "<" is a string literal of the option, where
+// "<\/" reads as "</" and "<\!--" as "<!--".
+func closeOnlyAtEnd(script string) string {
+	const end = "</script>"
+	i := strings.LastIndex(script, end)
+	if i < 0 {
+		return script
+	}
+	body := strings.ReplaceAll(script[:i], "</", `<\/`)
+	body = strings.ReplaceAll(body, "<!--", `<\!--`)
+	return body + script[i:]
+}
+
+// OptionsJSON returns the chart's ECharts option as indented JSON. Map keys
+// are sorted, so the bytes are stable for golden tests.
+func (c *Chart) OptionsJSON() ([]byte, error) {
+	c.ec.Validate()
+	raw := bytes.TrimSpace([]byte(c.ec.JSONNotEscaped()))
+	if !json.Valid(raw) {
+		return nil, fmt.Errorf("plots: chart %q: option does not encode as JSON", c.id)
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		return nil, fmt.Errorf("plots: chart %q: %w", c.id, err)
+	}
+	buf.WriteByte('\n')
+	return buf.Bytes(), nil
+}
+
+// ValidID reports whether id can be a chart ID: one or more of
+// [A-Za-z0-9_].
+func ValidID(id string) bool {
+	if id == "" {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func mustID(id string) {
+	if !ValidID(id) {
+		panic(fmt.Sprintf("plots: chart ID %q must match [A-Za-z0-9_]+", id))
+	}
+}
+
+// RandomID returns a fresh chart ID ("c" and 16 hex digits) for notebook
+// outputs, where re-running a cell must not reuse an ID.
+func RandomID() string {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("plots: crypto/rand failed: " + err.Error())
+	}
+	return "c" + hex.EncodeToString(b[:])
+}
+
+// patch is a go-echarts visitor that sets option keys go-echarts' own
+// types cannot express: its VisualMap holds float32 bounds that omitempty
+// drops when they are 0, and its series and axes lack boxWidth and
+// boundaryGap.
+type patch struct {
+	charts.BaseConfigurationVisitor
+	top   map[string]any                    // top-level keys, replaced
+	items map[string]map[int]map[string]any // list key ("series", "xAxis") → index → keys merged into that item
+}
+
+// Visit runs after go-echarts has assembled the option.
+func (p *patch) Visit(obj map[string]any) {
+	for k, v := range p.top {
+		obj[k] = v
+	}
+	for key, byIndex := range p.items {
+		raw, err := json.Marshal(obj[key])
+		if err != nil {
+			continue // OptionsJSON reports the failure when it encodes the whole option
+		}
+		var list []map[string]any
+		if json.Unmarshal(raw, &list) != nil {
+			continue
+		}
+		for i, kv := range byIndex {
+			if i < len(list) {
+				for k, v := range kv {
+					list[i][k] = v
+				}
+			}
+		}
+		obj[key] = list
+	}
+}
+
+// missing is ECharts' marker for a value that is not there.
+const missing = "-"
+
+// num returns v, or the missing marker when v is not finite or, on a log
+// axis, not positive.
+func num(v float64, log bool) any {
+	if math.IsNaN(v) || math.IsInf(v, 0) || log && v <= 0 {
+		return missing
+	}
+	return v
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// text keeps go-echarts from treating user text as code: its renderer
+// deletes every "__f__" (its marker for raw JS functions) together with an
+// adjacent quote, so a label holding it could splice code into the option.
+func text(s string) string {
+	for strings.Contains(s, "__f__") { // overlapping markers need more passes
+		s = strings.ReplaceAll(s, "__f__", "_\u200b_f__")
+	}
+	return s
+}
+
+func texts(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = text(s)
+	}
+	return out
+}
