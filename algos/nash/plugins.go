@@ -1,0 +1,266 @@
+package nash
+
+import (
+	"github.com/alignlab/alignlab/kernel"
+)
+
+func init() {
+	kernel.Register(inpoPlugin{})
+	kernel.Register(dnoPlugin{})
+	kernel.Register(mwuPlugin{})
+	kernel.Register(btPlugin{})
+	kernel.Register(comparePlugin{})
+}
+
+// The plugin IDs.
+const (
+	IDINPO    = "nash.inpo"
+	IDDNO     = "nash.dno"
+	IDMWU     = "nash.mwu"
+	IDBTRLHF  = "nash.bt_rlhf"
+	IDCompare = "nash.compare"
+)
+
+var (
+	paperINPO = kernel.Paper{
+		Title:   "Iterative Nash Policy Optimization: Aligning LLMs with General Preferences via No-Regret Learning",
+		Authors: "Zhang, Yu, Peng, Song, Tian, Huo, Jiang, Mi, Yu", Year: 2024, ArXiv: "2407.00617",
+	}
+	paperDNO = kernel.Paper{
+		Title:   "Direct Nash Optimization: Teaching Language Models to Self-Improve with General Preferences",
+		Authors: "Rosset, Cheng, Mitra, Santacroce, Awadallah, Xie", Year: 2024, ArXiv: "2404.03715",
+	}
+)
+
+const metricsDoc = `
+Reports, per iteration t (t = 0 is the initial policy) and as final values, means over prompts:
+  exploitability  e(π) = max_y P(y ≻ π) − ½ (0 at a Nash equilibrium; duality gap 2e)
+  l1_nash         ‖π − π_Nash‖₁, π_Nash the LP equilibrium of the game P − ½
+  winrate_ref     P(π_t ≻ π_ref);  winrate_prev  P(π_t ≻ π_{t−1})
+Tables: policy (prompt, action, prob: the final policy), policies (first prompt: final, ref,
+nash[, tau_nash] as bars), preference (row, col, prob: the first prompt's matrix, a heatmap),
+solutions (prompt, action, ref, nash[, tau_nash]).
+Without --data it generates the game named by "game" (default: cyclic, K = 5, c = 3,
+spread 1: a Nash on 3 actions that the top BT item is far from).`
+
+type inpoPlugin struct{}
+
+func (inpoPlugin) Info() kernel.Info {
+	params := append(gameParams(), iterParam(),
+		positive(ParamKappa, 1, "step size κ of the update (the paper's 1/η)"),
+		positive(ParamTau, 0.1, "KL regularisation τ towards π_ref; need κτ ≤ 1"))
+	params = append(params, learnParams()...)
+	return kernel.Info{
+		ID:      IDINPO,
+		Summary: "INPO: no-regret self-play towards the KL-regularised Nash equilibrium of a general preference game",
+		Papers:  []kernel.Paper{paperINPO},
+		Params:  params,
+		Data:    gameData,
+		Doc: `Online mirror descent on the game P(y ≻ y') with KL regularisation τ to π_ref:
+  π_{t+1}(y) ∝ π_t(y)^{1−κτ} π_ref(y)^{κτ} exp(κ P(y ≻ π_t))            (mode=exact)
+whose fixed point is π*_τ ∝ π_ref·exp(P π*_τ / τ). mode=sampled draws "pairs" pairs from π_t,
+labels them with the oracle (Bernoulli, seeded), and minimises with GoMLX + Adam ("steps" steps)
+  L_t(π) = E[(h_t − κ/2)²],  h_t = log π(y_w)/π(y_l) − κτ log π_ref(y_w)/π_ref(y_l)
+                                    − (1−κτ) log π_t(y_w)/π_t(y_l)
+over a tabular or log-linear policy; its population minimiser over a tabular policy is the
+exact update. The paper's claim: the last iterate converges to π*_τ (here for κ = 1, τ = 0.1:
+L1 < 1e-3 within 100 iterations).
+` + metricsDoc + `
+Also l1_tau_nash (‖π − π*_τ‖₁) and, in sampled mode, loss (the INPO loss at the last Adam step).`,
+	}
+}
+
+func (inpoPlugin) Run(job *kernel.Job) error {
+	g, err := loadGame(job, job.Rand())
+	if err != nil {
+		return err
+	}
+	c := inpoConfig{
+		Iterations: job.Params.Int(ParamIterations),
+		Kappa:      job.Params.Float(ParamKappa), Tau: job.Params.Float(ParamTau),
+		Mode: job.Params.String(ParamMode), Learn: learnConfigOf(job.Params),
+	}
+	if err := c.check(); err != nil {
+		return err
+	}
+	ev, err := newEvaluator(g, c.Tau)
+	if err != nil {
+		return err
+	}
+	job.SetTotal(int64(c.Iterations))
+	addGameTables(job, ev)
+	pi, err := runINPO(job, g, ev, c, "")
+	if err != nil {
+		return err
+	}
+	setFinal(job, "", ev.eval(pi, nil))
+	addPolicyTables(job, ev, pi)
+	job.AddChart(kernel.Chart{Kind: "line", ID: "exploitability", Title: "INPO: exploitability and distance to π*_τ",
+		Series: []string{MetricExploitability, MetricL1TauNash}, XLabel: "iteration"})
+	return nil
+}
+
+type dnoPlugin struct{}
+
+func (dnoPlugin) Info() kernel.Info {
+	params := append(gameParams(), iterParam(),
+		positive(ParamEta, 1, "η: target π_t·exp(r_t/η) (β of DPO for prct)"),
+		kernel.ChoiceParam(ParamVariant, VariantDNO, []string{VariantDNO, VariantPrct}, "dno (soft labels from r_t) or prct (best-vs-worst DPO)"),
+		kernel.IntParam(ParamCandidates, 4, 2, 64, "responses sampled per prompt (prct)"),
+		kernel.FloatParam(ParamMargin, 0.2, 0, 1, "min. win-fraction gap best − worst (prct)"))
+	params = append(params, learnParams()...)
+	return kernel.Info{
+		ID:      IDDNO,
+		Summary: "DNO: batched self-improvement against r_t(y) = P(y ≻ π_t), and DNO-Prct",
+		Papers:  []kernel.Paper{paperDNO},
+		Params:  params,
+		Data:    gameData,
+		Doc: `With r_t(y) = P(y ≻ π_t) and Δ = log(π/π_t)(y1) − log(π/π_t)(y2), y1, y2 ~ π_t, maximise
+  E[σ(r_t(y1) − r_t(y2)) log σ(ηΔ) + σ(r_t(y2) − r_t(y1)) log σ(−ηΔ)]
+whose population optimum is π_{t+1} ∝ π_t·exp(r_t/η) (mode=exact): multiplicative weights with
+step 1/η, no pull towards π_ref, so on an intransitive game the last iterate cycles like
+nash.mwu. mode=sampled estimates r_t(y) by y's win fraction in the iteration's "pairs"
+comparisons (each opponent is a draw from π_t) and minimises the cross-entropy with GoMLX + Adam.
+variant=prct (DNO-Prct): "pairs" times draw "candidates" responses from π_t, compare every two
+once, keep (best, worst) by win fraction if the gap is ≥ margin, and minimise the DPO loss
+−log σ(η[log π/π_t(y_w) − log π/π_t(y_l)]) against π_t (sampled only).
+` + metricsDoc + `
+In sampled mode also loss (at the last Adam step).`,
+	}
+}
+
+func (dnoPlugin) Run(job *kernel.Job) error {
+	g, err := loadGame(job, job.Rand())
+	if err != nil {
+		return err
+	}
+	c := dnoConfig{
+		Iterations: job.Params.Int(ParamIterations), Eta: job.Params.Float(ParamEta),
+		Mode: job.Params.String(ParamMode), Variant: job.Params.String(ParamVariant),
+		Candidates: job.Params.Int(ParamCandidates), Margin: job.Params.Float(ParamMargin),
+		Learn: learnConfigOf(job.Params),
+	}
+	if err := c.check(); err != nil {
+		return err
+	}
+	ev, err := newEvaluator(g, 0)
+	if err != nil {
+		return err
+	}
+	job.SetTotal(int64(c.Iterations))
+	addGameTables(job, ev)
+	pi, err := runDNO(job, g, ev, c, "")
+	if err != nil {
+		return err
+	}
+	setFinal(job, "", ev.eval(pi, nil))
+	addPolicyTables(job, ev, pi)
+	job.AddChart(kernel.Chart{Kind: "line", ID: "exploitability", Title: "DNO: exploitability",
+		Series: []string{MetricExploitability}, XLabel: "iteration"})
+	return nil
+}
+
+type mwuPlugin struct{}
+
+func (mwuPlugin) Info() kernel.Info {
+	params := append(gameParams(), iterParam(), positive(ParamEta, 1, "step size η"))
+	return kernel.Info{
+		ID:      IDMWU,
+		Summary: "Multiplicative weights self-play (τ = 0): the last iterate cycles, the average converges",
+		Papers:  []kernel.Paper{paperINPO, paperDNO},
+		Params:  params,
+		Data:    gameData,
+		Doc: `Exact self-play Hedge on the symmetric game:
+  π_{t+1}(y) ∝ π_t(y) · exp(η P(y ≻ π_t))            (INPO with τ = 0; DNO with η_DNO = 1/η)
+The exploitability of the average iterate π̄_t = (π_0 + … + π_t)/(t+1) is the average regret,
+≤ log K/(η(t+1)) + η/8; the last iterate spirals away from an interior equilibrium.
+` + metricsDoc + `
+Each metric also with suffix _avg for the average iterate (exploitability_avg, l1_nash_avg, …);
+the policy table holds the last iterate, the policies table adds the average ("average").`,
+	}
+}
+
+func (mwuPlugin) Run(job *kernel.Job) error {
+	g, err := loadGame(job, job.Rand())
+	if err != nil {
+		return err
+	}
+	ev, err := newEvaluator(g, 0)
+	if err != nil {
+		return err
+	}
+	c := mwuConfig{Iterations: job.Params.Int(ParamIterations), Eta: job.Params.Float(ParamEta)}
+	job.SetTotal(int64(c.Iterations))
+	addGameTables(job, ev)
+	last, avg, err := runMWU(job, g, ev, c, "")
+	if err != nil {
+		return err
+	}
+	setFinal(job, "", ev.eval(last, nil))
+	setFinal(job, "_avg", ev.eval(avg, nil))
+	addPolicyTables(job, ev, last)
+	pt := job.Result.Tables[TablePolicies]
+	for i, a := range g.Actions {
+		pt.Add(a, "average", avg[0][i])
+	}
+	job.AddChart(kernel.Chart{Kind: "line", ID: "exploitability", Title: "MWU: last vs. average iterate",
+		Series: []string{MetricExploitability, MetricExploitability + "_avg"}, XLabel: "iteration"})
+	return nil
+}
+
+type btPlugin struct{}
+
+func (btPlugin) Info() kernel.Info {
+	params := append(gameParams(),
+		kernel.IntParam(ParamIterations, 1, 1, 100000, "rounds; round t fits BT on pairs from π_{t−1} (1 = classic RLHF)"),
+		positive(ParamBeta, 0.1, "KL coefficient β"),
+		kernel.ChoiceParam(ParamMode, ModeExact, []string{ModeExact, ModeSampled}, "population pair weights, or sampled comparisons"),
+		kernel.IntParam(ParamPairs, 1000, 1, 10_000_000, "oracle-labelled pairs per round (sampled)"))
+	return kernel.Info{
+		ID:      IDBTRLHF,
+		Summary: "RLHF under Bradley–Terry on a general preference game: BT reward fit + KL-regularised optimum",
+		Papers:  []kernel.Paper{paperINPO},
+		Params:  params,
+		Data:    gameData,
+		Doc: `What reward-based RLHF converges to when preferences are not BT: fit scores r by maximum
+likelihood of P(i ≻ j) = σ(r_i − r_j) to comparisons of pairs drawn from π_ref (population
+weights π_ref(i)π_ref(j)P_ij in mode=exact, Bernoulli samples in mode=sampled; Hunter's MM in
+float64), then take the optimum of E_π[r] − β KL(π ‖ π_ref):
+  π(y) ∝ π_ref(y) · exp(r(y)/β).
+With iterations > 1, round t refits on pairs drawn from π_{t−1} (online iterative RLHF).
+On an intransitive game the BT scores order the actions by average win rate, and π
+concentrates on the top one, which a cyclic opponent beats: it stays exploitable.
+` + metricsDoc + `
+Table scores (prompt, action, bt_score) holds the last fit.`,
+	}
+}
+
+func (btPlugin) Run(job *kernel.Job) error {
+	g, err := loadGame(job, job.Rand())
+	if err != nil {
+		return err
+	}
+	ev, err := newEvaluator(g, 0)
+	if err != nil {
+		return err
+	}
+	c := btConfig{Iterations: job.Params.Int(ParamIterations), Beta: job.Params.Float(ParamBeta),
+		Mode: job.Params.String(ParamMode), Pairs: job.Params.Int(ParamPairs)}
+	job.SetTotal(int64(c.Iterations))
+	addGameTables(job, ev)
+	pi, scores, err := runBT(job, g, ev, c, "")
+	if err != nil {
+		return err
+	}
+	setFinal(job, "", ev.eval(pi, nil))
+	addPolicyTables(job, ev, pi)
+	st := job.AddTable("scores", "prompt", "action", "bt_score")
+	for x, pr := range g.Prompts {
+		for i, a := range g.Actions {
+			st.Add(pr.Name, a, scores[x][i])
+		}
+	}
+	job.AddChart(kernel.Chart{Kind: "line", ID: "exploitability", Title: "BT-RLHF: exploitability per round",
+		Series: []string{MetricExploitability}, XLabel: "round"})
+	return nil
+}

@@ -1,0 +1,391 @@
+package nash
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/alignlab/alignlab/datasets"
+	"github.com/alignlab/alignlab/kernel"
+)
+
+// Keys of the run parameters.
+const (
+	// ParamIterations (int, default 100) is T, the number of policy updates.
+	ParamIterations = "iterations"
+	// ParamMode (choice, default "exact") is "exact" (the closed-form
+	// population update, float64) or "sampled" (pairs drawn from π_t,
+	// labelled by the oracle, the loss minimised with GoMLX autodiff + Adam).
+	ParamMode = "mode"
+	// ParamPolicy (choice, default "tabular") is the policy of sampled mode:
+	// "tabular" (a logit per prompt and action) or "loglinear"
+	// (π_θ(y|x) ∝ exp(θᵀφ(x,y)), θ shared by the prompts).
+	ParamPolicy = "policy"
+	// ParamPairs (int, default 1000) is the number of oracle-labelled pairs
+	// per iteration in sampled mode (candidate sets for DNO-Prct).
+	ParamPairs = "pairs"
+	// ParamSteps (int, default 200) is the number of Adam steps per iteration.
+	ParamSteps = "steps"
+	// ParamLearningRate (float, default 0.05) is Adam's learning rate
+	// (GoMLX's key for it).
+	ParamLearningRate = "learning_rate"
+	// ParamKappa (float, default 1) is INPO's step size κ (the paper's 1/η):
+	// the weight of P(y ≻ π_t) in the log-policy update.
+	ParamKappa = "kappa"
+	// ParamTau (float, default 0.1) is the KL-regularisation τ towards π_ref.
+	ParamTau = "tau"
+	// ParamEta (float, default 1) is DNO's η (target π_t·exp(r_t/η); β of
+	// DPO in the prct variant), and MWU's step size.
+	ParamEta = "eta"
+	// ParamBeta (float, default 0.1) is the KL coefficient β of BT-RLHF.
+	ParamBeta = "beta"
+	// ParamVariant (choice, default "dno") is DNO's "dno" (soft labels from
+	// r_t) or "prct" (DNO-Prct: best-vs-worst pairs, DPO against π_t).
+	ParamVariant = "variant"
+	// ParamCandidates (int, default 4) is the number of responses DNO-Prct
+	// samples per prompt.
+	ParamCandidates = "candidates"
+	// ParamMargin (float, default 0.2) is the win-fraction gap DNO-Prct
+	// requires between the best and the worst candidate.
+	ParamMargin = "margin"
+)
+
+// The values of ParamMode and ParamVariant.
+const (
+	ModeExact    = "exact"
+	ModeSampled  = "sampled"
+	VariantDNO   = "dno"
+	VariantPrct  = "prct"
+	defaultIters = 100
+)
+
+func iterParam() kernel.Param {
+	return kernel.IntParam(ParamIterations, defaultIters, 1, 100000, "T, policy updates")
+}
+
+func learnParams() []kernel.Param {
+	return []kernel.Param{
+		kernel.ChoiceParam(ParamMode, ModeExact, []string{ModeExact, ModeSampled}, "exact population update, or sampled pairs + GoMLX/Adam"),
+		kernel.ChoiceParam(ParamPolicy, PolicyTabular, []string{PolicyTabular, PolicyLogLinear}, "policy of sampled mode"),
+		kernel.IntParam(ParamPairs, 1000, 1, 10_000_000, "oracle-labelled pairs per iteration (sampled)"),
+		kernel.IntParam(ParamSteps, 200, 1, 100000, "Adam steps per iteration (sampled)"),
+		{Key: ParamLearningRate, Type: kernel.Float, Default: 0.05, Range: kernel.Range{Min: 0, Max: 10, MinExclusive: true}, Doc: "Adam learning rate (sampled)"},
+	}
+}
+
+func positive(key string, def float64, doc string) kernel.Param {
+	return kernel.Param{Key: key, Type: kernel.Float, Default: def, Range: kernel.Range{Min: 0, Max: 1000, MinExclusive: true}, Doc: doc}
+}
+
+// learnConfig is the sampled-mode part of a run.
+type learnConfig struct {
+	Policy string
+	Pairs  int
+	Steps  int
+	LR     float64
+}
+
+func learnConfigOf(p kernel.Params) learnConfig {
+	return learnConfig{Policy: p.String(ParamPolicy), Pairs: p.Int(ParamPairs), Steps: p.Int(ParamSteps), LR: p.Float(ParamLearningRate)}
+}
+
+// newPolicyLearner builds the learner of a sampled run and returns it with
+// the initial log-policy: π_ref for a tabular policy, θ = 0 for log-linear.
+func newPolicyLearner(job *kernel.Job, g *datasets.Game, ev *evaluator, c learnConfig, loss pairLoss, scale, margin float64) (*learner, [][]float64, error) {
+	x, k := len(g.Prompts), g.K()
+	var features [][][]float64
+	var init []float64
+	switch c.Policy {
+	case PolicyTabular:
+		for p := range x {
+			init = append(init, logs(ev.ref[p])...)
+		}
+	case PolicyLogLinear:
+		if g.NumFeatures() == 0 {
+			job.Note("the game has no features: the log-linear policy uses one-hot action features, one policy shared by all prompts")
+			for range x {
+				fx := make([][]float64, k)
+				for i := range fx {
+					fx[i] = make([]float64, k)
+					fx[i][i] = 1
+				}
+				features = append(features, fx)
+			}
+		} else {
+			for _, pr := range g.Prompts {
+				features = append(features, pr.Features)
+			}
+		}
+		init = make([]float64, len(features[0][0]))
+	default:
+		return nil, nil, fmt.Errorf("nash: unknown policy %q", c.Policy)
+	}
+	l, err := newLearner(job.Backend, x, k, features, init, loss, scale, margin, c.LR, c.Steps)
+	if err != nil {
+		return nil, nil, err
+	}
+	logPi, err := l.logPolicy()
+	return l, logPi, err
+}
+
+// updateFn maps log π_t to log π_{t+1}; loss is NaN for exact updates.
+type updateFn func(t int, logPi [][]float64) (next [][]float64, loss float64, err error)
+
+// iterate runs T updates from logPi, recording the metrics of every iterate
+// (t = 0 is the initial policy) with the given suffix, and returns the last.
+func iterate(job *kernel.Job, ev *evaluator, logPi [][]float64, iters int, suffix string, update updateFn) ([][]float64, error) {
+	pi := expAll(logPi)
+	if err := record(job, 0, suffix, ev.eval(pi, nil)); err != nil {
+		return nil, err
+	}
+	for t := 1; t <= iters; t++ {
+		next, loss, err := update(t, logPi)
+		if err != nil {
+			return nil, err
+		}
+		nextPi := expAll(next)
+		if err := record(job, t, suffix, ev.eval(nextPi, pi)); err != nil {
+			return nil, err
+		}
+		if !math.IsNaN(loss) {
+			if err := job.Record(int64(t), MetricLoss+suffix, loss); err != nil {
+				return nil, err
+			}
+		}
+		logPi, pi = next, nextPi
+	}
+	return pi, nil
+}
+
+// perPrompt applies an exact update to every prompt, renormalising in log space.
+func perPrompt(logPi [][]float64, f func(x int, z []float64) []float64) [][]float64 {
+	out := make([][]float64, len(logPi))
+	for x, z := range logPi {
+		out[x] = normLog(f(x, z))
+	}
+	return out
+}
+
+// inpoConfig configures an INPO run.
+type inpoConfig struct {
+	Iterations int
+	Kappa, Tau float64
+	Mode       string
+	Learn      learnConfig
+}
+
+func (c inpoConfig) check() error {
+	if c.Kappa*c.Tau > 1 {
+		return fmt.Errorf("nash: kappa·tau must be ≤ 1 (π_t's exponent 1 − κτ), got %g·%g = %g", c.Kappa, c.Tau, c.Kappa*c.Tau)
+	}
+	if c.Mode == ModeExact && c.Learn.Policy != PolicyTabular {
+		return fmt.Errorf("nash: mode=exact updates a tabular policy in closed form; policy=%s needs mode=sampled", c.Learn.Policy)
+	}
+	return nil
+}
+
+// runINPO runs INPO on g and returns the last iterate.
+func runINPO(job *kernel.Job, g *datasets.Game, ev *evaluator, c inpoConfig, suffix string) ([][]float64, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	logRef := logAll(ev.ref)
+	if c.Mode == ModeExact {
+		return iterate(job, ev, logRef, c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, error) {
+			return perPrompt(logPi, func(x int, z []float64) []float64 {
+				return inpoLog(g.Prompts[x].P, z, logRef[x], c.Kappa, c.Tau)
+			}), math.NaN(), nil
+		})
+	}
+	l, logPi0, err := newPolicyLearner(job, g, ev, c.Learn, squareLoss, 1, c.Kappa/2)
+	if err != nil {
+		return nil, err
+	}
+	rng := job.Rand()
+	k := g.K()
+	return iterate(job, ev, logPi0, c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, error) {
+		w := inpoPairs(rng, g, expAll(logPi), c.Learn.Pairs)
+		offset := make([]float64, 0, len(logPi)*k)
+		for x, z := range logPi {
+			for i := range z {
+				offset = append(offset, c.Kappa*c.Tau*logRef[x][i]+(1-c.Kappa*c.Tau)*z[i])
+			}
+		}
+		loss, err := l.fit(w, offset)
+		if err != nil {
+			return nil, 0, err
+		}
+		next, err := l.logPolicy()
+		return next, loss, err
+	})
+}
+
+// dnoConfig configures a DNO run.
+type dnoConfig struct {
+	Iterations int
+	Eta        float64
+	Mode       string
+	Variant    string
+	Candidates int
+	Margin     float64
+	Learn      learnConfig
+}
+
+func (c dnoConfig) check() error {
+	if c.Mode == ModeExact && c.Variant == VariantPrct {
+		return fmt.Errorf("nash: variant=prct is a sampled method (best-vs-worst of sampled candidates); use mode=sampled")
+	}
+	if c.Mode == ModeExact && c.Learn.Policy != PolicyTabular {
+		return fmt.Errorf("nash: mode=exact updates a tabular policy in closed form; policy=%s needs mode=sampled", c.Learn.Policy)
+	}
+	return nil
+}
+
+// runDNO runs DNO (or DNO-Prct) on g and returns the last iterate.
+func runDNO(job *kernel.Job, g *datasets.Game, ev *evaluator, c dnoConfig, suffix string) ([][]float64, error) {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	if c.Mode == ModeExact {
+		return iterate(job, ev, logAll(ev.ref), c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, error) {
+			return perPrompt(logPi, func(x int, z []float64) []float64 {
+				return mwuLog(g.Prompts[x].P, z, 1/c.Eta)
+			}), math.NaN(), nil
+		})
+	}
+	l, logPi0, err := newPolicyLearner(job, g, ev, c.Learn, logisticLoss, c.Eta, 0)
+	if err != nil {
+		return nil, err
+	}
+	rng := job.Rand()
+	skipped := 0
+	pi, err := iterate(job, ev, logPi0, c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, error) {
+		var w []float64
+		if c.Variant == VariantPrct {
+			var kept int
+			w, kept = prctPairs(rng, g, expAll(logPi), c.Learn.Pairs, c.Candidates, c.Margin)
+			if kept == 0 {
+				skipped++
+				return logPi, math.NaN(), nil
+			}
+		} else {
+			w = dnoPairs(rng, g, expAll(logPi), c.Learn.Pairs)
+		}
+		var offset []float64
+		for _, z := range logPi {
+			offset = append(offset, z...)
+		}
+		loss, err := l.fit(w, offset)
+		if err != nil {
+			return nil, 0, err
+		}
+		next, err := l.logPolicy()
+		return next, loss, err
+	})
+	if skipped > 0 {
+		job.Note("DNO-Prct kept no pair above margin %g in %d of %d iterations (policy left unchanged there)", c.Margin, skipped, c.Iterations)
+	}
+	return pi, err
+}
+
+// mwuConfig configures multiplicative weights.
+type mwuConfig struct {
+	Iterations int
+	Eta        float64
+}
+
+// runMWU runs exact multiplicative weights (self-play Hedge, τ = 0) and
+// returns the last and the average iterate. The average of π_0 … π_t is
+// recorded with suffix "_avg" on each metric.
+func runMWU(job *kernel.Job, g *datasets.Game, ev *evaluator, c mwuConfig, suffix string) (last, avg [][]float64, err error) {
+	sum := make([][]float64, len(g.Prompts))
+	var prevAvg [][]float64
+	add := func(t int, pi [][]float64) error {
+		for x := range pi {
+			if sum[x] == nil {
+				sum[x] = make([]float64, len(pi[x]))
+			}
+			for i, v := range pi[x] {
+				sum[x][i] += v
+			}
+		}
+		avg = make([][]float64, len(sum))
+		for x := range sum {
+			avg[x] = make([]float64, len(sum[x]))
+			for i, v := range sum[x] {
+				avg[x][i] = v / float64(t+1)
+			}
+		}
+		err := record(job, t, "_avg"+suffix, ev.eval(avg, prevAvg))
+		prevAvg = avg
+		return err
+	}
+	logPi := logAll(ev.ref)
+	if err := add(0, expAll(logPi)); err != nil {
+		return nil, nil, err
+	}
+	last, err = iterate(job, ev, logPi, c.Iterations, suffix, func(t int, logPi [][]float64) ([][]float64, float64, error) {
+		next := perPrompt(logPi, func(x int, z []float64) []float64 {
+			return mwuLog(g.Prompts[x].P, z, c.Eta)
+		})
+		return next, math.NaN(), add(t, expAll(next))
+	})
+	return last, avg, err
+}
+
+// btConfig configures BT-RLHF.
+type btConfig struct {
+	Iterations int // rounds: round t fits BT on pairs from π_{t−1}
+	Beta       float64
+	Mode       string
+	Pairs      int
+}
+
+// runBT fits Bradley–Terry scores to comparisons of pairs drawn from π_{t−1}
+// (π_0 = π_ref) and sets π_t = π_ref·exp(r/β), for each round t. It returns
+// the last policy and the last scores.
+func runBT(job *kernel.Job, g *datasets.Game, ev *evaluator, c btConfig, suffix string) ([][]float64, [][]float64, error) {
+	rng := job.Rand()
+	k := g.K()
+	scores := make([][]float64, len(g.Prompts))
+	pi, err := iterate(job, ev, logAll(ev.ref), c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, error) {
+		cur := expAll(logPi)
+		wins := make([][][]float64, len(g.Prompts))
+		for x := range wins {
+			wins[x] = make([][]float64, k)
+			for i := range wins[x] {
+				wins[x][i] = make([]float64, k)
+				if c.Mode == ModeExact {
+					for j := range k {
+						wins[x][i][j] = cur[x][i] * cur[x][j] * g.Prompts[x].P[i][j]
+					}
+				}
+			}
+		}
+		if c.Mode == ModeSampled {
+			w := inpoPairs(rng, g, cur, c.Pairs)
+			for x := range wins {
+				for i := range k {
+					for j := range k {
+						wins[x][i][j] = w[(x*k+i)*k+j]
+					}
+				}
+			}
+		}
+		next := make([][]float64, len(g.Prompts))
+		for x := range wins {
+			s, err := FitBT(wins[x])
+			if err != nil {
+				return nil, 0, fmt.Errorf("%w (prompt %s)", err, g.Prompts[x].Name)
+			}
+			scores[x] = s
+			// BTPolicy in log space, so that tiny probabilities stay finite.
+			z := logs(ev.ref[x])
+			for i := range z {
+				z[i] += s[i] / c.Beta
+			}
+			next[x] = normLog(z)
+		}
+		return next, math.NaN(), nil
+	})
+	return pi, scores, err
+}
