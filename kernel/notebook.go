@@ -1,0 +1,417 @@
+package kernel
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alignlab/alignlab/plots"
+	"github.com/janpfeifer/gonb/gonbui"
+)
+
+// The notebook side: every Show… function writes one output of the running
+// GoNB cell, and does nothing when the program is not a notebook cell, so
+// the same code runs under `go test` and in a command.
+//
+// An output that holds charts carries the ECharts library inline (about
+// 1 MB, guarded so that a page runs it once): notebooks and their HTML
+// exports must render offline, and nbconvert's HTML drops GoNB's separate
+// Javascript outputs, while a <script> inside HTML output runs.
+
+// The display hooks: GoNB in a notebook; tests replace them to see what
+// would be shown.
+var (
+	inNotebook = func() bool { return gonbui.IsNotebook }
+	sendHTML   = gonbui.DisplayHTML
+	sendMD     = gonbui.DisplayMarkdown
+	updateHTML = gonbui.UpdateHTML // replaces the output with the same display id
+	syncOut    = gonbui.Sync       // waits until GoNB has the outputs, or the last ones of a cell can be lost
+)
+
+// InNotebook reports whether the program runs as a GoNB notebook cell.
+func InNotebook() bool { return inNotebook() }
+
+// ShowHTML shows s, raw HTML, as an output of the cell.
+func ShowHTML(s string) {
+	if !inNotebook() {
+		return
+	}
+	sendHTML(s)
+	syncOut()
+}
+
+// ShowMarkdown shows s, Markdown (with $…$ math), as an output of the cell.
+func ShowMarkdown(s string) {
+	if !inNotebook() {
+		return
+	}
+	sendMD(s)
+	syncOut()
+}
+
+// ShowCharts shows charts in one output, with the ECharts library inline.
+// Chart IDs must be unique in the notebook: build them with plots.RandomID
+// so that running a cell again does not reuse one.
+func ShowCharts(charts ...*plots.Chart) {
+	if !inNotebook() || len(charts) == 0 {
+		return
+	}
+	sendHTML(plots.HTML(charts...))
+	syncOut()
+}
+
+// ShowTable shows t as an HTML table.
+func ShowTable(t *Table) {
+	if !inNotebook() || t == nil {
+		return
+	}
+	sendHTML(`<div class="alignlab-out">` + tableCSS + TableHTML(t) + "</div>\n")
+	syncOut()
+}
+
+// Show shows a result in one output: a header (plugin, seed, backend,
+// time), its final metrics, its notes, each declared chart, then each table
+// (the first ShowRows rows). It shows nothing outside a notebook, and an
+// error line in place of the charts if they cannot be drawn.
+func Show(res *Result) {
+	if !inNotebook() || res == nil {
+		return
+	}
+	sendHTML(resultHTML(res, plots.RandomID()))
+	syncOut()
+}
+
+// ShowRows is the number of rows of each table that Show prints; the whole
+// table stays in Result.Tables.
+const ShowRows = 20
+
+// resultHTML builds the output of Show. Chart IDs get prefix, so that the
+// same result shown twice on a page has distinct element IDs.
+func resultHTML(res *Result, prefix string) string {
+	var b strings.Builder
+	b.WriteString(`<div class="alignlab-out alignlab-result">` + "\n" + tableCSS)
+	fmt.Fprintf(&b, "<p><b>%s</b> &middot; seed %d &middot; backend %s", html.EscapeString(res.Plugin), res.Seed, html.EscapeString(res.Backend))
+	if res.Timing != nil {
+		fmt.Fprintf(&b, " &middot; %s", formatSeconds(res.Timing.WallSeconds))
+	}
+	b.WriteString("</p>\n")
+	b.WriteString(finalHTML(res.Final))
+	if len(res.Notes) > 0 {
+		b.WriteString("<ul>\n")
+		for _, n := range res.Notes {
+			fmt.Fprintf(&b, "<li>%s</li>\n", html.EscapeString(n))
+		}
+		b.WriteString("</ul>\n")
+	}
+	if len(res.Charts) > 0 {
+		charts, err := ChartsWithPrefix(res, prefix)
+		if err != nil {
+			fmt.Fprintf(&b, "<p style=\"color:#b00\">charts: %s</p>\n", html.EscapeString(err.Error()))
+		}
+		if len(charts) > 0 {
+			b.WriteString(plots.HTML(charts...))
+		}
+	}
+	for _, name := range res.TableNames() {
+		t := res.Tables[name]
+		fmt.Fprintf(&b, "<h4>%s</h4>\n", html.EscapeString(name))
+		if len(t.Rows) > ShowRows {
+			head := &Table{Columns: t.Columns, Rows: t.Rows[:ShowRows]}
+			b.WriteString(TableHTML(head))
+			fmt.Fprintf(&b, "<p><i>first %d of %d rows; all are in Result.Tables[%s]</i></p>\n",
+				ShowRows, len(t.Rows), html.EscapeString(strconv.Quote(name)))
+		} else {
+			b.WriteString(TableHTML(t))
+		}
+	}
+	b.WriteString("</div>\n")
+	return b.String()
+}
+
+// tableCSS undoes Jupyter's right-aligned table cells for text (its rule
+// has specificity (0,2,1); this one (0,2,3)); TableHTML and finalHTML
+// right-align numbers with inline styles, which win.
+const tableCSS = `<style>.alignlab-out table.alignlab-table td, .alignlab-out table.alignlab-table th { text-align: left; }</style>
+`
+
+// finalHTML writes final metrics as a two-column table, sorted by name.
+func finalHTML(final map[string]float64) string {
+	if len(final) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("<table class=\"alignlab-table\">\n<tr><th>metric</th><th>value</th></tr>\n")
+	for _, k := range sortedKeys(final) {
+		fmt.Fprintf(&b, "<tr><td>%s</td><td style=\"text-align:right\">%s</td></tr>\n", html.EscapeString(k), formatValue(final[k]))
+	}
+	b.WriteString("</table>\n")
+	return b.String()
+}
+
+// formatValue prints v with 6 significant digits, as people read metrics.
+func formatValue(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	}
+	return strconv.FormatFloat(v, 'g', 6, 64)
+}
+
+func formatSeconds(s float64) string {
+	if s < 1 {
+		return fmt.Sprintf("%.0f ms", s*1000)
+	}
+	return fmt.Sprintf("%.1f s", s)
+}
+
+// LiveInterval is the least time between two redraws of RunLive's chart
+// (at most 4 updates a second: each redraw crosses GoNB, Jupyter and the
+// browser).
+const LiveInterval = 250 * time.Millisecond
+
+// livePoints is the most points per series a live redraw sends; the final
+// chart has them all.
+const livePoints = 500
+
+// RunLive runs plugin id like Run while a line chart of the named metrics
+// (all of them if none is named) redraws in place in the cell output, then
+// replaces it with the final chart and Shows the result. Outside a notebook
+// it is Run. An Observer in opts still gets every event.
+func RunLive(ctx context.Context, id string, opts Options, metrics ...string) (*Result, error) {
+	if !inNotebook() {
+		return Run(ctx, id, opts)
+	}
+	lv := newLive(id, metrics)
+	next := opts.Observer
+	opts.Observer = func(e Event) {
+		lv.observe(e)
+		if next != nil {
+			next(e)
+		}
+	}
+	lv.start()
+	res, err := Run(ctx, id, opts)
+	lv.stop(err)
+	if err == nil {
+		Show(res)
+	}
+	return res, err
+}
+
+// live is the state of one RunLive chart: the series so far and the two
+// updatable outputs (the chart, and a script that feeds it new data).
+type live struct {
+	plugin  string
+	want    map[string]bool // nil: every metric
+	chartID string          // element ID of the chart drawn first
+	outID   string          // display id of the chart output
+	feedID  string          // display id of the feeding script
+
+	mu      sync.Mutex
+	series  map[string][]Point
+	order   []string
+	step    int64
+	total   int64
+	dirty   bool
+	done    chan struct{}
+	stopped chan struct{}
+}
+
+func newLive(plugin string, metrics []string) *live {
+	lv := &live{
+		plugin:  plugin,
+		chartID: plots.RandomID(),
+		series:  map[string][]Point{},
+		done:    make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	lv.outID = "alignlab_live_" + lv.chartID
+	lv.feedID = lv.outID + "_feed"
+	if len(metrics) > 0 {
+		lv.want = map[string]bool{}
+		for _, m := range metrics {
+			lv.want[m] = true
+			lv.order = append(lv.order, m)
+			lv.series[m] = nil
+		}
+	}
+	return lv
+}
+
+// observe runs on the plugin's goroutine: it only records.
+func (lv *live) observe(e Event) {
+	lv.mu.Lock()
+	defer lv.mu.Unlock()
+	if e.Total > 0 {
+		lv.total = e.Total
+	}
+	if e.Step > lv.step {
+		lv.step = e.Step
+	}
+	if e.Metric == "" || (lv.want != nil && !lv.want[e.Metric]) {
+		return
+	}
+	if _, ok := lv.series[e.Metric]; !ok {
+		lv.order = append(lv.order, e.Metric)
+	}
+	lv.series[e.Metric] = append(lv.series[e.Metric], Point{Step: e.Step, Value: e.Value})
+	lv.dirty = true
+}
+
+// start draws the empty chart and redraws it, at most every LiveInterval,
+// from its own goroutine, so a slow front end never slows the plugin.
+func (lv *live) start() {
+	updateHTML(lv.outID, lv.chartHTML(false))
+	go func() {
+		defer close(lv.stopped)
+		tick := time.NewTicker(LiveInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-lv.done:
+				return
+			case <-tick.C:
+				if s, ok := lv.feed(); ok {
+					updateHTML(lv.feedID, s)
+				}
+			}
+		}
+	}()
+}
+
+// stop ends the redraws and leaves the final chart (with the library
+// inline, so a saved notebook renders it) in place of the live one.
+func (lv *live) stop(runErr error) {
+	close(lv.done)
+	<-lv.stopped
+	updateHTML(lv.feedID, "")
+	updateHTML(lv.outID, lv.chartHTML(true))
+	if runErr != nil {
+		sendHTML(fmt.Sprintf("<p style=\"color:#b00\">%s</p>\n", html.EscapeString(runErr.Error())))
+	}
+	syncOut()
+}
+
+// chartHTML is the live output: the chart of the series so far and a
+// progress line. The first one carries the library; the final one too, and
+// gets a fresh element ID since the first one's script has run on the page.
+func (lv *live) chartHTML(final bool) string {
+	lv.mu.Lock()
+	defer lv.mu.Unlock()
+	id := lv.chartID
+	if final {
+		id = plots.RandomID()
+	}
+	series := make([]plots.Series, 0, len(lv.order))
+	for _, name := range lv.order {
+		pts := lv.series[name]
+		if !final {
+			pts = thin(pts, livePoints)
+		}
+		s := plots.Series{Name: name, X: make([]float64, len(pts)), Y: make([]float64, len(pts))}
+		for i, p := range pts {
+			s.X[i], s.Y[i] = float64(p.Step), p.Value
+		}
+		series = append(series, s)
+	}
+	title := lv.plugin
+	if !final {
+		title += " (running)"
+	}
+	chart := plots.Line(id, title, series, plots.Axes{XLabel: "step"})
+	var b strings.Builder
+	b.WriteString(plots.HTML(chart))
+	fmt.Fprintf(&b, "<div id=\"%s_progress\" style=\"font-family:monospace;font-size:0.85em\">%s</div>\n",
+		lv.chartID, html.EscapeString(progressText(lv.step, lv.total, final)))
+	return b.String()
+}
+
+// feed returns a script that sets the new data on the chart drawn first and
+// updates the progress line, or false when nothing changed.
+func (lv *live) feed() (string, bool) {
+	lv.mu.Lock()
+	defer lv.mu.Unlock()
+	if !lv.dirty {
+		return "", false
+	}
+	lv.dirty = false
+	return feedScript(lv.chartID, lv.order, lv.series, progressText(lv.step, lv.total, false)), true
+}
+
+// feedScript is the Javascript of one live redraw: ECharts merges the new
+// series data into the existing chart (no re-creation, no flicker).
+func feedScript(chartID string, order []string, series map[string][]Point, progress string) string {
+	type echartsSeries struct {
+		Name       string       `json:"name"`
+		Type       string       `json:"type"`
+		ShowSymbol bool         `json:"showSymbol"`
+		Data       [][2]float64 `json:"data"`
+	}
+	opt := struct {
+		Legend struct {
+			Data []string `json:"data"`
+		} `json:"legend"`
+		Series []echartsSeries `json:"series"`
+	}{}
+	opt.Legend.Data = order
+	for _, name := range order {
+		pts := thin(series[name], livePoints)
+		s := echartsSeries{Name: name, Type: "line", Data: make([][2]float64, 0, len(pts))}
+		for _, p := range pts {
+			if !math.IsNaN(p.Value) && !math.IsInf(p.Value, 0) {
+				s.Data = append(s.Data, [2]float64{float64(p.Step), p.Value})
+			}
+		}
+		opt.Series = append(opt.Series, s)
+	}
+	optJSON, _ := json.Marshal(opt) // only strings and finite floats: cannot fail
+	progJSON, _ := json.Marshal(progress)
+	idJSON, _ := json.Marshal(chartID)
+	// json.Marshal escapes <, > and & as \u003c…, so no "</script>" can appear.
+	return fmt.Sprintf(`<script>
+(function () {
+  var el = document.getElementById(%s);
+  if (!el || typeof window.echarts === 'undefined') { return; }
+  var chart = window.echarts.getInstanceByDom(el);
+  if (chart) { chart.setOption(%s); }
+  var p = document.getElementById(%s + '_progress');
+  if (p) { p.textContent = %s; }
+})();
+</script>
+`, idJSON, optJSON, idJSON, progJSON)
+}
+
+// thin keeps at most n points of pts, evenly spaced, always the last one.
+func thin(pts []Point, n int) []Point {
+	if len(pts) <= n || n < 2 {
+		return pts
+	}
+	out := make([]Point, 0, n)
+	stride := float64(len(pts)-1) / float64(n-1)
+	for i := 0; i < n; i++ {
+		out = append(out, pts[int(math.Round(float64(i)*stride))])
+	}
+	return out
+}
+
+func progressText(step, total int64, final bool) string {
+	switch {
+	case final && total > 0:
+		return fmt.Sprintf("done: %d / %d steps", step, total)
+	case final:
+		return fmt.Sprintf("done: %d steps", step)
+	case total > 0:
+		return fmt.Sprintf("step %d / %d (%.0f%%)", step, total, 100*float64(step)/float64(total))
+	}
+	return fmt.Sprintf("step %d", step)
+}

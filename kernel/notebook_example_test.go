@@ -1,0 +1,85 @@
+package kernel_test
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/alignlab/alignlab/kernel"
+)
+
+// halving is a plugin for the examples: "value" halves at every step.
+type halving struct{}
+
+func (halving) Info() kernel.Info {
+	return kernel.Info{ID: "example.halving", Summary: "halves a value",
+		Params: []kernel.Param{kernel.IntParam("steps", 4, 1, 100, "steps")}}
+}
+
+func (halving) Run(job *kernel.Job) error {
+	v := 1.0
+	for s := int64(1); s <= job.Params.Int64("steps"); s++ {
+		v /= 2
+		if err := job.Record(s, "value", v); err != nil {
+			return err
+		}
+	}
+	job.SetFinal("value", v)
+	job.AddChart(kernel.Chart{Kind: "line", ID: "value", Title: "value", Series: []string{"value"}})
+	return nil
+}
+
+func init() { kernel.Register(halving{}) }
+
+// In a notebook cell, Show displays the result; under go test (or in any
+// program not started by GoNB) it does nothing, so notebook code is testable.
+func ExampleShow() {
+	res, err := kernel.Run(context.Background(), "example.halving", kernel.Options{})
+	if err != nil {
+		panic(err)
+	}
+	kernel.Show(res)
+	fmt.Println(kernel.InNotebook(), res.Final["value"])
+	// Output: false 0.0625
+}
+
+// RunLive is Run outside a notebook; in a notebook a chart of "value"
+// redraws while the plugin runs.
+func ExampleRunLive() {
+	res, err := kernel.RunLive(context.Background(), "example.halving", kernel.Options{Params: map[string]any{"steps": 3}}, "value")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(len(res.Series["value"]), res.Final["value"])
+	// Output: 3 0.125
+}
+
+// KernelJSON turns the kernelspec `gonb --install` writes into the
+// alignlab one.
+func ExampleKernelJSON() {
+	gonb := []byte(`{"argv":["/tmp/gonb","--kernel","{connection_file}"],"display_name":"Go (gonb)","language":"go","env":{}}`)
+	spec, err := kernel.KernelJSON(gonb, kernel.KernelEnv{
+		DisplayName: kernel.DefaultKernelDisplayName,
+		Gonb:        "/home/me/go/bin/gonb",
+		Toolchain:   "go1.27.3",
+		PathDirs:    []string{"/usr/local/go/bin", "/home/me/go/bin"},
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Print(string(spec))
+	// Output:
+	// {
+	//   "argv": [
+	//     "/home/me/go/bin/gonb",
+	//     "--kernel",
+	//     "{connection_file}"
+	//   ],
+	//   "display_name": "Go (alignlab)",
+	//   "env": {
+	//     "GOMLX_BACKEND": "go",
+	//     "GOTOOLCHAIN": "go1.27.3",
+	//     "PATH": "/usr/local/go/bin:/home/me/go/bin:${PATH}:/usr/local/bin:/usr/bin:/bin"
+	//   },
+	//   "language": "go"
+	// }
+}

@@ -1,0 +1,298 @@
+package kernel
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// nbPlugin is a plugin whose Run is a function, for the notebook tests.
+type nbPlugin struct {
+	info Info
+	run  func(*Job) error
+}
+
+func (p nbPlugin) Info() Info         { return p.info }
+func (p nbPlugin) Run(job *Job) error { return p.run(job) }
+func registerNB(t *testing.T, p nbPlugin) {
+	t.Helper()
+	Register(p)
+	t.Cleanup(func() { unregister(p.info.ID) })
+}
+
+// curvePlugin records "loss" = 1/step and "acc" = 1-1/step for steps 1..n,
+// declares a line chart and a table, and leaves a note.
+func curvePlugin(id string) nbPlugin {
+	return nbPlugin{
+		info: Info{ID: id, Summary: "a curve", Params: []Param{IntParam("steps", 40, 1, 100000, "steps")}},
+		run: func(job *Job) error {
+			n := job.Params.Int64("steps")
+			job.SetTotal(n)
+			for s := int64(1); s <= n; s++ {
+				if err := job.Record(s, "loss", 1/float64(s)); err != nil {
+					return err
+				}
+				if err := job.Record(s, "acc", 1-1/float64(s)); err != nil {
+					return err
+				}
+			}
+			job.SetFinal("loss", 1/float64(n))
+			t := job.AddTable("rows", "i", "name")
+			for i := 0; i < 50; i++ {
+				t.Add(i, "<b>x</b>")
+			}
+			job.AddChart(Chart{Kind: "line", ID: "curve", Title: "loss", Series: []string{"loss"}})
+			job.Note("a <note> & more")
+			return nil
+		},
+	}
+}
+
+// outputs records what the display hooks were asked to show.
+type outputs struct {
+	mu      sync.Mutex
+	html    []string
+	md      []string
+	updates []struct{ id, html string }
+	syncs   int
+}
+
+// fakeNotebook makes the package believe it runs in a notebook and records
+// every output; the hooks are restored when the test ends.
+func fakeNotebook(t *testing.T, in bool) *outputs {
+	t.Helper()
+	o := &outputs{}
+	saved := []any{inNotebook, sendHTML, sendMD, updateHTML, syncOut}
+	inNotebook = func() bool { return in }
+	sendHTML = func(s string) { o.mu.Lock(); o.html = append(o.html, s); o.mu.Unlock() }
+	sendMD = func(s string) { o.mu.Lock(); o.md = append(o.md, s); o.mu.Unlock() }
+	updateHTML = func(id, s string) {
+		o.mu.Lock()
+		o.updates = append(o.updates, struct{ id, html string }{id, s})
+		o.mu.Unlock()
+	}
+	syncOut = func() { o.mu.Lock(); o.syncs++; o.mu.Unlock() }
+	t.Cleanup(func() {
+		inNotebook = saved[0].(func() bool)
+		sendHTML = saved[1].(func(string))
+		sendMD = saved[2].(func(string))
+		updateHTML = saved[3].(func(string, string))
+		syncOut = saved[4].(func())
+	})
+	return o
+}
+
+func TestDisplayIsNoOpOutsideNotebook(t *testing.T) {
+	registerNB(t, curvePlugin("nb.noop"))
+	o := fakeNotebook(t, false)
+	res, err := Run(context.Background(), "nb.noop", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if InNotebook() {
+		t.Fatal("InNotebook: got true, want false")
+	}
+	Show(res)
+	ShowCharts()
+	ShowTable(res.Tables["rows"])
+	ShowMarkdown("# hi")
+	ShowHTML("<p>hi</p>")
+	if err := Widgets(context.Background(), "nb.noop", Options{}, nil); err != nil {
+		t.Errorf("Widgets outside a notebook: got %v, want nil", err)
+	}
+	live, err := RunLive(context.Background(), "nb.noop", Options{}, "loss")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := res.CanonicalJSON()
+	b, _ := live.CanonicalJSON()
+	if string(a) != string(b) {
+		t.Errorf("RunLive outside a notebook differs from Run:\n%s\n%s", a, b)
+	}
+	if n := len(o.html) + len(o.md) + len(o.updates) + o.syncs; n != 0 {
+		t.Errorf("outside a notebook: got %d display calls, want 0", n)
+	}
+}
+
+func TestShowInNotebook(t *testing.T) {
+	registerNB(t, curvePlugin("nb.show"))
+	o := fakeNotebook(t, true)
+	res, err := Run(context.Background(), "nb.show", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	Show(res)
+	Show(res)
+	ShowMarkdown("**bold**")
+	ShowTable(res.Tables["rows"])
+	if len(o.html) != 3 || len(o.md) != 1 || o.syncs != 4 {
+		t.Fatalf("got %d HTML, %d Markdown outputs and %d syncs, want 3, 1 and 4", len(o.html), len(o.md), o.syncs)
+	}
+	ids := regexp.MustCompile(`<div class="item" id="([A-Za-z0-9_]+)"`)
+	first, second := ids.FindAllStringSubmatch(o.html[0], -1), ids.FindAllStringSubmatch(o.html[1], -1)
+	if len(first) != 1 || len(second) != 1 || first[0][1] == second[0][1] {
+		t.Errorf("chart element IDs of two Shows: got %v and %v, want one each, distinct", first, second)
+	}
+	if !strings.Contains(o.html[2], "<table") {
+		t.Errorf("ShowTable: got %.200q, want a table", o.html[2])
+	}
+}
+
+func TestResultHTML(t *testing.T) {
+	registerNB(t, curvePlugin("nb.html"))
+	res, err := Run(context.Background(), "nb.html", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := resultHTML(res, "pfx")
+	for _, want := range []string{
+		"<b>nb.html</b>",
+		"<td>loss</td><td style=\"text-align:right\">0.025</td>", // final metric 1/40
+		"a &lt;note&gt; &amp; more",                              // notes escaped
+		"&lt;b&gt;x&lt;/b&gt;",                                   // cells escaped
+		"first 20 of 50 rows",                                    // long tables cut
+		"typeof window.echarts === 'undefined'",                  // library inline, guarded
+		`id="pfx_nb_html_curve"`,                                 // chart IDs prefixed
+	} {
+		if !strings.Contains(h, want) {
+			t.Errorf("resultHTML lacks %q", want)
+		}
+	}
+	if strings.Contains(h, "<note>") || strings.Count(h, "<tr><td") != 21 { // 1 final metric + 20 rows
+		t.Errorf("got %d data rows, want 21, and nothing unescaped", strings.Count(h, "<tr><td"))
+	}
+
+	bad := *res
+	bad.Charts = []Chart{{Kind: "line", ID: "x", Series: []string{"missing"}}}
+	if h := resultHTML(&bad, "p"); !strings.Contains(h, "charts: ") || strings.Contains(h, "window.echarts") {
+		t.Errorf("a chart that cannot be drawn: got %.300q, want an error line and no library", h)
+	}
+	plain := *res
+	plain.Charts = nil
+	if strings.Contains(resultHTML(&plain, "p"), "window.echarts") {
+		t.Error("a result without charts should not carry the ECharts library")
+	}
+}
+
+func TestRunLiveInNotebook(t *testing.T) {
+	registerNB(t, curvePlugin("nb.live"))
+	o := fakeNotebook(t, true)
+	res, err := RunLive(context.Background(), "nb.live", Options{Params: map[string]any{"steps": 300}}, "loss")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(res.Series["loss"]); got != 300 {
+		t.Fatalf("loss series: got %d points, want 300", got)
+	}
+	if len(o.updates) < 3 {
+		t.Fatalf("got %d updates, want the first chart, the cleared feed and the final chart", len(o.updates))
+	}
+	outID := o.updates[0].id
+	firstUp, last := o.updates[0], o.updates[len(o.updates)-1]
+	if last.id != outID || !strings.Contains(last.html, "done: 300 / 300 steps") || !strings.Contains(last.html, "window.echarts") {
+		t.Errorf("last update: got id %s and %.200q, want the final chart in %s", last.id, last.html, outID)
+	}
+	if !strings.Contains(firstUp.html, "window.echarts") || !strings.Contains(firstUp.html, "(running)") {
+		t.Errorf("first update: got %.200q, want the library and a running chart", firstUp.html)
+	}
+	for _, u := range o.updates[1 : len(o.updates)-2] {
+		if u.id == outID || !strings.Contains(u.html, "setOption") {
+			t.Errorf("a feed update: got id %s (chart %s) and %.100q, want a setOption script", u.id, outID, u.html)
+		}
+	}
+	if clr := o.updates[len(o.updates)-2]; clr.id == outID || clr.html != "" {
+		t.Errorf("the feed output must be cleared before the final chart; got id %s html %.50q", clr.id, clr.html)
+	}
+	// The final Show follows the live chart.
+	if len(o.html) != 1 || !strings.Contains(o.html[0], "<b>nb.live</b>") {
+		t.Errorf("got %d HTML outputs, want the result shown once", len(o.html))
+	}
+	// Only the named metric is drawn.
+	if strings.Contains(last.html, `"acc"`) || !strings.Contains(last.html, `"loss"`) {
+		t.Error("final live chart: want the loss series only")
+	}
+}
+
+func TestRunLiveErrorShown(t *testing.T) {
+	registerNB(t, nbPlugin{
+		info: Info{ID: "nb.fail", Summary: "fails"},
+		run: func(job *Job) error {
+			job.Record(1, "loss", 1)
+			return job.Record(2, "loss", math.NaN())
+		},
+	})
+	o := fakeNotebook(t, true)
+	_, err := RunLive(context.Background(), "nb.fail", Options{})
+	if err == nil {
+		t.Fatal("want the divergence error")
+	}
+	if len(o.html) != 1 || !strings.Contains(o.html[0], "diverged at step 2") {
+		t.Errorf("got outputs %q, want one error line", o.html)
+	}
+}
+
+func TestFeedScript(t *testing.T) {
+	series := map[string][]Point{
+		"loss":      {{1, 0.5}, {2, math.NaN()}, {3, 0.25}},
+		"</script>": {{1, 1}},
+	}
+	s := feedScript("cX", []string{"loss", "</script>"}, series, "step 3 / 10 (30%)")
+	if strings.Count(s, "</script>") != 1 || !strings.HasSuffix(strings.TrimSpace(s), "</script>") {
+		t.Fatalf("the only </script> must be the closing tag:\n%s", s)
+	}
+	i, j := strings.Index(s, "setOption("), strings.Index(s, "); }")
+	var opt struct {
+		Series []struct {
+			Name string       `json:"name"`
+			Type string       `json:"type"`
+			Data [][2]float64 `json:"data"`
+		} `json:"series"`
+	}
+	if err := json.Unmarshal([]byte(s[i+len("setOption("):j]), &opt); err != nil {
+		t.Fatalf("option JSON: %v\n%s", err, s)
+	}
+	if len(opt.Series) != 2 || opt.Series[0].Name != "loss" || opt.Series[0].Type != "line" {
+		t.Fatalf("got %+v", opt.Series)
+	}
+	if got := opt.Series[0].Data; len(got) != 2 || got[1] != [2]float64{3, 0.25} {
+		t.Errorf("loss data: got %v, want the NaN left out: [[1 0.5] [3 0.25]]", got)
+	}
+	if !strings.Contains(s, `"cX"`) || !strings.Contains(s, `"step 3 / 10 (30%)"`) {
+		t.Error("want the chart ID and the progress text in the script")
+	}
+}
+
+func TestThin(t *testing.T) {
+	pts := make([]Point, 1001)
+	for i := range pts {
+		pts[i] = Point{Step: int64(i), Value: float64(i)}
+	}
+	got := thin(pts, 11)
+	if len(got) != 11 || got[0].Step != 0 || got[10].Step != 1000 || got[5].Step != 500 {
+		t.Errorf("thin(1001 points, 11): got %v, want steps 0, 100, …, 1000", got)
+	}
+	if got := thin(pts[:5], 11); len(got) != 5 {
+		t.Errorf("thin of a short series: got %d points, want all 5", len(got))
+	}
+}
+
+func TestProgressText(t *testing.T) {
+	for _, tc := range []struct {
+		step, total int64
+		final       bool
+		want        string
+	}{
+		{5, 20, false, "step 5 / 20 (25%)"},
+		{5, 0, false, "step 5"},
+		{20, 20, true, "done: 20 / 20 steps"},
+		{7, 0, true, "done: 7 steps"},
+	} {
+		if got := progressText(tc.step, tc.total, tc.final); got != tc.want {
+			t.Errorf("progressText(%d, %d, %v): got %q, want %q", tc.step, tc.total, tc.final, got, tc.want)
+		}
+	}
+}
