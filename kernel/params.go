@@ -48,13 +48,14 @@ var Unbounded = Range{Min: math.Inf(-1), Max: math.Inf(1)}
 
 func (r Range) isZero() bool { return r == Range{} }
 
-// Contains reports whether v is inside r.
+// Contains reports whether v is inside r. NaN and infinities never are: an
+// infinite bound is open, as String writes it.
 func (r Range) Contains(v float64) bool {
-	if r.isZero() {
-		return !math.IsNaN(v) && !math.IsInf(v, 0)
-	}
-	if math.IsNaN(v) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return false
+	}
+	if r.isZero() {
+		return true
 	}
 	if v < r.Min || (r.MinExclusive && v == r.Min) {
 		return false
@@ -86,6 +87,9 @@ func fmtBound(v float64) string {
 		return "inf"
 	case math.IsInf(v, -1):
 		return "-inf"
+	}
+	if v == math.Trunc(v) && math.Abs(v) < 1e16 {
+		return strconv.FormatFloat(v, 'f', -1, 64)
 	}
 	return strconv.FormatFloat(v, 'g', -1, 64)
 }
@@ -146,7 +150,8 @@ const ParamSeed = "seed"
 // DefaultSeed is the value of ParamSeed when none is given.
 const DefaultSeed = 1
 
-var seedParam = IntParam(ParamSeed, DefaultSeed, 0, math.MaxInt64, "seed of every random draw in the run")
+// Seeds stay below 2^53 so that they survive JSON, whose numbers are doubles.
+var seedParam = IntParam(ParamSeed, DefaultSeed, 0, 1<<53, "seed of every random draw in the run")
 
 // ParamError reports a parameter that is unknown, of the wrong type or out of range.
 type ParamError struct {

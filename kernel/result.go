@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"regexp"
 	"sort"
+	"strconv"
 )
 
 // Result is what one run produces. It encodes to JSON and back; with the same
@@ -128,6 +130,10 @@ func (t *Table) Floats(name string) []float64 {
 			out[i] = float64(x)
 		case json.Number:
 			out[i], _ = x.Float64()
+		case string:
+			if v, err := decodeFloat(json.RawMessage(strconv.Quote(x))); err == nil {
+				out[i] = v
+			}
 		}
 	}
 	return out
@@ -295,13 +301,37 @@ func decodeScalar(raw json.RawMessage) any {
 	return v
 }
 
-// JSON returns r indented, with timing.
+// JSON returns r indented, with timing. Arrays of scalars (series points,
+// table rows) stay on one line each, so a long series is as many lines.
 func (r *Result) JSON() ([]byte, error) {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	return append(b, '\n'), nil
+	return append(collapseScalarArrays(b), '\n'), nil
+}
+
+// scalarArray matches an indented array whose elements are all scalars, one
+// per line. A line holding a bracket or brace (even inside a string) does not
+// match, so such arrays simply stay expanded.
+var scalarArray = regexp.MustCompile(`\[\n(?:[ ]*[^\[\]{}\n]+\n)+[ ]*\]`)
+
+func collapseScalarArrays(b []byte) []byte {
+	return scalarArray.ReplaceAllFunc(b, func(m []byte) []byte {
+		lines := bytes.Split(m[2:len(m)-1], []byte("\n"))
+		out := []byte{'['}
+		for _, l := range lines {
+			l = bytes.TrimSpace(l)
+			if len(l) == 0 {
+				continue
+			}
+			if len(out) > 1 {
+				out = append(out, ' ')
+			}
+			out = append(out, l...)
+		}
+		return append(out, ']')
+	})
 }
 
 // CanonicalJSON returns r indented, without the timing section: the bytes

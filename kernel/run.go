@@ -52,6 +52,7 @@ type DivergedError struct {
 	Metric     string
 	Value      float64
 	LastFinite map[string]Point // last finite value of every metric so far
+	Hint       string           // what to try, e.g. "try a smaller learning_rate"
 }
 
 func (e *DivergedError) Error() string {
@@ -60,11 +61,19 @@ func (e *DivergedError) Error() string {
 		p := e.LastFinite[k]
 		last = append(last, fmt.Sprintf("%s=%.6g@%d", k, p.Value, p.Step))
 	}
-	s := fmt.Sprintf("%s: diverged at step %d: %s is %v", e.Plugin, e.Step, e.Metric, e.Value)
+	var s string
+	if e.Step < 0 {
+		s = fmt.Sprintf("%s: final metric %s is %v", e.Plugin, e.Metric, e.Value)
+	} else {
+		s = fmt.Sprintf("%s: diverged at step %d: %s is %v", e.Plugin, e.Step, e.Metric, e.Value)
+	}
 	if len(last) > 0 {
 		s += " (last finite: " + strings.Join(last, ", ") + ")"
 	}
-	return s + "; try a smaller learning rate"
+	if e.Hint != "" {
+		s += "; " + e.Hint
+	}
+	return s
 }
 
 // PanicError is a panic inside a plugin (typically from GoMLX graph
@@ -168,7 +177,7 @@ func (j *Job) Record(step int64, metric string, value float64) error {
 		for k, v := range j.last {
 			last[k] = v
 		}
-		j.diverged = &DivergedError{Plugin: j.Result.Plugin, Step: step, Metric: metric, Value: value, LastFinite: last}
+		j.diverged = &DivergedError{Plugin: j.Result.Plugin, Step: step, Metric: metric, Value: value, LastFinite: last, Hint: j.hint()}
 		return j.diverged
 	}
 	p := Point{Step: step, Value: value}
@@ -201,6 +210,14 @@ func (j *Job) Note(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	j.Result.Notes = append(j.Result.Notes, msg)
 	j.emit(Event{Note: msg})
+}
+
+// hint suggests the usual cure of a divergence when the plugin has a learning rate.
+func (j *Job) hint() string {
+	if _, ok := j.Params["learning_rate"]; ok {
+		return "try a smaller learning_rate"
+	}
+	return ""
 }
 
 func (j *Job) emit(e Event) {

@@ -1,0 +1,65 @@
+# GoMLX v0.28.16 needs Go >= 1.27; the go command fetches this toolchain from
+# the module proxy on first use. Every target runs under it.
+export GOTOOLCHAIN := go1.27.3
+# The pure-Go GoMLX backend: nothing to install, nothing downloaded at run time.
+export GOMLX_BACKEND ?= go
+
+GO ?= go
+# A full "go test ./..." takes a few minutes on 2 cores; the timeout is for a
+# hung test, not a slow one.
+TEST_TIMEOUT ?= 12m
+FUZZTIME ?= 30s
+
+.PHONY: all build test vet notebooks demo kernel bench fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o build/alignlab ./cmd/alignlab
+
+vet:
+	$(GO) vet ./...
+
+test: vet
+	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
+		$(MAKE) --no-print-directory notebooks; \
+	else \
+		echo "make test: no notebooks/*.ipynb, skipping notebooks"; \
+	fi
+
+# Executes every notebook headless with the "alignlab" kernel and fails on
+# any error output (the script belongs to the notebook tooling).
+notebooks:
+	./scripts/run-notebooks.sh
+
+demo: build
+	build/alignlab run bt.ratings --out build/demo
+	@echo
+	@echo "report: file://$(CURDIR)/build/demo/report.html"
+	@echo "result: $(CURDIR)/build/demo/result.json"
+
+kernel: build
+	build/alignlab kernel install --user
+
+bench:
+	@mkdir -p bench/out
+	$(GO) test -run '^$$' -bench . -benchmem ./... >bench/out/bench.txt; \
+		status=$$?; cat bench/out/bench.txt; \
+		echo "side-by-side timings against PyTorch / scikit-learn: bench/*/run.sh"; exit $$status
+
+# Runs each Fuzz target for FUZZTIME; go test accepts one -fuzz target per package.
+fuzz:
+	@found=0; \
+	for f in $$(grep -rl --include='*_test.go' -E '^func Fuzz[A-Za-z0-9_]*\(' . 2>/dev/null | sort); do \
+		dir=$$(dirname $$f); \
+		for name in $$(sed -nE 's/^func (Fuzz[A-Za-z0-9_]*)\(.*/\1/p' $$f); do \
+			found=1; \
+			echo "== $$dir $$name ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) "$$dir" || exit 1; \
+		done; \
+	done; \
+	if [ $$found = 0 ]; then echo "make fuzz: no Fuzz targets, nothing to do"; fi
+
+clean:
+	rm -rf build bench/out
