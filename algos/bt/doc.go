@@ -1,0 +1,82 @@
+// Package bt fits Bradley–Terry ratings to pairwise battles between models,
+// as on the Chatbot Arena leaderboard, and registers the bt.ratings plugin.
+//
+// Papers:
+//   - R. A. Bradley and M. E. Terry (1952), "Rank analysis of incomplete
+//     block designs: I. The method of paired comparisons", Biometrika 39.
+//   - D. R. Hunter (2004), "MM algorithms for generalized Bradley–Terry
+//     models", Annals of Statistics 32(1).
+//   - W.-L. Chiang et al. (2024), "Chatbot Arena: An open platform for
+//     evaluating LLMs by human preference", arXiv:2403.04132.
+//   - P. V. Rao and L. L. Kupper (1967), "Ties in paired-comparison
+//     experiments: a generalization of the Bradley–Terry model", JASA 62.
+//   - R. R. Davidson (1970), "On extending the Bradley–Terry model to
+//     accommodate ties in paired comparison experiments", JASA 65.
+//
+// # Model
+//
+// Each model i has a log-strength θi (γi = e^θi). Battles are deduplicated
+// into counts per unordered pair {a, b}: wins of a (w_ab), wins of b (w_ba)
+// and ties t_ab ("tie" and "tie (bothbad)" alike). The log-likelihoods are
+//
+//	half (default):  ℓ = Σ_{a,b} (w_ab + t_ab/2) log σ(θa − θb) + (w_ba + t_ab/2) log σ(θb − θa)
+//	Rao–Kupper:      ℓ = Σ w_ab log σ(θa − θb − η) + w_ba log σ(θb − θa − η)
+//	                     + t_ab [log σ(η − θa + θb) + log σ(η + θa − θb) + log(1 − e^{−2η})],  κ = e^η ≥ 1
+//	Davidson:        ℓ = Σ w_ab log γa + w_ba log γb + t_ab log(ν√(γaγb)) − n_ab log(γa + γb + ν√(γaγb)),  ν ≥ 0
+//
+// with n_ab = w_ab + w_ba + t_ab. "half" is the Chatbot
+// Arena (FastChat) loss −Σ w[o log p + (1−o) log(1−p)] with o = ½ for a
+// tie. All three are concave in θ and in log κ (log ν) and invariant when
+// every θ moves together: results are shifted to mean θ = 0.
+//
+// # Solvers
+//
+// FitMM is Hunter's minorization–maximization: for "half"
+//
+//	γi ← W_i / Σ_j n_ij/(γi + γj),    W_i = wins_i + ties_i/2;
+//
+// for Rao–Kupper Hunter's (2004) updates, where a tie counts as a win of
+// each side against the handicap κ:
+//
+//	γi ← (wins_i + ties_i) / Σ_j [(w_ij + t_ij)/(γi + κγj) + κ(w_ji + t_ij)/(γj + κγi)],
+//	κ  ← T/C + √(1 + (T/C)²),   T = all ties,  C = Σ_{i≠j} (w_ij + t_ij) γj/(γi + κγj);
+//
+// for Davidson [derived here the same way, after bounding √(γiγj) above by
+// ½(γi√(γj/γi) + γj√(γi/γj)) at the current point (AM–GM)]:
+//
+//	γi ← (wins_i + ties_i/2) / Σ_j n_ij (1 + ν/2·√(γj/γi)) / (γi + γj + ν√(γiγj)),
+//	ν  ← T / Σ_{i<j} n_ij √(γiγj) / (γi + γj + ν√(γiγj)).
+//
+// Every update raises ℓ (γ renormalized to geometric mean 1, the tie
+// parameter updated after γ).
+// FitNewton takes Newton steps in (θ, log κ or log ν) with a backtracking
+// line search; both stop when max |Δθ| < tolerance and agree to ~1e-9.
+//
+// # Existence and the prior
+//
+// The maximum is finite iff the graph "i beat or tied j" is strongly
+// connected (Hunter 2004, Assumption 1): a model with no wins or no losses
+// would get θ = ∓∞. Then (or always, with Settings.PriorAlways) every model
+// gets a virtual tie of weight w against a player of θ = 0, the concave term
+// w·[½ log σ(θi) + ½ log σ(−θi)], which keeps every θ finite and barely moves
+// well-measured models; the plugin says so in a note.
+//
+// # Elo scale and bootstrap
+//
+// rating = 400/ln 10 · θ + offset (FastChat: p = σ(ln 10 (r_a − r_b)),
+// Elo = 400 r + 1000), the offset putting an anchor model, or the mean, at
+// 1000 by default. Confidence intervals: refit on multinomial resamples of the
+// count vector (Resample; the same law as resampling battles with
+// replacement), warm-started from the full fit, and take the 2.5/97.5 %
+// quantiles per model (Intervals).
+//
+// # The plugin
+//
+// bt.ratings reads battles (JSONL, JSON array or CSV; see
+// datasets.LoadBattles) or, without --data, the embedded sample arena, and
+// reports the tables leaderboard (model, rating, ci_low, ci_high, battles,
+// wins, losses, ties) and win_rate (model_a, model_b, win_rate), the final
+// metrics log_likelihood, iterations, models, battles, max_step, grad_norm,
+// converged, prior (and tie_param for the tie models), a leaderboard chart
+// and a win-rate heatmap.
+package bt

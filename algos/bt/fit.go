@@ -1,0 +1,773 @@
+package bt
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/alignlab/alignlab/datasets"
+)
+
+// The tie conventions of Settings.Ties and the plugin's ParamTies.
+const (
+	// TiesHalf counts a tie as half a win for each side (the Chatbot Arena
+	// convention); the model has no tie parameter.
+	TiesHalf = "half"
+	// TiesRaoKupper is the Rao–Kupper (1967) model with threshold κ ≥ 1:
+	// P(i ≻ j) = σ(θi − θj − log κ), ties take the rest.
+	TiesRaoKupper = "rao_kupper"
+	// TiesDavidson is the Davidson (1970) model with tie weight ν ≥ 0:
+	// P(i ≻ j) = γi / (γi + γj + ν√(γiγj)), γ = e^θ.
+	TiesDavidson = "davidson"
+)
+
+// TieModels lists the tie conventions, the default first.
+var TieModels = []string{TiesHalf, TiesRaoKupper, TiesDavidson}
+
+// Defaults of Settings.
+const (
+	// DefaultTolerance stops a fit when no log-strength (nor the log of the
+	// tie parameter) moved by more than this in the last iteration.
+	DefaultTolerance = 1e-10
+	// DefaultMaxIterations bounds the iterations of either solver.
+	DefaultMaxIterations = 100000
+	// DefaultPrior is the weight of the prior used when the data have no
+	// finite maximum-likelihood estimate: one virtual tie per model.
+	DefaultPrior = 1.0
+)
+
+// Settings configure FitMM and FitNewton. The zero value (or nil) is the
+// half-tie Bradley–Terry model with the defaults above.
+type Settings struct {
+	// Ties is TiesHalf (when empty), TiesRaoKupper or TiesDavidson.
+	Ties string
+	// Prior is the weight w of a virtual tie of every model against a
+	// reference player of log-strength 0: it adds w·[½ log σ(θi) + ½ log σ(−θi)]
+	// to the log-likelihood, which keeps every θi finite. It is applied only
+	// when the data have no finite maximum (a model without a win or without
+	// a loss, or more generally a win graph that is not strongly connected),
+	// or always with PriorAlways. With Prior 0 such data are an error
+	// (*NoMLEError).
+	Prior       float64
+	PriorAlways bool
+	// Tolerance (default DefaultTolerance) is the convergence criterion:
+	// max |Δθi| (and |Δ log tie parameter|) of an iteration.
+	Tolerance float64
+	// MaxIterations (default DefaultMaxIterations) bounds the iterations;
+	// a fit that reaches it returns with Converged false.
+	MaxIterations int
+	// Init warm-starts the fit from these log-strengths (indexed like the
+	// counts' Models); InitTie from this tie parameter (κ or ν). Zero values
+	// start from θ = 0 and a tie parameter matching the overall tie rate.
+	Init    []float64
+	InitTie float64
+	// Progress, if set, is called after every iteration; a non-nil error
+	// stops the fit and is returned.
+	Progress func(Iteration) error
+	// Context, if set, is checked after every iteration; when it is done the
+	// fit stops with its error.
+	Context context.Context
+}
+
+// Iteration is the state after one iteration of a fit.
+type Iteration struct {
+	N             int     // 1-based
+	LogLikelihood float64 // objective: data log-likelihood plus the prior term
+	MaxStep       float64 // max |Δθi| (and |Δ log tie parameter|)
+}
+
+// Fit is a fitted model.
+type Fit struct {
+	Models []string  // as in the counts
+	Theta  []float64 // log-strengths θ, shifted to mean 0
+	// TieParam is κ (Rao–Kupper, ≥ 1) or ν (Davidson, ≥ 0); 0 for TiesHalf.
+	TieParam float64
+	Ties     string
+	// LogLikelihood is the data log-likelihood at the fit (prior excluded);
+	// for TiesHalf it is Σ (wins + ties/2) log σ(θi − θj) over the battles.
+	LogLikelihood float64
+	Iterations    int
+	Converged     bool
+	// MaxStep is the last iteration's max |Δθi| (and |Δ log tie parameter|):
+	// the convergence criterion, compared with Settings.Tolerance.
+	MaxStep float64
+	// GradNorm is max |∂ objective/∂θi| (and ∂/∂ log tie parameter) at the
+	// fit: near 0 at an optimum, in units of battles.
+	GradNorm float64
+	// Prior is the prior weight that was applied (0 when none was needed).
+	Prior float64
+}
+
+// NoMLEError reports data whose likelihood has no finite maximum.
+type NoMLEError struct {
+	NoWins, NoLosses []string // models without a win (or tie) / without a loss (or tie)
+	Disconnected     bool     // every model won and lost, but some group never lost to the rest
+}
+
+func (e *NoMLEError) Error() string {
+	return "bt: no finite maximum-likelihood ratings: " + e.reason() + "; set a prior > 0"
+}
+
+func (e *NoMLEError) reason() string {
+	var parts []string
+	if len(e.NoWins) > 0 {
+		parts = append(parts, "no wins or ties: "+strings.Join(e.NoWins, ", "))
+	}
+	if len(e.NoLosses) > 0 {
+		parts = append(parts, "no losses or ties: "+strings.Join(e.NoLosses, ", "))
+	}
+	if len(parts) == 0 {
+		return "the models split into groups one of which never lost to another"
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Reason is the one-line explanation, without the advice.
+func (e *NoMLEError) Reason() string { return e.reason() }
+
+// CheckMLE reports whether the Bradley–Terry likelihood of c (with any of
+// the tie conventions: a tie links both ways) has a finite maximum, unique
+// up to a common shift of θ. That holds iff the directed graph with an edge
+// i → j whenever i beat or tied j is strongly connected (Zermelo 1929;
+// Hunter 2004, Assumption 1). It returns nil or a *NoMLEError.
+func CheckMLE(c *datasets.ArenaCounts) error {
+	k := len(c.Models)
+	out := make([][]int, k)
+	in := make([][]int, k)
+	win := make([]bool, k)
+	lose := make([]bool, k)
+	for _, p := range c.Pairs {
+		t := p.Ties + p.BothBad
+		if p.WinsA+t > 0 { // A → B
+			out[p.A] = append(out[p.A], p.B)
+			in[p.B] = append(in[p.B], p.A)
+			win[p.A], lose[p.B] = true, true
+		}
+		if p.WinsB+t > 0 {
+			out[p.B] = append(out[p.B], p.A)
+			in[p.A] = append(in[p.A], p.B)
+			win[p.B], lose[p.A] = true, true
+		}
+	}
+	if k <= 1 {
+		return nil
+	}
+	e := &NoMLEError{}
+	for i, m := range c.Models {
+		if !win[i] {
+			e.NoWins = append(e.NoWins, m)
+		}
+		if !lose[i] {
+			e.NoLosses = append(e.NoLosses, m)
+		}
+	}
+	if len(e.NoWins)+len(e.NoLosses) > 0 {
+		return e
+	}
+	if reachesAll(out) && reachesAll(in) {
+		return nil
+	}
+	e.Disconnected = true
+	return e
+}
+
+func reachesAll(adj [][]int) bool {
+	seen := make([]bool, len(adj))
+	stack := []int{0}
+	seen[0] = true
+	n := 1
+	for len(stack) > 0 {
+		v := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, w := range adj[v] {
+			if !seen[w] {
+				seen[w] = true
+				n++
+				stack = append(stack, w)
+			}
+		}
+	}
+	return n == len(adj)
+}
+
+// problem is the count data in the form the solvers iterate over.
+type problem struct {
+	k         int
+	a, b      []int
+	wa, wb, t []float64 // wins of a, wins of b, ties (incl. bothbad)
+	ties      string    // effective convention (TiesHalf when the data have no ties)
+	fitTie    bool
+	prior     float64
+	totalTies float64
+}
+
+func newProblem(c *datasets.ArenaCounts, s *Settings) (*problem, *Settings, error) {
+	var set Settings
+	if s != nil {
+		set = *s
+	}
+	if set.Ties == "" {
+		set.Ties = TiesHalf
+	}
+	if set.Tolerance == 0 {
+		set.Tolerance = DefaultTolerance
+	}
+	if set.MaxIterations == 0 {
+		set.MaxIterations = DefaultMaxIterations
+	}
+	switch set.Ties {
+	case TiesHalf, TiesRaoKupper, TiesDavidson:
+	default:
+		return nil, nil, fmt.Errorf("bt: ties: want one of %s, got %q", strings.Join(TieModels, ", "), set.Ties)
+	}
+	if !(set.Prior >= 0) || math.IsInf(set.Prior, 0) {
+		return nil, nil, fmt.Errorf("bt: prior: want a finite weight ≥ 0, got %v", set.Prior)
+	}
+	if !(set.Tolerance > 0) {
+		return nil, nil, fmt.Errorf("bt: tolerance: want > 0, got %v", set.Tolerance)
+	}
+	k := len(c.Models)
+	if k < 2 {
+		return nil, nil, fmt.Errorf("bt: want at least 2 models, got %d", k)
+	}
+	if set.Init != nil && len(set.Init) != k {
+		return nil, nil, fmt.Errorf("bt: init: want %d log-strengths, got %d", k, len(set.Init))
+	}
+	p := &problem{k: k, ties: set.Ties}
+	var decisive float64
+	for _, pc := range c.Pairs {
+		if pc.Total() == 0 {
+			continue
+		}
+		if pc.A < 0 || pc.A >= k || pc.B < 0 || pc.B >= k || pc.A == pc.B {
+			return nil, nil, fmt.Errorf("bt: pair (%d, %d) out of range for %d models", pc.A, pc.B, k)
+		}
+		p.a = append(p.a, pc.A)
+		p.b = append(p.b, pc.B)
+		p.wa = append(p.wa, float64(pc.WinsA))
+		p.wb = append(p.wb, float64(pc.WinsB))
+		t := float64(pc.Ties + pc.BothBad)
+		p.t = append(p.t, t)
+		p.totalTies += t
+		decisive += float64(pc.WinsA + pc.WinsB)
+	}
+	if set.PriorAlways {
+		p.prior = set.Prior
+	} else if err := CheckMLE(c); err != nil {
+		if set.Prior == 0 {
+			return nil, nil, err
+		}
+		p.prior = set.Prior
+	}
+	if p.ties != TiesHalf {
+		if decisive == 0 {
+			return nil, nil, fmt.Errorf("bt: ties %s: want at least one decisive battle, got only ties", p.ties)
+		}
+		// Without ties the tie parameter sits on its boundary (κ = 1, ν = 0),
+		// where both models are plain Bradley–Terry.
+		p.fitTie = p.totalTies > 0
+		if !p.fitTie {
+			p.ties = TiesHalf
+		}
+	}
+	return p, &set, nil
+}
+
+// initTie returns the starting tie parameter on the log scale: log κ or log ν.
+func (p *problem) initTie(s *Settings) float64 {
+	if s.InitTie > 0 && (p.ties != TiesRaoKupper || s.InitTie > 1) {
+		return math.Log(s.InitTie)
+	}
+	var n float64
+	for i := range p.a {
+		n += p.wa[i] + p.wb[i] + p.t[i]
+	}
+	f := p.totalTies / n
+	if p.ties == TiesRaoKupper {
+		return math.Log((1 + f) / (1 - f)) // tie rate of two equal players
+	}
+	return math.Log(2 * f / (1 - f))
+}
+
+// tieParam maps the log-scale tie parameter back (κ or ν).
+func (p *problem) tieParam(tau float64, requested string) float64 {
+	switch {
+	case p.fitTie:
+		return math.Exp(tau)
+	case requested == TiesRaoKupper:
+		return 1
+	}
+	return 0
+}
+
+// logSigmoid is log σ(x), accurate for large |x|.
+func logSigmoid(x float64) float64 {
+	if x >= 0 {
+		return -math.Log1p(math.Exp(-x))
+	}
+	return x - math.Log1p(math.Exp(x))
+}
+
+func sigmoid(x float64) float64 {
+	if x >= 0 {
+		return 1 / (1 + math.Exp(-x))
+	}
+	e := math.Exp(x)
+	return e / (1 + e)
+}
+
+// pairTerms are one pair's log-likelihood and its derivatives with respect
+// to d = θa − θb and τ (log κ or log ν).
+type pairTerms struct {
+	ll, gd, gt, hdd, hdt, htt float64
+}
+
+func (p *problem) pair(i int, d, tau float64, derivs bool) pairTerms {
+	wa, wb, t := p.wa[i], p.wb[i], p.t[i]
+	var r pairTerms
+	switch p.ties {
+	case TiesHalf:
+		// One exp and one log1p: with e = e^{−|d|}, log σ(d) = min(d, 0) −
+		// log(1 + e) and log σ(−d) = log σ(d) − d.
+		n := wa + wb + t
+		w := wa + t/2
+		e := math.Exp(-math.Abs(d))
+		ls := math.Min(d, 0) - math.Log1p(e)
+		r.ll = n*ls - (n-w)*d
+		if derivs {
+			s := 1 / (1 + e)
+			if d < 0 {
+				s = e / (1 + e)
+			}
+			r.gd = w - n*s
+			r.hdd = -n * s * (1 - s)
+		}
+	case TiesRaoKupper:
+		// P(a) = σ(u), P(b) = σ(v), P(tie) = σ(−u)σ(−v)(1 − e^{−2τ}),
+		// u = d − τ, v = −d − τ.
+		u, v := d-tau, -d-tau
+		r.ll = wa*logSigmoid(u) + wb*logSigmoid(v)
+		if t > 0 {
+			r.ll += t * (logSigmoid(-u) + logSigmoid(-v) + math.Log(-math.Expm1(-2*tau)))
+		}
+		if derivs {
+			su, sv := sigmoid(u), sigmoid(v)
+			du := wa*(1-su) - t*su
+			dv := wb*(1-sv) - t*sv
+			huu := -(wa + t) * su * (1 - su)
+			hvv := -(wb + t) * sv * (1 - sv)
+			c1 := 2 / math.Expm1(2*tau)
+			r.gd = du - dv
+			r.gt = -du - dv + t*c1
+			r.hdd = huu + hvv
+			r.hdt = -huu + hvv
+			r.htt = huu + hvv - t*c1*(c1+2)
+		}
+	case TiesDavidson:
+		// P(a), P(b), P(tie) ∝ e^{d/2}, e^{−d/2}, e^τ.
+		x1, x2, x3 := d/2, -d/2, tau
+		m := math.Max(x1, math.Max(x2, x3))
+		e1, e2, e3 := math.Exp(x1-m), math.Exp(x2-m), math.Exp(x3-m)
+		z := e1 + e2 + e3
+		logZ := m + math.Log(z)
+		n := wa + wb + t
+		r.ll = wa*x1 + wb*x2 - n*logZ
+		if t > 0 {
+			r.ll += t * x3
+		}
+		if derivs {
+			pa, pb, pt := e1/z, e2/z, e3/z
+			r.gd = (wa-wb)/2 - n*(pa-pb)/2
+			r.gt = t - n*pt
+			r.hdd = -n * ((pa+pb)/4 - (pa-pb)*(pa-pb)/4)
+			r.hdt = n * pt * (pa - pb) / 2
+			r.htt = -n * pt * (1 - pt)
+		}
+	}
+	return r
+}
+
+// objective is the data log-likelihood plus the prior term.
+func (p *problem) objective(theta []float64, tau float64) (obj, data float64) {
+	for i := range p.a {
+		data += p.pair(i, theta[p.a[i]]-theta[p.b[i]], tau, false).ll
+	}
+	obj = data
+	if p.prior > 0 {
+		for _, th := range theta {
+			obj += p.prior * (logSigmoid(th) + logSigmoid(-th)) / 2
+		}
+	}
+	return obj, data
+}
+
+// gradient fills g (length k, or k+1 with the tie parameter last) and, when h
+// is not nil, the Hessian of the objective; it returns the objective.
+func (p *problem) gradient(theta []float64, tau float64, g []float64, h *mat.SymDense) (obj float64) {
+	for i := range g {
+		g[i] = 0
+	}
+	if h != nil {
+		h.Zero()
+	}
+	k := p.k
+	for i := range p.a {
+		a, b := p.a[i], p.b[i]
+		r := p.pair(i, theta[a]-theta[b], tau, true)
+		obj += r.ll
+		g[a] += r.gd
+		g[b] -= r.gd
+		if p.fitTie {
+			g[k] += r.gt
+		}
+		if h != nil {
+			h.SetSym(a, a, h.At(a, a)+r.hdd)
+			h.SetSym(b, b, h.At(b, b)+r.hdd)
+			h.SetSym(a, b, h.At(a, b)-r.hdd)
+			if p.fitTie {
+				h.SetSym(a, k, h.At(a, k)+r.hdt)
+				h.SetSym(b, k, h.At(b, k)-r.hdt)
+				h.SetSym(k, k, h.At(k, k)+r.htt)
+			}
+		}
+	}
+	if p.prior > 0 {
+		for i, th := range theta {
+			s := sigmoid(th)
+			obj += p.prior * (logSigmoid(th) + logSigmoid(-th)) / 2
+			g[i] += p.prior * (0.5 - s)
+			if h != nil {
+				h.SetSym(i, i, h.At(i, i)-p.prior*s*(1-s))
+			}
+		}
+	}
+	return obj
+}
+
+func maxAbs(v []float64) float64 {
+	m := 0.0
+	for _, x := range v {
+		m = math.Max(m, math.Abs(x))
+	}
+	return m
+}
+
+func center(theta []float64) {
+	mean := 0.0
+	for _, th := range theta {
+		mean += th
+	}
+	mean /= float64(len(theta))
+	for i := range theta {
+		theta[i] -= mean
+	}
+}
+
+// finish fills the result common to both solvers.
+func (p *problem) finish(c *datasets.ArenaCounts, s *Settings, theta []float64, tau float64, iters int, step float64) *Fit {
+	n := p.k
+	if p.fitTie {
+		n++
+	}
+	g := make([]float64, n)
+	p.gradient(theta, tau, g, nil)
+	_, data := p.objective(theta, tau)
+	out := &Fit{
+		Models:        c.Models,
+		Theta:         append([]float64(nil), theta...),
+		TieParam:      p.tieParam(tau, s.Ties),
+		Ties:          s.Ties,
+		LogLikelihood: data,
+		Iterations:    iters,
+		Converged:     step < s.Tolerance,
+		MaxStep:       step,
+		GradNorm:      maxAbs(g),
+		Prior:         p.prior,
+	}
+	center(out.Theta)
+	return out
+}
+
+func (p *problem) start(s *Settings) (theta []float64, tau float64) {
+	theta = make([]float64, p.k)
+	if s.Init != nil {
+		copy(theta, s.Init)
+	}
+	if p.prior == 0 {
+		center(theta)
+	}
+	if p.fitTie {
+		tau = p.initTie(s)
+	}
+	return theta, tau
+}
+
+// FitMM fits by Hunter's (2004) minorization–maximization iterations, which
+// raise the objective at every step. For TiesHalf:
+//
+//	γi ← Wi / Σj nij / (γi + γj),  Wi = wins + ties/2,  γ = e^θ,
+//
+// renormalized to geometric mean 1. For Rao–Kupper, Hunter's updates (γ
+// with κ fixed, then κ in closed form); for Davidson the analogous updates
+// from bounding √(γiγj) by the AM–GM inequality. See the package doc.
+func FitMM(c *datasets.ArenaCounts, s *Settings) (*Fit, error) {
+	p, set, err := newProblem(c, s)
+	if err != nil {
+		return nil, err
+	}
+	theta, tau := p.start(set)
+	k := p.k
+	gamma := make([]float64, k)
+	for i, th := range theta {
+		gamma[i] = math.Exp(th)
+	}
+	// Numerators do not change across iterations.
+	num := make([]float64, k)
+	for i := range p.a {
+		a, b := p.a[i], p.b[i]
+		switch p.ties {
+		case TiesRaoKupper:
+			num[a] += p.wa[i] + p.t[i]
+			num[b] += p.wb[i] + p.t[i]
+		default:
+			num[a] += p.wa[i] + p.t[i]/2
+			num[b] += p.wb[i] + p.t[i]/2
+		}
+	}
+	for i := range num {
+		num[i] += p.prior / 2
+	}
+	den := make([]float64, k)
+	next := make([]float64, k)
+	step := math.Inf(1)
+	it := 0
+	for it < set.MaxIterations && !(step < set.Tolerance) {
+		it++
+		for i := range den {
+			den[i] = 0
+		}
+		tie := math.Exp(tau)
+		for i := range p.a {
+			a, b := p.a[i], p.b[i]
+			ga, gb := gamma[a], gamma[b]
+			switch p.ties {
+			case TiesHalf:
+				q := (p.wa[i] + p.wb[i] + p.t[i]) / (ga + gb)
+				den[a] += q
+				den[b] += q
+			case TiesRaoKupper:
+				nab := (p.wa[i] + p.t[i]) / (ga + tie*gb) // a's virtual wins over b
+				nba := (p.wb[i] + p.t[i]) / (gb + tie*ga)
+				den[a] += nab + tie*nba
+				den[b] += nba + tie*nab
+			case TiesDavidson:
+				q := (p.wa[i] + p.wb[i] + p.t[i]) / (ga + gb + tie*math.Sqrt(ga*gb))
+				r := math.Sqrt(gb / ga)
+				den[a] += q * (1 + tie/2*r)
+				den[b] += q * (1 + tie/2/r)
+			}
+		}
+		for i := range next {
+			d := den[i]
+			if p.prior > 0 {
+				d += p.prior / (gamma[i] + 1)
+			}
+			next[i] = num[i] / d
+		}
+		if p.prior == 0 {
+			// Geometric mean 1: the likelihood is scale-free in γ.
+			logMean := 0.0
+			for _, g := range next {
+				logMean += math.Log(g)
+			}
+			scale := math.Exp(-logMean / float64(k))
+			for i := range next {
+				next[i] *= scale
+			}
+		}
+		step = 0
+		for i := range next {
+			step = math.Max(step, math.Abs(math.Log(next[i]/gamma[i])))
+		}
+		gamma, next = next, gamma
+		if p.fitTie {
+			newTau := p.mmTie(gamma, tau)
+			step = math.Max(step, math.Abs(newTau-tau))
+			tau = newTau
+		}
+		if set.Context != nil && set.Context.Err() != nil {
+			return nil, set.Context.Err()
+		}
+		if set.Progress != nil {
+			for i, g := range gamma {
+				theta[i] = math.Log(g)
+			}
+			obj, _ := p.objective(theta, tau)
+			if err := set.Progress(Iteration{N: it, LogLikelihood: obj, MaxStep: step}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for i, g := range gamma {
+		theta[i] = math.Log(g)
+	}
+	return p.finish(c, set, theta, tau, it, step), nil
+}
+
+// mmTie is the closed-form MM update of the tie parameter with γ fixed.
+func (p *problem) mmTie(gamma []float64, tau float64) float64 {
+	tie := math.Exp(tau)
+	var cSum float64
+	for i := range p.a {
+		ga, gb := gamma[p.a[i]], gamma[p.b[i]]
+		switch p.ties {
+		case TiesRaoKupper:
+			cSum += (p.wa[i]+p.t[i])*gb/(ga+tie*gb) + (p.wb[i]+p.t[i])*ga/(gb+tie*ga)
+		case TiesDavidson:
+			s := math.Sqrt(ga * gb)
+			cSum += (p.wa[i] + p.wb[i] + p.t[i]) * s / (ga + gb + tie*s)
+		}
+	}
+	r := p.totalTies / cSum
+	if p.ties == TiesRaoKupper {
+		// Maximizer of T log(κ² − 1) − κC: κ = T/C + √(1 + (T/C)²).
+		return math.Log(r + math.Sqrt(1+r*r))
+	}
+	return math.Log(r) // maximizer of T log ν − νC
+}
+
+// FitNewton fits by Newton's method on the log-likelihood, jointly in θ and
+// the log of the tie parameter, with a backtracking line search. The
+// likelihood does not change when every θi moves together; without a prior
+// that direction is fixed by solving (−H + c·1·1ᵀ) s = ∇ (H the Hessian),
+// whose solution has Σ si = 0, and θ is kept at mean 0.
+func FitNewton(c *datasets.ArenaCounts, s *Settings) (*Fit, error) {
+	p, set, err := newProblem(c, s)
+	if err != nil {
+		return nil, err
+	}
+	theta, tau := p.start(set)
+	k := p.k
+	n := k
+	if p.fitTie {
+		n++
+	}
+	// Objective, gradient and Hessian come from one pass over the pairs, at
+	// the current point and at each line-search trial; an accepted trial's
+	// are the next iteration's.
+	g, gTrial := make([]float64, n), make([]float64, n)
+	h, hTrial := mat.NewSymDense(n, nil), mat.NewSymDense(n, nil)
+	a := mat.NewSymDense(n, nil)
+	var chol mat.Cholesky
+	stepVec := mat.NewVecDense(n, nil)
+	trial := make([]float64, k)
+	obj := p.gradient(theta, tau, g, h)
+	step := math.Inf(1)
+	it := 0
+	for it < set.MaxIterations && !(step < set.Tolerance) {
+		it++
+		// a = −H (+ gauge), positive definite at a strictly concave point.
+		diag := 0.0
+		for i := 0; i < n; i++ {
+			for j := i; j < n; j++ {
+				a.SetSym(i, j, -h.At(i, j))
+			}
+			diag += -h.At(i, i)
+		}
+		if p.prior == 0 {
+			c := diag / float64(n) / float64(k)
+			for i := 0; i < k; i++ {
+				for j := i; j < k; j++ {
+					a.SetSym(i, j, a.At(i, j)+c)
+				}
+			}
+		}
+		ridge := 0.0
+		for !chol.Factorize(a) {
+			// Not numerically positive definite: damp toward gradient ascent.
+			if ridge > 1e12*(diag+1) || math.IsNaN(diag) {
+				return nil, fmt.Errorf("bt: newton: Hessian not negative definite (diagonal sum %v)", diag)
+			}
+			if ridge == 0 {
+				ridge = 1e-8 * (diag/float64(n) + 1)
+			} else {
+				ridge *= 10
+			}
+			for i := 0; i < n; i++ {
+				a.SetSym(i, i, a.At(i, i)+ridge)
+			}
+		}
+		if err := chol.SolveVecTo(stepVec, mat.NewVecDense(n, g)); err != nil {
+			return nil, fmt.Errorf("bt: newton step: %v", err)
+		}
+		sv := stepVec.RawVector().Data
+		slope := 0.0
+		for i := range sv {
+			slope += sv[i] * g[i]
+		}
+		// Backtracking (Armijo) line search on the concave objective.
+		alpha := 1.0
+		newObj, newTau := math.Inf(-1), tau
+		for ; alpha >= 1e-12; alpha /= 2 {
+			for i := range trial {
+				trial[i] = theta[i] + alpha*sv[i]
+			}
+			newTau = tau
+			if p.fitTie {
+				newTau = tau + alpha*sv[k]
+			}
+			if p.ties == TiesRaoKupper && p.fitTie && newTau <= 0 {
+				continue // κ must stay above 1
+			}
+			newObj = p.gradient(trial, newTau, gTrial, hTrial)
+			if newObj >= obj+1e-4*alpha*slope {
+				break
+			}
+		}
+		if alpha < 1e-12 {
+			// No ascent possible: at the optimum up to rounding.
+			step = 0
+			break
+		}
+		step = alpha * maxAbs(sv)
+		copy(theta, trial)
+		if p.prior == 0 {
+			center(theta) // the objective and its derivatives are shift-invariant
+		}
+		tau, obj = newTau, newObj
+		g, gTrial = gTrial, g
+		h, hTrial = hTrial, h
+		if set.Context != nil && set.Context.Err() != nil {
+			return nil, set.Context.Err()
+		}
+		if set.Progress != nil {
+			if err := set.Progress(Iteration{N: it, LogLikelihood: obj, MaxStep: step}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return p.finish(c, set, theta, tau, it, step), nil
+}
+
+// Solver is FitMM or FitNewton.
+type Solver func(c *datasets.ArenaCounts, s *Settings) (*Fit, error)
+
+// The solver names of the plugin's ParamSolver.
+const (
+	SolverNewton = "newton"
+	SolverMM     = "mm"
+)
+
+// SolverByName returns the solver called name ("newton" or "mm").
+func SolverByName(name string) (Solver, error) {
+	switch name {
+	case SolverNewton:
+		return FitNewton, nil
+	case SolverMM:
+		return FitMM, nil
+	}
+	return nil, fmt.Errorf("bt: solver: want one of %s, %s, got %q", SolverNewton, SolverMM, name)
+}

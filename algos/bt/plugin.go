@@ -1,0 +1,303 @@
+package bt
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/alignlab/alignlab/datasets"
+	"github.com/alignlab/alignlab/kernel"
+)
+
+// Parameter keys of the bt.ratings plugin.
+const (
+	// ParamTies (choice, default "half"): how ties count — "half" (half a
+	// win each, Chatbot Arena), "rao_kupper" or "davidson" (tie models with
+	// a fitted tie parameter, reported as the final metric tie_param).
+	ParamTies = "ties"
+	// ParamSolver (choice, default "newton"): "newton" (FitNewton) or "mm"
+	// (FitMM, Hunter 2004). Both reach the same maximum.
+	ParamSolver = "solver"
+	// ParamBootstrapRounds (int, default 100): multinomial bootstrap
+	// replicates of the counts behind ci_low and ci_high; 0 skips the
+	// bootstrap (the CI columns are then NaN).
+	ParamBootstrapRounds = "bootstrap_rounds"
+	// ParamAnchor (string, default ""): model pinned to ParamAnchorRating;
+	// empty pins the mean rating instead.
+	ParamAnchor = "anchor"
+	// ParamAnchorRating (float, default 1000): rating of the anchor model,
+	// or mean rating without one.
+	ParamAnchorRating = "anchor_rating"
+	// ParamPrior (float, default 1): weight of one virtual tie of every model
+	// against a player of log-strength 0, used only when the data have no
+	// finite maximum-likelihood ratings (a model with no wins or no losses);
+	// 0 makes such data an error.
+	ParamPrior = "prior"
+	// ParamPriorAlways (bool, default false): apply ParamPrior to every fit,
+	// as a regularizer, whether needed or not.
+	ParamPriorAlways = "prior_always"
+	// ParamTolerance (float, default 1e-10): a fit stops when no
+	// log-strength moved by more than this in an iteration.
+	ParamTolerance = "tolerance"
+	// ParamMaxIterations (int, default 100000): iteration cap per fit.
+	ParamMaxIterations = "max_iterations"
+)
+
+// DefaultBootstrapRounds is the default of ParamBootstrapRounds, as in FastChat.
+const DefaultBootstrapRounds = 100
+
+func init() { kernel.Register(ratings{}) }
+
+type ratings struct{}
+
+var _ kernel.Plugin = ratings{}
+
+func (ratings) Info() kernel.Info {
+	return kernel.Info{
+		ID:      "bt.ratings",
+		Summary: "Bradley–Terry (Elo-scale) ratings of models from pairwise battles, with bootstrap CIs",
+		Papers: []kernel.Paper{
+			{Authors: "R. A. Bradley, M. E. Terry", Year: 1952, Title: "Rank analysis of incomplete block designs: I. The method of paired comparisons"},
+			{Authors: "D. R. Hunter", Year: 2004, Title: "MM algorithms for generalized Bradley–Terry models"},
+			{Authors: "W.-L. Chiang et al.", Year: 2024, Title: "Chatbot Arena: An open platform for evaluating LLMs by human preference", ArXiv: "2403.04132"},
+			{Authors: "P. V. Rao, L. L. Kupper", Year: 1967, Title: "Ties in paired-comparison experiments: A generalization of the Bradley–Terry model"},
+			{Authors: "R. R. Davidson", Year: 1970, Title: "On extending the Bradley–Terry model to accommodate ties in paired comparison experiments"},
+		},
+		Params: []kernel.Param{
+			kernel.ChoiceParam(ParamTies, TiesHalf, TieModels, "tie convention: half a win each, or a Rao–Kupper / Davidson tie model"),
+			kernel.ChoiceParam(ParamSolver, SolverNewton, []string{SolverNewton, SolverMM}, "Newton on the log-likelihood, or Hunter's MM iterations"),
+			kernel.IntParam(ParamBootstrapRounds, DefaultBootstrapRounds, 0, 100000, "multinomial bootstrap replicates for the 95% intervals (0: none)"),
+			kernel.StringParam(ParamAnchor, "", "model pinned to anchor_rating (empty: the mean rating is anchor_rating)"),
+			kernel.FloatParam(ParamAnchorRating, DefaultAnchorRating, -1e6, 1e6, "rating of the anchor model, or mean rating"),
+			kernel.FloatParam(ParamPrior, DefaultPrior, 0, 1e6, "weight of a virtual tie per model vs. a θ=0 player, used when ratings would be infinite"),
+			kernel.BoolParam(ParamPriorAlways, false, "apply the prior to every fit, needed or not"),
+			{Key: ParamTolerance, Type: kernel.Float, Default: DefaultTolerance, Range: kernel.Range{Min: 0, Max: 1, MinExclusive: true},
+				Doc: "stop when max |Δθ| of an iteration is below this"},
+			kernel.IntParam(ParamMaxIterations, DefaultMaxIterations, 1, 10000000, "iteration cap per fit"),
+		},
+		Data: []kernel.DataFormat{
+			{Name: "arena battles (JSON Lines)", Doc: "one object per line with string fields model_a, model_b, winner;\n" +
+				"winner is model_a, model_b, tie or \"tie (bothbad)\" (case-insensitive); other fields\n" +
+				"(conversations, judge, language, tstamp, ...) are ignored; lines may be several MB",
+				Example: `{"model_a":"aurora-70b","model_b":"cedar-13b","winner":"model_a"}`},
+			{Name: "arena battles (JSON array)", Doc: "a file whose first non-space byte is '[': an array of the same objects,\n" +
+				"such as a Chatbot Arena clean_battle_*.json export, read as a stream",
+				Example: `[{"model_a":"aurora-70b","model_b":"cedar-13b","winner":"tie"}]`},
+			{Name: "arena battles (CSV)", Doc: "a .csv file with a header naming model_a, model_b and winner (any order, other columns ignored)",
+				Example: "model_a,model_b,winner"},
+		},
+		Doc: `Fits log-strengths θ to battle counts by maximum likelihood,
+
+    P(i ≻ j) = σ(θi − θj),   ℓ(θ) = Σ_battles [o log σ(θa − θb) + (1 − o) log σ(θb − θa)],
+
+o = 1, 0 or ½ for a tie ("half", as in Chatbot Arena), or with a tie model:
+Rao–Kupper P(i ≻ j) = σ(θi − θj − log κ), or Davidson
+P(i ≻ j) = γi/(γi + γj + ν√(γiγj)), γ = e^θ, fitting κ or ν as well.
+Battles are first deduplicated into counts per pair; the fit is Newton's
+method (or Hunter's MM) on those counts. Ratings are on the Elo scale,
+rating = 400/ln 10 · θ + offset, the offset putting the anchor model (or the
+mean) at anchor_rating. 95% intervals are the 2.5/97.5% quantiles of ratings
+refitted on bootstrap_rounds multinomial resamples of the counts (seeded).
+Models with no wins or no losses would get infinite ratings: then every model
+gets a virtual tie of weight prior against a θ = 0 player, and a note says so.
+
+Reports: table leaderboard (model, rating, ci_low, ci_high, battles, wins,
+losses, ties; best first), table win_rate (empirical win rate of model_a over
+model_b, ties as half), final metrics log_likelihood, iterations, models,
+battles, max_step (convergence criterion), grad_norm, converged, prior and
+tie_param (tie models); a leaderboard chart and a win-rate heatmap.
+
+Without --data it rates the embedded sample arena (datasets.SampleArena: 10
+fictional models, 5,000 battles drawn with planted strengths) and notes so.`,
+	}
+}
+
+func (ratings) Run(job *kernel.Job) error {
+	prm := job.Params
+	var counts *datasets.ArenaCounts
+	var err error
+	if len(job.Data) == 0 {
+		var battles []datasets.Battle
+		if battles, err = datasets.SampleBattles(); err != nil {
+			return err
+		}
+		if counts, err = datasets.AggregateBattles(battles); err != nil {
+			return err
+		}
+		job.Note("no --data: rating the embedded sample arena %s (%d fictional models, %d battles drawn by datasets.GenerateArena with planted strengths)",
+			datasets.SampleArenaName, len(counts.Models), counts.Battles())
+	} else {
+		counts, err = datasets.LoadArenaCounts(job.Data...)
+	}
+	if err != nil {
+		return err
+	}
+	if len(counts.Models) < 2 {
+		return fmt.Errorf("bt: want battles between at least 2 models, got %d", len(counts.Models))
+	}
+	anchor := -1
+	if name := prm.String(ParamAnchor); name != "" {
+		if anchor = counts.Index(name); anchor < 0 {
+			return fmt.Errorf("bt: anchor: want one of the models (%s), got %q", strings.Join(counts.Models, ", "), name)
+		}
+	}
+	anchorRating := prm.Float(ParamAnchorRating)
+	solve, err := SolverByName(prm.String(ParamSolver))
+	if err != nil {
+		return err
+	}
+	ties := prm.String(ParamTies)
+	set := Settings{
+		Ties:          ties,
+		Prior:         prm.Float(ParamPrior),
+		PriorAlways:   prm.Bool(ParamPriorAlways),
+		Tolerance:     prm.Float(ParamTolerance),
+		MaxIterations: prm.Int(ParamMaxIterations),
+		Context:       job.Context(),
+	}
+	if set.PriorAlways && set.Prior > 0 {
+		job.Note("prior_always: every model gets a virtual tie of weight %g against a θ = 0 player in every fit", set.Prior)
+	} else if err := CheckMLE(counts); err != nil {
+		var ne *NoMLEError
+		if errors.As(err, &ne) && set.Prior > 0 {
+			job.Note("prior: ratings would be infinite (%s); every model gets a virtual tie of weight %g against a θ = 0 player",
+				ne.Reason(), set.Prior)
+		}
+	}
+	// The main fit's progress: every iteration up to 100, then every 100th.
+	var last Iteration
+	recorded := 0
+	full := set
+	full.Progress = func(it Iteration) error {
+		last = it
+		if it.N <= 100 || it.N%100 == 0 {
+			recorded = it.N
+			if err := job.Record(int64(it.N), "fit_log_likelihood", it.LogLikelihood); err != nil {
+				return err
+			}
+			return job.Record(int64(it.N), "fit_max_step", it.MaxStep)
+		}
+		return nil
+	}
+	fit, err := solve(counts, &full)
+	if err != nil {
+		return err
+	}
+	if last.N > 0 && recorded != last.N {
+		if err := job.Record(int64(last.N), "fit_log_likelihood", last.LogLikelihood); err != nil {
+			return err
+		}
+		if err := job.Record(int64(last.N), "fit_max_step", last.MaxStep); err != nil {
+			return err
+		}
+	}
+	if !fit.Converged {
+		job.Note("the fit stopped at %d iterations with max |Δθ| = %.3g > tolerance %g: ratings may be short of the maximum",
+			fit.Iterations, fit.MaxStep, set.Tolerance)
+	}
+	var tieCount int64
+	for _, st := range counts.Stats() {
+		tieCount += st.Ties
+	}
+	if ties != TiesHalf && tieCount == 0 {
+		job.Note("no ties in the data: the %s model is plain Bradley–Terry (tie parameter at its boundary)", ties)
+	}
+	rating := Elo(fit.Theta, anchor, anchorRating)
+
+	rounds := prm.Int(ParamBootstrapRounds)
+	intervals := make([]Interval, len(counts.Models))
+	for i := range intervals {
+		intervals[i] = Interval{Median: math.NaN(), Low: math.NaN(), High: math.NaN()}
+	}
+	if rounds > 0 {
+		job.SetTotal(int64(rounds))
+		boot := make([][]float64, 0, rounds)
+		priorRounds := 0
+		err := Bootstrap(job.Context(), counts, fit, rounds, job.Rand(), solve, set, 0, func(round int, f *Fit) error {
+			boot = append(boot, Elo(f.Theta, anchor, anchorRating))
+			if f.Prior > 0 && fit.Prior == 0 {
+				priorRounds++
+			}
+			return job.Record(int64(round), "bootstrap_iterations", float64(f.Iterations))
+		})
+		if err != nil {
+			return err
+		}
+		intervals = Intervals(boot)
+		if priorRounds > 0 {
+			job.Note("bootstrap: %d of %d replicates had a model with no wins or no losses and were fitted with the prior (weight %g); the CI tails of weak or dominant models reflect it",
+				priorRounds, rounds, set.Prior)
+		}
+		job.SetFinal("bootstrap_prior_rounds", float64(priorRounds))
+	} else {
+		job.Note("bootstrap_rounds = 0: no intervals (ci_low and ci_high are NaN)")
+	}
+
+	order := make([]int, len(counts.Models))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(x, y int) bool {
+		if rating[order[x]] != rating[order[y]] {
+			return rating[order[x]] > rating[order[y]]
+		}
+		return counts.Models[order[x]] < counts.Models[order[y]]
+	})
+	stats := counts.Stats()
+	lb := job.AddTable("leaderboard", "model", "rating", "ci_low", "ci_high", "battles", "wins", "losses", "ties")
+	for _, i := range order {
+		st := stats[i]
+		lb.Add(counts.Models[i], rating[i], intervals[i].Low, intervals[i].High, st.Battles, st.Wins, st.Losses, st.Ties)
+	}
+	winRateTable(job, counts, order)
+
+	job.SetFinal("log_likelihood", fit.LogLikelihood)
+	job.SetFinal("iterations", float64(fit.Iterations))
+	job.SetFinal("models", float64(len(counts.Models)))
+	job.SetFinal("battles", float64(counts.Battles()))
+	job.SetFinal("max_step", fit.MaxStep)
+	job.SetFinal("grad_norm", fit.GradNorm)
+	job.SetFinal("converged", boolMetric(fit.Converged))
+	job.SetFinal("prior", fit.Prior)
+	if ties != TiesHalf {
+		job.SetFinal("tie_param", fit.TieParam)
+	}
+	job.AddChart(kernel.Chart{Kind: "leaderboard", ID: "leaderboard", Title: "Bradley–Terry ratings (Elo scale, 95% bootstrap CI)",
+		Table: "leaderboard", Label: "model", Value: "rating", Low: "ci_low", High: "ci_high"})
+	job.AddChart(kernel.Chart{Kind: "heatmap", ID: "win_rate", Title: "Empirical win rate of model_a over model_b (ties as half)",
+		Table: "win_rate", X: "model_b", Y: "model_a", Value: "win_rate"})
+	return nil
+}
+
+// winRateTable adds the empirical win rate of every model over every other it
+// met, ties as half, rows and columns in leaderboard order.
+func winRateTable(job *kernel.Job, c *datasets.ArenaCounts, order []int) {
+	k := len(c.Models)
+	score := make([]float64, k*k) // wins + ties/2 of row over column
+	games := make([]float64, k*k)
+	for _, p := range c.Pairs {
+		t := float64(p.Ties+p.BothBad) / 2
+		n := float64(p.Total())
+		score[p.A*k+p.B] += float64(p.WinsA) + t
+		score[p.B*k+p.A] += float64(p.WinsB) + t
+		games[p.A*k+p.B] += n
+		games[p.B*k+p.A] += n
+	}
+	wr := job.AddTable("win_rate", "model_a", "model_b", "win_rate")
+	for _, a := range order {
+		for _, b := range order {
+			if a != b && games[a*k+b] > 0 {
+				wr.Add(c.Models[a], c.Models[b], score[a*k+b]/games[a*k+b])
+			}
+		}
+	}
+}
+
+func boolMetric(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
