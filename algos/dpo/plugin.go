@@ -1,0 +1,309 @@
+package dpo
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/alignlab/alignlab/datasets"
+	"github.com/alignlab/alignlab/kernel"
+)
+
+// Hyperparameter keys of the plugins. Keys shared with GoMLX have GoMLX's
+// names (learning_rate, optimizer, l2_regularization, fnn_num_hidden_nodes,
+// fnn_num_hidden_layers).
+const (
+	ParamBeta         = "beta"                  // float > 0, default 1: the KL weight β
+	ParamEpsilon      = "epsilon"               // float in [0, 0.5), default 0.1: the flip rate cdpo and rdpo assume
+	ParamPolicy       = "policy"                // loglinear or mlp, default loglinear
+	ParamOptimizer    = "optimizer"             // adam or sgd, default adam (GoMLX's key)
+	ParamLearningRate = "learning_rate"         // float > 0, default 0.05 (GoMLX's key)
+	ParamSteps        = "steps"                 // int ≥ 1, default 500: optimizer steps
+	ParamBatchSize    = "batch_size"            // int ≥ 0, default 0: pairs per step, 0 = full batch
+	ParamL2           = "l2_regularization"     // float ≥ 0, default 0: adds l2·‖θ‖² (GoMLX's key)
+	ParamRadius       = "theta_radius"          // float ≥ 0, default 0: project θ onto ‖θ‖ ≤ radius after each step (0 = off)
+	ParamHidden       = "fnn_num_hidden_nodes"  // int ≥ 1, default 32: MLP units per layer (GoMLX's key)
+	ParamLayers       = "fnn_num_hidden_layers" // int ≥ 1, default 1: MLP hidden layers (GoMLX's key)
+	ParamEvalEvery    = "eval_every"            // int ≥ 1, default 10: steps between recorded metrics
+
+	// The planted testbed, used when no --data is given.
+	ParamDim         = "dim"          // int ≥ 1, default 8: feature dimension d
+	ParamWNorm       = "w_norm"       // float > 0, default 3: ‖w*‖
+	ParamCandidates  = "candidates"   // int ≥ 2, default 16: candidates per prompt
+	ParamRef         = "ref"          // uniform or random, default uniform: π_ref
+	ParamPairs       = "pairs"        // int ≥ 1, default 20000: training comparisons n
+	ParamFlipRate    = "flip_rate"    // float in [0, 0.5], default 0.1: the data's true flip rate
+	ParamTestPrompts = "test_prompts" // int ≥ 1, default 2000: held-out prompts for J, the gap
+)
+
+// Defaults of the plugins' parameters.
+const (
+	DefaultBeta         = 1.0
+	DefaultEpsilon      = 0.1
+	DefaultLearningRate = 0.05
+	DefaultSteps        = 500
+	DefaultHidden       = 32
+	DefaultLayers       = 1
+	DefaultEvalEvery    = 10
+
+	DefaultDim         = 8
+	DefaultWNorm       = 3.0
+	DefaultCandidates  = 16
+	DefaultPairs       = 20000
+	DefaultFlipRate    = 0.1
+	DefaultTestPrompts = 2000
+)
+
+// The reference values of π_ref in the planted testbed.
+const (
+	RefUniform = "uniform"
+	RefRandom  = "random"
+)
+
+// Paper is the rDPO paper.
+var Paper = kernel.Paper{
+	Title:   "Provably Robust DPO: Aligning Language Models with Noisy Feedback",
+	Authors: "Sayak Ray Chowdhury, Anush Kini, Nagarajan Natarajan",
+	Year:    2024,
+	ArXiv:   "2403.00409",
+}
+
+type plugin struct{ kind Kind }
+
+var _ kernel.Plugin = plugin{}
+
+func init() {
+	for _, k := range Kinds {
+		kernel.Register(plugin{kind: k})
+	}
+}
+
+var summaries = map[Kind]string{
+	DPO:  "DPO: −log σ(βh) on log-linear or MLP policies, with planted-truth metrics",
+	CDPO: "conservative DPO (label smoothing ε): −(1−ε) log σ(βh) − ε log σ(−βh)",
+	IPO:  "IPO: squared loss (h − 1/(2β))²",
+	RDPO: "provably robust DPO: the loss unbiased under label flips at rate ε",
+}
+
+var formulas = map[Kind]string{
+	DPO:  "ℓ(h) = −log σ(βh)",
+	CDPO: "ℓ(h) = −(1−ε) log σ(βh) − ε log σ(−βh)",
+	IPO:  "ℓ(h) = (h − 1/(2β))²",
+	RDPO: "ℓ(h) = [−(1−ε) log σ(βh) + ε log σ(−βh)] / (1 − 2ε)",
+}
+
+func (p plugin) Info() kernel.Info {
+	params := []kernel.Param{
+		{Key: ParamBeta, Type: kernel.Float, Default: DefaultBeta, Range: kernel.Range{Min: 0, Max: math.Inf(1), MinExclusive: true},
+			Doc: "KL weight β of the objective E r* − β KL(π‖π_ref)"},
+	}
+	if p.kind == CDPO || p.kind == RDPO {
+		params = append(params, kernel.Param{
+			Key: ParamEpsilon, Type: kernel.Float, Default: DefaultEpsilon,
+			Range: kernel.Range{Min: 0, Max: 0.5, MaxExclusive: true},
+			Doc:   "flip rate ε the loss assumes (set it to the data's flip_rate)",
+		})
+	}
+	params = append(params,
+		kernel.ChoiceParam(ParamPolicy, PolicyLogLinear, []string{PolicyLogLinear, PolicyMLP}, "loglinear: π ∝ π_ref·exp(θ·φ); mlp: π ∝ π_ref·exp(f(φ)), f a tanh MLP"),
+		kernel.ChoiceParam(ParamOptimizer, OptimizerAdam, []string{OptimizerAdam, OptimizerSGD}, "GoMLX optimizer (sgd: constant learning rate)"),
+		kernel.Param{Key: ParamLearningRate, Type: kernel.Float, Default: DefaultLearningRate,
+			Range: kernel.Range{Min: 0, Max: math.Inf(1), MinExclusive: true}, Doc: "optimizer learning rate"},
+		kernel.IntParam(ParamSteps, DefaultSteps, 1, math.MaxInt32, "optimizer steps"),
+		kernel.IntParam(ParamBatchSize, 0, 0, math.MaxInt32, "pairs per step; 0 = full batch"),
+		kernel.FloatParam(ParamL2, 0, 0, math.Inf(1), "L2 penalty weight: adds l2·‖θ‖² (MLP: all weight matrices)"),
+		kernel.FloatParam(ParamRadius, 0, 0, math.Inf(1), "log-linear: project θ onto ‖θ‖ ≤ radius after each step; 0 = off"),
+		kernel.IntParam(ParamHidden, DefaultHidden, 1, 1<<16, "MLP units per hidden layer"),
+		kernel.IntParam(ParamLayers, DefaultLayers, 1, 16, "MLP hidden layers"),
+		kernel.IntParam(ParamEvalEvery, DefaultEvalEvery, 1, math.MaxInt32, "steps between recorded metrics"),
+		kernel.IntParam(ParamDim, DefaultDim, 1, 1<<12, "planted testbed: feature dimension d"),
+		kernel.Param{Key: ParamWNorm, Type: kernel.Float, Default: DefaultWNorm,
+			Range: kernel.Range{Min: 0, Max: math.Inf(1), MinExclusive: true}, Doc: "planted testbed: ‖w*‖ of the true reward r* = w*·φ"},
+		kernel.IntParam(ParamCandidates, DefaultCandidates, 2, 1<<12, "planted testbed: candidates per prompt"),
+		kernel.ChoiceParam(ParamRef, RefUniform, []string{RefUniform, RefRandom}, "planted testbed: π_ref uniform, or softmax of N(0,1) logits"),
+		kernel.IntParam(ParamPairs, DefaultPairs, 1, 1<<26, "planted testbed: training comparisons n"),
+		kernel.FloatParam(ParamFlipRate, DefaultFlipRate, 0, 0.5, "planted testbed: probability that a label is flipped"),
+		kernel.IntParam(ParamTestPrompts, DefaultTestPrompts, 1, 1<<20, "planted testbed: held-out prompts for J and the gap"),
+	)
+	return kernel.Info{
+		ID:      "dpo." + string(p.kind),
+		Summary: summaries[p.kind],
+		Papers:  []kernel.Paper{Paper},
+		Params:  params,
+		Data: []kernel.DataFormat{{
+			Name: "preference comparisons (JSONL)",
+			Doc: `one comparison per line; each line is its own prompt:
+features: one feature vector φ(x, y) per candidate (≥ 2, same length on every line)
+ref_logprobs: optional, log π_ref(y|x) per candidate (default uniform; renormalised)
+chosen, rejected: distinct candidate indices; weight: optional, > 0 (default 1)`,
+			Example: `{"features": [[0.1, -0.3], [0.5, 0.2], [0.0, 0.4]], "ref_logprobs": [-1.2, -0.9, -1.2], "chosen": 1, "rejected": 0}`,
+		}},
+		Doc: p.doc(),
+	}
+}
+
+func (p plugin) doc() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `Loss, with h = [log π_θ(y_w|x) − log π_ref(y_w|x)] − [log π_θ(y_l|x) − log π_ref(y_l|x)]:
+    %s
+averaged over the pairs with their weights.`, formulas[p.kind])
+	switch p.kind {
+	case RDPO:
+		b.WriteString(`
+Unbiased: if each label is flipped with probability ε, the expected rDPO loss
+equals the clean DPO loss, so it keeps DPO's minimiser; its variance grows
+like 1/(1−2ε). It is unbounded below per pair: with few pairs, with an
+epsilon above the data's true flip rate, or with the MLP policy, bound θ
+(theta_radius) or add l2_regularization.`)
+	case CDPO:
+		b.WriteString(`
+Label smoothing: biased under flips (θ shrinks toward 0 even more than DPO's).`)
+	case IPO:
+		b.WriteString(`
+Regresses h to 1/(2β) on every labelled pair; it does not target π* of the
+KL-regularised objective, so its gap does not vanish with n.`)
+	}
+	b.WriteString(`
+
+Policy: log-linear π_θ(y|x) ∝ π_ref(y|x)·exp(θ·φ(x, y)) over each prompt's
+candidates (then h = θ·(φ(y_w) − φ(y_l))), starting at θ = 0 (π_ref), or an
+MLP f replacing θ·φ (zero output layer: it also starts at π_ref). Trained
+with GoMLX autodiff and Adam (or SGD), full batch unless batch_size is set.
+
+Without --data: the planted log-linear testbed. w* uniform on the sphere of
+radius w_norm in R^dim; per prompt, candidates feature vectors with N(0, 1/dim)
+entries; π_ref uniform or random; each of the n = pairs comparisons draws a
+fresh prompt and two distinct candidates from π_ref, a Bradley–Terry label
+P(y1 ≻ y2) = σ(r*(y1) − r*(y2)) with r* = w*·φ, then flips it with
+probability flip_rate. test_prompts held-out prompts measure the policy.
+
+Reports (series every eval_every steps, and final): loss (as labelled),
+accuracy (h > 0 as labelled; ties ½), accuracy_clean (against the labels
+before flipping), margin (mean βh); on planted data also gap = J* − J(π),
+J(π) = E_x[E_π r* − β KL(π‖π_ref)] exactly over the held-out prompts' candidates,
+J_star (π* ∝ π_ref·exp(r*/β), θ* = w*/β) and, for the log-linear policy,
+param_error = ‖θ − θ*‖/‖θ*‖. Tables: theta (index, value) for the log-linear
+policy; theta_star on planted data. Charts: the series.`)
+	return b.String()
+}
+
+// Run trains the plugin's loss on job.Data (JSONL preference files,
+// concatenated) or, without data, on the planted testbed.
+func (p plugin) Run(job *kernel.Job) error {
+	cfg := ConfigFromParams(p.kind, job.Params)
+	cfg.Backend = job.Backend
+	data, err := loadOrGenerate(job)
+	if err != nil {
+		return err
+	}
+	if data.Truth != nil && (p.kind == CDPO || p.kind == RDPO) && cfg.Epsilon != data.Truth.FlipRate {
+		job.Note("%s: epsilon %v differs from the data's flip_rate %v; the loss assumes the wrong noise rate", job.Result.Plugin, cfg.Epsilon, data.Truth.FlipRate)
+	}
+	job.SetTotal(int64(cfg.Steps))
+	fit, err := Train(job.Context(), data, cfg, job.Rand(), job.Record)
+	if err != nil {
+		return err
+	}
+	fit.Metrics.Each(job.SetFinal)
+	if fit.Theta != nil {
+		t := job.AddTable("theta", "index", "value")
+		for i, v := range fit.Theta {
+			t.Add(i, v)
+		}
+	}
+	if fit.ThetaStar != nil {
+		t := job.AddTable("theta_star", "index", "value")
+		for i, v := range fit.ThetaStar {
+			t.Add(i, v)
+		}
+	}
+	job.AddChart(kernel.Chart{Kind: "line", ID: "loss", Title: "training loss (as labelled)", Series: []string{MetricLoss}, XLabel: "step", YLabel: "loss"})
+	acc := []string{MetricAccuracy}
+	if fit.Metrics.HasClean {
+		acc = append(acc, MetricAccuracyClean)
+	}
+	job.AddChart(kernel.Chart{Kind: "line", ID: "accuracy", Title: "reward accuracy (h > 0)", Series: acc, XLabel: "step", YLabel: "accuracy"})
+	job.AddChart(kernel.Chart{Kind: "line", ID: "margin", Title: "implicit reward margin mean(βh)", Series: []string{MetricMargin}, XLabel: "step", YLabel: "margin"})
+	if fit.Metrics.HasTruth {
+		job.AddChart(kernel.Chart{Kind: "line", ID: "gap", Title: "sub-optimality gap J* − J(π)", Series: []string{MetricGap}, XLabel: "step", YLabel: "gap"})
+	}
+	if fit.Metrics.HasParamError {
+		job.AddChart(kernel.Chart{Kind: "line", ID: "param_error", Title: "‖θ − θ*‖/‖θ*‖", Series: []string{MetricParamError}, XLabel: "step", YLabel: "relative error"})
+	}
+	return nil
+}
+
+// ConfigFromParams reads a training Config from validated plugin params
+// (missing keys keep DefaultConfig's values).
+func ConfigFromParams(kind Kind, ps kernel.Params) Config {
+	cfg := DefaultConfig(kind)
+	if _, ok := ps[ParamEpsilon]; ok {
+		cfg.Epsilon = ps.Float(ParamEpsilon)
+	}
+	for key, dst := range map[string]*float64{ParamBeta: &cfg.Beta, ParamLearningRate: &cfg.LearningRate, ParamL2: &cfg.L2, ParamRadius: &cfg.Radius} {
+		if _, ok := ps[key]; ok {
+			*dst = ps.Float(key)
+		}
+	}
+	for key, dst := range map[string]*int{ParamSteps: &cfg.Steps, ParamBatchSize: &cfg.BatchSize, ParamHidden: &cfg.Hidden, ParamLayers: &cfg.Layers, ParamEvalEvery: &cfg.EvalEvery} {
+		if _, ok := ps[key]; ok {
+			*dst = ps.Int(key)
+		}
+	}
+	for key, dst := range map[string]*string{ParamPolicy: &cfg.Policy, ParamOptimizer: &cfg.Optimizer} {
+		if _, ok := ps[key]; ok {
+			*dst = ps.String(key)
+		}
+	}
+	return cfg
+}
+
+// PrefsConfigFromParams reads the planted testbed's configuration from
+// validated plugin params (missing keys take the documented defaults).
+func PrefsConfigFromParams(ps kernel.Params) datasets.PrefsConfig {
+	c := datasets.PrefsConfig{Dim: DefaultDim, WNorm: DefaultWNorm, Candidates: DefaultCandidates,
+		Pairs: DefaultPairs, FlipRate: DefaultFlipRate, TestPrompts: DefaultTestPrompts}
+	for key, dst := range map[string]*int{ParamDim: &c.Dim, ParamCandidates: &c.Candidates, ParamPairs: &c.Pairs, ParamTestPrompts: &c.TestPrompts} {
+		if _, ok := ps[key]; ok {
+			*dst = ps.Int(key)
+		}
+	}
+	for key, dst := range map[string]*float64{ParamWNorm: &c.WNorm, ParamFlipRate: &c.FlipRate} {
+		if _, ok := ps[key]; ok {
+			*dst = ps.Float(key)
+		}
+	}
+	if _, ok := ps[ParamRef]; ok {
+		c.RandomRef = ps.String(ParamRef) == RefRandom
+	}
+	return c
+}
+
+// loadOrGenerate reads job.Data (all files, concatenated: same feature
+// dimension required) or generates the planted testbed.
+func loadOrGenerate(job *kernel.Job) (*datasets.Prefs, error) {
+	if len(job.Data) == 0 {
+		return datasets.GeneratePrefs(PrefsConfigFromParams(job.Params), job.Rand())
+	}
+	var all *datasets.Prefs
+	for _, path := range job.Data {
+		p, err := datasets.LoadPrefs(path)
+		if err != nil {
+			return nil, err
+		}
+		if all == nil {
+			all = p
+			continue
+		}
+		if p.Dim != all.Dim {
+			return nil, &datasets.Error{File: path, Line: 1, Field: "features", Msg: fmt.Sprintf("want vectors of length %d (as in %s), got %d", all.Dim, job.Data[0], p.Dim)}
+		}
+		off := len(all.Prompts)
+		all.Prompts = append(all.Prompts, p.Prompts...)
+		for _, pr := range p.Pairs {
+			pr.Prompt += off
+			all.Pairs = append(all.Pairs, pr)
+		}
+	}
+	return all, nil
+}

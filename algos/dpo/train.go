@@ -1,0 +1,613 @@
+package dpo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/alignlab/alignlab/algos/backend"
+	"github.com/alignlab/alignlab/datasets"
+	"github.com/gomlx/compute"
+	. "github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
+)
+
+// The policies Train fits.
+const (
+	// PolicyLogLinear is π_θ(y|x) ∝ π_ref(y|x)·exp(θ·φ(x, y)), θ ∈ R^d.
+	PolicyLogLinear = "loglinear"
+	// PolicyMLP is π(y|x) ∝ π_ref(y|x)·exp(f(φ(x, y))) with f a tanh MLP.
+	PolicyMLP = "mlp"
+)
+
+// The optimizers Train uses (GoMLX's).
+const (
+	OptimizerAdam = "adam" // Adam, β1 = 0.9, β2 = 0.999
+	OptimizerSGD  = "sgd"  // plain gradient descent at a constant learning rate
+)
+
+// The metrics Train records and returns.
+const (
+	MetricLoss          = "loss"           // the training loss over all pairs, as labelled (without the L2 term)
+	MetricAccuracy      = "accuracy"       // fraction of pairs with h > 0, as labelled (ties count ½)
+	MetricAccuracyClean = "accuracy_clean" // the same against the labels before flipping (planted data)
+	MetricMargin        = "margin"         // mean implicit-reward margin βh
+	MetricGap           = "gap"            // J* − J(π) on the held-out prompts (planted data)
+	MetricParamError    = "param_error"    // ‖θ − θ*‖/‖θ*‖ (planted data, log-linear policy)
+	MetricJ             = "J"              // J(π) = E_x[E_π r* − β KL(π‖π_ref)]
+	MetricJStar         = "J_star"         // J(π*) with π* ∝ π_ref·exp(r*/β)
+)
+
+// Config is one training run. DefaultConfig gives the defaults the plugins document.
+type Config struct {
+	Loss         Kind
+	Beta         float64 // > 0
+	Epsilon      float64 // assumed flip rate in [0, 0.5), used by cdpo and rdpo
+	Policy       string  // PolicyLogLinear or PolicyMLP
+	Optimizer    string  // OptimizerAdam or OptimizerSGD
+	LearningRate float64 // > 0
+	Steps        int     // optimizer steps, ≥ 1
+	BatchSize    int     // pairs per step; 0 or ≥ the number of pairs means full batch
+	L2           float64 // ≥ 0: adds L2·‖θ‖² (or the sum of squared MLP weights) to the loss
+	Radius       float64 // ≥ 0: if > 0, θ is projected onto the ball ‖θ‖ ≤ Radius after each step (log-linear)
+	Hidden       int     // MLP units per hidden layer
+	Layers       int     // MLP hidden layers
+	EvalEvery    int     // record the metrics every this many steps (and at steps 0 and Steps)
+	Backend      string  // GoMLX backend configuration; "" means "go"
+}
+
+// DefaultConfig returns the defaults of the plugin of kind.
+func DefaultConfig(kind Kind) Config {
+	eps := 0.0
+	if kind == CDPO || kind == RDPO {
+		eps = DefaultEpsilon
+	}
+	return Config{
+		Loss: kind, Beta: DefaultBeta, Epsilon: eps,
+		Policy: PolicyLogLinear, Optimizer: OptimizerAdam, LearningRate: DefaultLearningRate,
+		Steps: DefaultSteps, Hidden: DefaultHidden, Layers: DefaultLayers, EvalEvery: DefaultEvalEvery,
+	}
+}
+
+func (c *Config) check() error {
+	if err := Check(c.Loss, c.Beta, c.Epsilon); err != nil {
+		return err
+	}
+	switch {
+	case c.Policy != PolicyLogLinear && c.Policy != PolicyMLP:
+		return fmt.Errorf("dpo: unknown policy %q (known: %s, %s)", c.Policy, PolicyLogLinear, PolicyMLP)
+	case c.Optimizer != OptimizerAdam && c.Optimizer != OptimizerSGD:
+		return fmt.Errorf("dpo: unknown optimizer %q (known: %s, %s)", c.Optimizer, OptimizerAdam, OptimizerSGD)
+	case !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 1):
+		return fmt.Errorf("dpo: learning rate must be finite and > 0, got %v", c.LearningRate)
+	case c.Steps < 1:
+		return fmt.Errorf("dpo: steps must be ≥ 1, got %d", c.Steps)
+	case c.BatchSize < 0:
+		return fmt.Errorf("dpo: batch size must be ≥ 0, got %d", c.BatchSize)
+	case !(c.L2 >= 0) || math.IsInf(c.L2, 1):
+		return fmt.Errorf("dpo: l2 must be finite and ≥ 0, got %v", c.L2)
+	case !(c.Radius >= 0) || math.IsInf(c.Radius, 1):
+		return fmt.Errorf("dpo: radius must be finite and ≥ 0, got %v", c.Radius)
+	case c.Policy == PolicyMLP && (c.Hidden < 1 || c.Layers < 1):
+		return fmt.Errorf("dpo: the MLP needs ≥ 1 hidden layer of ≥ 1 unit, got %d of %d", c.Layers, c.Hidden)
+	case c.EvalEvery < 1:
+		return fmt.Errorf("dpo: eval_every must be ≥ 1, got %d", c.EvalEvery)
+	}
+	return nil
+}
+
+// Metrics are the measures of a policy on its training pairs and, for
+// planted data, against the truth. The Has… fields say which are defined.
+type Metrics struct {
+	Loss, Accuracy, AccuracyClean, Margin float64
+	Gap, ParamError, J, JStar             float64
+	HasClean, HasTruth, HasParamError     bool
+}
+
+// Each calls fn with the name and value of every defined metric, in a fixed order.
+func (m Metrics) Each(fn func(name string, value float64)) {
+	fn(MetricLoss, m.Loss)
+	fn(MetricAccuracy, m.Accuracy)
+	if m.HasClean {
+		fn(MetricAccuracyClean, m.AccuracyClean)
+	}
+	fn(MetricMargin, m.Margin)
+	if m.HasTruth {
+		fn(MetricGap, m.Gap)
+		fn(MetricJ, m.J)
+		fn(MetricJStar, m.JStar)
+	}
+	if m.HasParamError {
+		fn(MetricParamError, m.ParamError)
+	}
+}
+
+// Fit is the outcome of Train.
+type Fit struct {
+	Theta     []float64 // the learned θ (log-linear policy), else nil
+	ThetaStar []float64 // θ* = w*/β (planted data), else nil
+	Metrics   Metrics   // at the last step
+}
+
+// Recorder receives the metrics during training; kernel.Job.Record is one.
+// A non-nil error stops training and is returned by Train.
+type Recorder func(step int64, metric string, value float64) error
+
+// Trainer holds the constant tensors, variables and executables of one
+// training run. Create it with NewTrainer.
+type Trainer struct {
+	cfg     Config
+	data    *datasets.Prefs
+	r       *rand.Rand
+	backend compute.Backend
+	n, d    int
+
+	// Log-linear: Δφ_i = φ(y_w) − φ(y_l), [n, d]. MLP: φ(y_w) rows then
+	// φ(y_l) rows, [2n, d]. Both row-major, so the contracted feature axis is last.
+	x        []float64
+	weights  []float64 // nil when every weight is 1
+	full     []any     // the full-batch inputs
+	batchLen int       // pairs per step
+	perm     []int
+	cursor   int
+
+	store *model.Store
+	train *model.Exec
+	score *model.Exec // MLP: scores f(φ) of rows [N, d]
+	theta *model.Variable
+
+	testX    *tensors.Tensor // MLP: the held-out candidates' features, [Σ K, d]
+	trainX   *tensors.Tensor // MLP: x as a tensor, for evaluation
+	thetaStr []float64
+	jStar    float64
+}
+
+// seriesMetrics are the metrics recorded along training (J and J* are only final).
+var seriesMetrics = map[string]bool{MetricLoss: true, MetricAccuracy: true, MetricAccuracyClean: true, MetricMargin: true, MetricGap: true, MetricParamError: true}
+
+// Train fits cfg.Policy to the pairs of data by minimising the cfg.Loss
+// with GoMLX (autodiff and cfg.Optimizer), drawing mini-batches and MLP
+// initial weights from r. It records the metrics at step 0 (the reference
+// policy), every cfg.EvalEvery steps and at the last step. rec may be nil.
+func Train(ctx context.Context, data *datasets.Prefs, cfg Config, r *rand.Rand, rec Recorder) (*Fit, error) {
+	t, err := NewTrainer(data, cfg, r)
+	if err != nil {
+		return nil, err
+	}
+	report := func(step int) (Metrics, error) {
+		m, err := t.Evaluate()
+		if err != nil || rec == nil {
+			return m, err
+		}
+		var rerr error
+		m.Each(func(name string, v float64) {
+			if rerr == nil && seriesMetrics[name] {
+				rerr = rec(int64(step), name, v)
+			}
+		})
+		return m, rerr
+	}
+	m, err := report(0)
+	if err != nil {
+		return nil, err
+	}
+	for step := 1; step <= cfg.Steps; step++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if _, err := t.Step(); err != nil {
+			return nil, fmt.Errorf("dpo: step %d: %w", step, err)
+		}
+		if step%cfg.EvalEvery == 0 || step == cfg.Steps {
+			if m, err = report(step); err != nil {
+				return nil, err
+			}
+		}
+	}
+	fit := &Fit{Metrics: m, Theta: t.Theta()}
+	if data.Truth != nil {
+		fit.ThetaStar = data.Truth.ThetaStar(cfg.Beta)
+	}
+	return fit, nil
+}
+
+// NewTrainer prepares the training of cfg.Policy on data (Train's loop
+// without the schedule, for benchmarks and custom loops): it builds the
+// constant inputs, the variables (from r for the MLP) and the executables.
+func NewTrainer(data *datasets.Prefs, cfg Config, r *rand.Rand) (t *Trainer, err error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	if data == nil || len(data.Pairs) == 0 {
+		return nil, errors.New("dpo: no preference pairs to train on")
+	}
+	be, err := backend.Get(cfg.Backend)
+	if err != nil {
+		return nil, err
+	}
+	defer recoverGraphPanic(&err)
+	t = newTrainer(data, cfg, r, be)
+	if err := t.build(); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// recoverGraphPanic turns a panic of GoMLX graph building into *err.
+func recoverGraphPanic(err *error) {
+	if p := recover(); p != nil {
+		if e, ok := p.(error); ok {
+			*err = fmt.Errorf("dpo: %w", e)
+		} else {
+			*err = fmt.Errorf("dpo: %v", p)
+		}
+	}
+}
+
+// Step takes one optimizer step on the next batch and returns the batch
+// loss before the update (the L2 term excluded).
+func (t *Trainer) Step() (loss float64, err error) {
+	defer recoverGraphPanic(&err)
+	out, err := t.train.Call(t.batch()...)
+	if err != nil {
+		return 0, err
+	}
+	return tensors.ToScalar[float64](out[0]), nil
+}
+
+// Theta returns a copy of the current θ of a log-linear policy, nil for the MLP.
+func (t *Trainer) Theta() []float64 {
+	if t.theta == nil {
+		return nil
+	}
+	return t.thetaValue()
+}
+
+// Weights returns a copy of the current value of every trainable variable
+// by name ("theta"; or "w0", "b0", …, "out" for the MLP, weight matrices
+// row-major [out, in]): what a reimplementation elsewhere needs to start
+// from the same point.
+func (t *Trainer) Weights() map[string][]float64 {
+	out := map[string][]float64{}
+	for v := range t.store.RootScope().IterVariables() {
+		if v.Trainable {
+			out[v.Name()] = tensors.MustCopyFlatData[float64](v.MustValue())
+		}
+	}
+	return out
+}
+
+func newTrainer(data *datasets.Prefs, cfg Config, r *rand.Rand, be compute.Backend) *Trainer {
+	t := &Trainer{cfg: cfg, data: data, r: r, backend: be, n: len(data.Pairs), d: data.Dim}
+	n, d := t.n, t.d
+	if cfg.Policy == PolicyLogLinear {
+		t.x = make([]float64, n*d)
+		for i, p := range data.Pairs {
+			x := data.Prompts[p.Prompt]
+			row := t.x[i*d : (i+1)*d]
+			for j := range row {
+				row[j] = x.Features[p.Chosen][j] - x.Features[p.Rejected][j]
+			}
+		}
+	} else {
+		t.x = make([]float64, 2*n*d)
+		for i, p := range data.Pairs {
+			x := data.Prompts[p.Prompt]
+			copy(t.x[i*d:(i+1)*d], x.Features[p.Chosen])
+			copy(t.x[(n+i)*d:(n+i+1)*d], x.Features[p.Rejected])
+		}
+	}
+	for _, p := range data.Pairs {
+		if p.Weight != 1 {
+			t.weights = make([]float64, n)
+			for j, q := range data.Pairs {
+				t.weights[j] = q.Weight
+			}
+			break
+		}
+	}
+	t.batchLen = n
+	if cfg.BatchSize > 0 && cfg.BatchSize < n {
+		t.batchLen = cfg.BatchSize
+	}
+	rows := n
+	if cfg.Policy == PolicyMLP {
+		rows = 2 * n
+	}
+	t.full = []any{tensors.FromFlatDataAndDimensions(t.x, rows, d)}
+	if t.weights != nil {
+		t.full = append(t.full, tensors.FromFlatDataAndDimensions(t.weights, n))
+	}
+	if cfg.Policy == PolicyMLP {
+		t.trainX = t.full[0].(*tensors.Tensor)
+	}
+	if data.Truth != nil {
+		t.thetaStr = data.Truth.ThetaStar(cfg.Beta)
+		t.jStar = data.Truth.OptimalValue(cfg.Beta)
+	}
+	return t
+}
+
+// batch returns the inputs of the next step: the full batch, or the next
+// BatchSize pairs of a permutation redrawn each epoch (every batch has the
+// same size, so one compiled graph serves all steps).
+func (t *Trainer) batch() []any {
+	if t.batchLen == t.n {
+		return t.full
+	}
+	n, d, b := t.n, t.d, t.batchLen
+	idx := make([]int, b)
+	for k := range idx {
+		if t.cursor == len(t.perm) {
+			t.perm = t.r.Perm(n)
+			t.cursor = 0
+		}
+		idx[k] = t.perm[t.cursor]
+		t.cursor++
+	}
+	var x []float64
+	if t.cfg.Policy == PolicyLogLinear {
+		x = make([]float64, b*d)
+		for k, i := range idx {
+			copy(x[k*d:(k+1)*d], t.x[i*d:(i+1)*d])
+		}
+	} else {
+		x = make([]float64, 2*b*d)
+		for k, i := range idx {
+			copy(x[k*d:(k+1)*d], t.x[i*d:(i+1)*d])
+			copy(x[(b+k)*d:(b+k+1)*d], t.x[(n+i)*d:(n+i+1)*d])
+		}
+	}
+	rows := b
+	if t.cfg.Policy == PolicyMLP {
+		rows = 2 * b
+	}
+	in := []any{tensors.FromFlatDataAndDimensions(x, rows, d)}
+	if t.weights != nil {
+		w := make([]float64, b)
+		for k, i := range idx {
+			w[k] = t.weights[i]
+		}
+		in = append(in, tensors.FromFlatDataAndDimensions(w, b))
+	}
+	return in
+}
+
+// build creates the variables and the training (and scoring) executables.
+func (t *Trainer) build() error {
+	cfg := t.cfg
+	t.store = model.NewStore()
+	var opt optimizer.Interface
+	if cfg.Optimizer == OptimizerSGD {
+		opt = optimizer.StochasticGradientDescent().WithDecay(false).WithLearningRate(cfg.LearningRate).Done()
+	} else {
+		opt = optimizer.Adam().LearningRate(cfg.LearningRate).Done()
+	}
+	root := t.store.RootScope()
+	var params []*model.Variable // the weights the L2 term covers
+	if cfg.Policy == PolicyLogLinear {
+		// θ = 0 starts training at π_ref, as DPO starts from the reference model.
+		t.theta = root.VariableWithValue("theta", make([]float64, t.d))
+		params = []*model.Variable{t.theta}
+	} else {
+		params = t.initMLP(root.In("mlp"))
+	}
+	trainFn := func(scope *model.Scope, in []*Node) *Node {
+		x := in[0]
+		g := x.Graph()
+		asParameters(scope, g)
+		var h *Node
+		if cfg.Policy == PolicyLogLinear {
+			h = Dot(x, t.theta.NodeValue(g)).Product()
+		} else {
+			s := mlpScores(scope.In("mlp"), x, cfg.Layers) // [2B]
+			// h = s(chosen) − s(rejected) as one contraction, which avoids
+			// Slice (whose gradient needs Pad).
+			h = Dot(Const(g, []float64{1, -1}), Reshape(s, 2, x.Shape().Dimensions[0]/2)).Product()
+		}
+		var w *Node
+		if len(in) > 1 {
+			w = in[1]
+		}
+		loss := Loss(cfg.Loss, h, cfg.Beta, cfg.Epsilon, w)
+		total := loss
+		if cfg.L2 > 0 {
+			var sq *Node
+			for _, v := range params {
+				s := ReduceAllSum(Square(v.NodeValue(g)))
+				if sq == nil {
+					sq = s
+				} else {
+					sq = Add(sq, s)
+				}
+			}
+			total = Add(loss, MulScalar(sq, cfg.L2))
+		}
+		opt.UpdateGraph(scope, g, total)
+		if cfg.Radius > 0 && t.theta != nil {
+			th := t.theta.NodeValue(g) // the updated value
+			norm := Sqrt(ReduceAllSum(Square(th)))
+			scale := Min(ScalarOne(g, th.DType()), Div(Scalar(g, th.DType(), cfg.Radius), Max(norm, Scalar(g, th.DType(), 1e-300))))
+			t.theta.SetNodeValue(Mul(th, scale))
+		}
+		return loss
+	}
+	var err error
+	if t.train, err = model.NewExec(t.backend, t.store, trainFn); err != nil {
+		return err
+	}
+	if cfg.Policy == PolicyMLP {
+		scoreFn := func(scope *model.Scope, x *Node) *Node {
+			asParameters(scope, x.Graph())
+			return mlpScores(scope.In("mlp"), x, cfg.Layers)
+		}
+		if t.score, err = model.NewExec(t.backend, t.store, scoreFn); err != nil {
+			return err
+		}
+		if truth := t.data.Truth; truth != nil {
+			var flat []float64
+			rows := 0
+			for _, x := range truth.Test {
+				for _, f := range x.Features {
+					flat = append(flat, f...)
+					rows++
+				}
+			}
+			t.testX = tensors.FromFlatDataAndDimensions(flat, rows, t.d)
+		}
+	}
+	return nil
+}
+
+// asParameters marks g as a training graph. Outside training, backends
+// that prefer constants (the Go backend does) embed variables' current
+// values into the compiled graph, which would freeze θ at its first value
+// in every later call of a cached graph.
+func asParameters(scope *model.Scope, g *Graph) { scope.SetTraining(g, true) }
+
+// initMLP creates the MLP's variables with weights drawn from t.r: hidden
+// layers with N(0, 1/fan_in) weights and zero biases, and a zero output
+// layer, so that training starts at π_ref as in the log-linear case.
+// Weights are stored [out, in], so every contraction is over the last axis.
+func (t *Trainer) initMLP(scope *model.Scope) []*model.Variable {
+	var weights []*model.Variable
+	in := t.d
+	for l := range t.cfg.Layers {
+		h := t.cfg.Hidden
+		w := make([]float64, h*in)
+		sd := 1 / math.Sqrt(float64(in))
+		for i := range w {
+			w[i] = t.r.NormFloat64() * sd
+		}
+		wv := scope.VariableWithValue(fmt.Sprintf("w%d", l), tensors.FromFlatDataAndDimensions(w, h, in))
+		scope.VariableWithValue(fmt.Sprintf("b%d", l), make([]float64, h))
+		weights = append(weights, wv)
+		in = h
+	}
+	weights = append(weights, scope.VariableWithValue("out", make([]float64, in)))
+	return weights
+}
+
+// mlpScores returns f(x) for rows x [N, d]: tanh hidden layers and a linear
+// output without bias (a constant shift of f cancels in h and in π).
+func mlpScores(scope *model.Scope, x *Node, layers int) *Node {
+	g := x.Graph()
+	for l := range layers {
+		w := scope.GetVariable(fmt.Sprintf("w%d", l)).NodeValue(g)
+		b := scope.GetVariable(fmt.Sprintf("b%d", l)).NodeValue(g)
+		x = Tanh(Add(Einsum("nd,hd->nh", x, w), ExpandLeftToRank(b, 2)))
+	}
+	return Dot(x, scope.GetVariable("out").NodeValue(g)).Product()
+}
+
+func (t *Trainer) thetaValue() []float64 {
+	return tensors.MustCopyFlatData[float64](t.theta.MustValue())
+}
+
+// Evaluate measures the current policy on all training pairs and, for
+// planted data, on the held-out prompts. Log-linear policies are measured
+// in plain Go from θ; MLPs through a scoring executable.
+func (t *Trainer) Evaluate() (m Metrics, err error) {
+	defer recoverGraphPanic(&err)
+	cfg := t.cfg
+	h := make([]float64, t.n)
+	var theta []float64
+	if t.theta != nil {
+		theta = t.thetaValue()
+		for i := range h {
+			h[i] = dotf(theta, t.x[i*t.d:(i+1)*t.d])
+		}
+	} else {
+		s, err := t.scores(t.trainX)
+		if err != nil {
+			return Metrics{}, err
+		}
+		for i := range h {
+			h[i] = s[i] - s[t.n+i]
+		}
+	}
+	if m.Loss, err = LossFloat64(cfg.Loss, h, cfg.Beta, cfg.Epsilon, t.weights); err != nil {
+		return m, err
+	}
+	truth := t.data.Truth
+	m.HasClean = truth != nil
+	for i, hi := range h {
+		m.Accuracy += agree(hi)
+		m.Margin += cfg.Beta * hi
+		if m.HasClean {
+			if t.data.Pairs[i].Flipped {
+				hi = -hi
+			}
+			m.AccuracyClean += agree(hi)
+		}
+	}
+	n := float64(t.n)
+	m.Accuracy /= n
+	m.Margin /= n
+	m.AccuracyClean /= n
+	if truth == nil {
+		return m, nil
+	}
+	var scores [][]float64
+	if theta != nil {
+		scores = truth.LogLinearScores(theta)
+		m.HasParamError = true
+		m.ParamError = relErr(theta, t.thetaStr)
+	} else {
+		s, err := t.scores(t.testX)
+		if err != nil {
+			return m, err
+		}
+		scores = make([][]float64, len(truth.Test))
+		for i, x := range truth.Test {
+			scores[i], s = s[:len(x.Features)], s[len(x.Features):]
+		}
+	}
+	m.HasTruth = true
+	m.J = truth.Value(cfg.Beta, scores)
+	m.JStar = t.jStar
+	m.Gap = m.JStar - m.J
+	return m, nil
+}
+
+func (t *Trainer) scores(x *tensors.Tensor) ([]float64, error) {
+	out, err := t.score.Call(x)
+	if err != nil {
+		return nil, err
+	}
+	return tensors.CopyFlatData[float64](out[0])
+}
+
+// agree scores one pair's implicit reward difference: 1 if it prefers the
+// label, ½ on a tie (as at the reference policy), else 0.
+func agree(h float64) float64 {
+	switch {
+	case h > 0:
+		return 1
+	case h == 0:
+		return 0.5
+	}
+	return 0
+}
+
+func dotf(a, b []float64) float64 {
+	s := 0.0
+	for i := range a {
+		s += a[i] * b[i]
+	}
+	return s
+}
+
+// relErr returns ‖a − b‖/‖b‖.
+func relErr(a, b []float64) float64 {
+	num, den := 0.0, 0.0
+	for i := range a {
+		num += (a[i] - b[i]) * (a[i] - b[i])
+		den += b[i] * b[i]
+	}
+	return math.Sqrt(num / den)
+}
