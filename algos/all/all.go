@@ -4,4 +4,9 @@
 //	import _ "github.com/alignlab/alignlab/algos/all"
 package all
 
-import ()
+import (
+	_ "github.com/alignlab/alignlab/algos/bilevel"
+	_ "github.com/alignlab/alignlab/algos/bt"
+	_ "github.com/alignlab/alignlab/algos/dpo"
+	_ "github.com/alignlab/alignlab/algos/nash"
+)
