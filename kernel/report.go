@@ -165,7 +165,8 @@ func reportLeaderboard(t *Table, c Chart, id, title string) (*plots.Chart, error
 }
 
 // reportHeatmap lays the Value column out on a grid of the distinct X and Y
-// values, in order of first appearance; absent cells stay empty.
+// values, in order of first appearance (the Y order on both axes when the two
+// sets are equal); absent cells stay empty.
 func reportHeatmap(t *Table, c Chart, id, title string) (*plots.Chart, error) {
 	xs, err := reportStrings(t, c.Table, "x", c.X)
 	if err != nil {
@@ -181,6 +182,11 @@ func reportHeatmap(t *Table, c Chart, id, title string) (*plots.Chart, error) {
 	}
 	xcats, xi := reportDistinct(xs)
 	ycats, yi := reportDistinct(ys)
+	// A pairwise matrix (the same categories on both axes, e.g. win rates)
+	// reads best with both axes in one order, so the diagonal is a diagonal.
+	if both, _ := reportDistinct(append(append([]string{}, ys...), xs...)); len(both) == len(xcats) && len(both) == len(ycats) {
+		xcats, xi = ycats, yi
+	}
 	values := make([][]float64, len(ycats))
 	filled := make([][]bool, len(ycats))
 	for y := range values {

@@ -378,3 +378,32 @@ func ExampleTableHTML() {
 	// </tbody>
 	// </table>
 }
+
+// A pairwise table whose column categories first appear in another order
+// than its row categories still gets one order on both axes.
+func TestChartsPairwiseHeatmapSharesOrder(t *testing.T) {
+	wr := NewTable("a", "b", "p")
+	for _, r := range [][2]string{{"x", "y"}, {"x", "z"}, {"y", "x"}, {"y", "z"}, {"z", "x"}, {"z", "y"}} {
+		wr.Add(r[0], r[1], 0.5)
+	}
+	res := &Result{Plugin: "toy.pair", Tables: map[string]*Table{"wr": wr},
+		Charts: []Chart{{Kind: "heatmap", ID: "h", Table: "wr", X: "b", Y: "a", Value: "p"}}}
+	charts, err := Charts(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := charts[0].OptionsJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o struct {
+		XAxis []struct{ Data []string } `json:"xAxis"`
+		YAxis []struct{ Data []string } `json:"yAxis"`
+	}
+	if err := json.Unmarshal(opts, &o); err != nil {
+		t.Fatal(err)
+	}
+	if len(o.XAxis) == 0 || len(o.YAxis) == 0 || strings.Join(o.XAxis[0].Data, ",") != strings.Join(o.YAxis[0].Data, ",") {
+		t.Errorf("axes differ: got x %v, y %v; want the same order", o.XAxis, o.YAxis)
+	}
+}
