@@ -9,4 +9,5 @@ import (
 	_ "github.com/alignlab/alignlab/algos/bt"
 	_ "github.com/alignlab/alignlab/algos/dpo"
 	_ "github.com/alignlab/alignlab/algos/nash"
+	_ "github.com/alignlab/alignlab/algos/sb"
 )

@@ -1,0 +1,298 @@
+package sb
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/alignlab/alignlab/datasets"
+	"github.com/alignlab/alignlab/kernel"
+)
+
+// Paper is the LightSB paper.
+var Paper = kernel.Paper{
+	Title:   "Light Schrödinger Bridge",
+	Authors: "Alexander Korotin, Nikita Gushchin, Evgeny Burnaev",
+	Year:    2023,
+	ArXiv:   "2310.01174",
+}
+
+// BenchmarkPaper is the paper whose known-plan construction and metric the
+// eot_* sources follow.
+var BenchmarkPaper = kernel.Paper{
+	Title:   "Building the Bridge of Schrödinger: A Continuous Entropic Optimal Transport Benchmark",
+	Authors: "Nikita Gushchin, Alexander Kolesov, Petr Mokrov, Polina Karpikova, Andrey Spiridonov, Evgeny Burnaev, Alexander Korotin",
+	Year:    2023,
+	ArXiv:   "2306.10161",
+}
+
+// The final metrics of the plugin.
+const (
+	FinalLoss      = "loss"                 // Model.Loss on 4096 fresh draws of each marginal
+	FinalCBW       = "cbw2_uvp"             // cBW₂²-UVP (%) from samples_per_x model samples per test x (eot_* only)
+	FinalCBWExact  = "cbw2_uvp_exact"       // the same from the model plan's exact moments
+	FinalCBWFloor  = "cbw2_uvp_floor"       // the same for samples of the true plan: the noise floor
+	FinalCBWIndep  = "cbw2_uvp_independent" // the same for the independent plan π(y|x) = P₁(y)
+	FinalTargetVar = "target_variance"      // Var(P₁), the metric's normaliser
+	FinalKL        = "kl_plan"              // KL(π*‖π_θ) per x, averaged over 4096 draws of π* (eot_* only)
+)
+
+const (
+	evalDraws           = 4096  // draws for the final loss and kl_plan
+	targetVarianceDraws = 10000 // draws of P₀ for P₁'s moments
+)
+
+type plugin struct{}
+
+var _ kernel.Plugin = plugin{}
+
+func init() { kernel.Register(plugin{}) }
+
+func (plugin) Info() kernel.Info {
+	pos := kernel.Range{Min: 0, Max: math.Inf(1), MinExclusive: true}
+	return kernel.Info{
+		ID:      "sb.light",
+		Summary: "Light Schrödinger Bridge: a Gaussian-mixture Schrödinger potential fit by KL minimisation, checked against known EOT plans",
+		Papers:  []kernel.Paper{Paper, BenchmarkPaper},
+		Params: []kernel.Param{
+			kernel.IntParam(ParamK, DefaultK, 1, 1<<14, "mixture components K of the potential v_θ"),
+			{Key: ParamEpsilon, Type: kernel.Float, Default: DefaultEpsilon, Range: pos,
+				Doc: "ε, the variance of the bridge's Brownian noise (EOT with cost ½‖x−y‖² and entropy weight ε)"},
+			{Key: ParamLearningRate, Type: kernel.Float, Default: DefaultLearningRate, Range: pos, Doc: "Adam's learning rate"},
+			kernel.IntParam(ParamSteps, DefaultSteps, 1, math.MaxInt32, "Adam steps"),
+			kernel.IntParam(ParamBatchSize, DefaultBatchSize, 1, 1<<20, "points of each marginal per step"),
+			kernel.IntParam(ParamEvalEvery, DefaultEvalEvery, 1, math.MaxInt32, "steps per recorded loss (the mean over the window)"),
+			kernel.ChoiceParam(ParamSource, SourceEOTMixture, Sources, "data without --data: a known-plan pair (eot_*) or a 2-D demo; --data x0 --data x1 always means files"),
+			kernel.IntParam(ParamDim, DefaultDim, 1, 1024, "dimension D of the eot_* pairs (the 2-D demos are 2-D)"),
+			kernel.BoolParam(ParamRotated, false, "eot_mixture: rotate the potential's covariances (π* then leaves the diagonal-S family)"),
+			kernel.IntParam(ParamTestPoints, DefaultTestPoints, 1, 1<<20, "eot_*: test x drawn from P₀ for cBW₂²-UVP"),
+			kernel.IntParam(ParamSamplesPerX, DefaultSamplesPerX, 2, 1<<20, "eot_*: model samples of y|x per test x"),
+			kernel.IntParam(ParamPlotSamples, DefaultPlotSamples, 0, 1<<20, "points per kind in the samples table"),
+			kernel.IntParam(ParamTrajectories, DefaultTrajectories, 0, 1<<12, "SDE trajectories in the trajectories table"),
+			kernel.IntParam(ParamSDESteps, DefaultSDESteps, 1, 1<<16, "Euler–Maruyama steps of the SDE from t = 0 to 1"),
+		},
+		Data: []kernel.DataFormat{{
+			Name: "source and target samples (two files, CSV or JSONL)",
+			Doc: `--data x0 --data x1: samples of P₀ then of P₁, one vector per line, same dimension.
+CSV: comma-separated numbers, optionally a header row of column names.
+JSONL: one JSON array of numbers per line. Values must be finite.`,
+			Example: "x0.csv: 0.12,-1.5   (or x0.jsonl: [0.12, -1.5])",
+		}},
+		Doc: doc,
+	}
+}
+
+const doc = `Model (diagonal S_k, float32 on the GoMLX backend):
+    v_θ(y) = Σ_k α_k N(y | r_k, εS_k)
+    c_θ(x) = Σ_k α_k exp((xᵀS_k x + 2 r_kᵀx)/(2ε))
+Loss (= KL(π*‖π_θ) + const), Adam on minibatches of the two marginals:
+    L(θ) = mean_x0 log c_θ(x0) − mean_x1 log v_θ(x1)
+Learned plan and bridge:
+    π_θ(y|x) = Σ_k w_k(x) N(y | r_k + S_k x, εS_k),  w_k(x) ∝ α_k exp((xᵀS_k x + 2 r_kᵀx)/(2ε))
+    dX_t = g_θ(X_t, t) dt + √ε dW_t,  g_θ = ε∇_x log ∫ N(x'|x, (1−t)εI) exp(‖x'‖²/(2ε)) v_θ(x') dx'
+Initialisation as in the paper's code: α_k = 1/K, r_k = K target draws, S_k = 0.1·I.
+ε is the noise variance: the plan solves min ∫½‖x−y‖² dπ − ε H(π).
+
+Data (without --data, from the source param; fresh draws every step):
+  eot_mixture   P₀ a mixture of 3 Gaussians in R^dim, potential g a mixture of
+                5 Gaussians with diagonal covariances (randomly rotated with
+                rotated=true); π*(y|x) ∝ N(y|x, εI) g(y) in closed form (Gushchin
+                et al. 2023's construction; parameters drawn from the seed)
+  eot_gaussian  P₀ = N(0, I), g one diagonal Gaussian: π* is Gaussian and in the model family
+  gauss_to_swissroll, gaussians8_to_moons   2-D demos without a known plan
+
+Reports: series loss (mean minibatch loss per eval_every steps); finals loss
+(on 4096 fresh draws), and with a known plan cbw2_uvp, the benchmark's
+    cBW₂²-UVP = 100 · mean_x ½BW₂²(N(m̂, Σ̂), N(m*, Σ*)) / (½ Var(P₁))  [%]
+with (m̂, Σ̂) fitted to samples_per_x plan samples at each of test_points x ~ P₀
+and (m*, Σ*) the true conditional's moments; cbw2_uvp_exact (the model plan's
+exact moments), cbw2_uvp_floor (samples of the true plan: the metric's noise
+floor), cbw2_uvp_independent (π(y|x) = P₁, for scale), target_variance, and
+kl_plan = KL(π*‖π_θ) estimated on 4096 plan draws. Tables: samples (x, y =
+the first two coordinates; kind source, target, model = one plan draw per
+source point, sde = the SDE's endpoint from the same point), trajectories
+(trajectory, step, t, x, y), parameters (component, weight, coord, r, s).
+Charts: the loss, the samples (scatter) and the trajectories.`
+
+// ConfigFromParams reads a training Config from validated params (missing
+// keys keep DefaultConfig's values).
+func ConfigFromParams(ps kernel.Params) Config {
+	cfg := DefaultConfig()
+	for key, dst := range map[string]*int{ParamK: &cfg.K, ParamSteps: &cfg.Steps, ParamBatchSize: &cfg.BatchSize, ParamEvalEvery: &cfg.EvalEvery} {
+		if _, ok := ps[key]; ok {
+			*dst = ps.Int(key)
+		}
+	}
+	for key, dst := range map[string]*float64{ParamEpsilon: &cfg.Epsilon, ParamLearningRate: &cfg.LearningRate} {
+		if _, ok := ps[key]; ok {
+			*dst = ps.Float(key)
+		}
+	}
+	return cfg
+}
+
+// marginals are the two sides of a run: samplers for training and, when
+// the plan is known, the pair.
+type marginals struct {
+	src, tgt Sampler
+	pair     *datasets.EOTPair
+	dim      int
+}
+
+func loadMarginals(job *kernel.Job, eps float64, r *rand.Rand) (*marginals, error) {
+	source := job.Params.String(ParamSource)
+	if len(job.Data) > 0 {
+		source = SourceFiles
+	}
+	switch source {
+	case SourceFiles:
+		if len(job.Data) != 2 {
+			return nil, fmt.Errorf("sb: source files needs --data x0 --data x1 (source samples, then target samples), got %d files", len(job.Data))
+		}
+		x0, err := datasets.LoadVectors(job.Data[0])
+		if err != nil {
+			return nil, err
+		}
+		x1, err := datasets.LoadVectors(job.Data[1])
+		if err != nil {
+			return nil, err
+		}
+		if len(x1[0]) != len(x0[0]) {
+			return nil, &datasets.Error{File: job.Data[1], Line: 1, Field: "row",
+				Msg: fmt.Sprintf("want vectors of dimension %d (as in %s), got %d", len(x0[0]), job.Data[0], len(x1[0]))}
+		}
+		return &marginals{src: Rows(x0), tgt: Rows(x1), dim: len(x0[0])}, nil
+	case SourceSwissRoll:
+		return &marginals{
+			src: SamplerFunc(func(n int, r *rand.Rand) [][]float64 { return datasets.StandardNormal(n, 2, r) }),
+			tgt: SamplerFunc(func(n int, r *rand.Rand) [][]float64 { return datasets.SwissRoll(n, 0.8, r) }),
+			dim: 2,
+		}, nil
+	case SourceMoons:
+		return &marginals{
+			src: SamplerFunc(func(n int, r *rand.Rand) [][]float64 { return datasets.EightGaussians(n, 2, 0.2, r) }),
+			tgt: SamplerFunc(func(n int, r *rand.Rand) [][]float64 { return datasets.Moons(n, 2, 0.1, r) }),
+			dim: 2,
+		}, nil
+	case SourceEOTGaussian, SourceEOTMixture:
+		dim := job.Params.Int(ParamDim)
+		cfg := datasets.EOTMixtureConfig(dim, eps, job.Params.Bool(ParamRotated))
+		if source == SourceEOTGaussian {
+			cfg = datasets.EOTGaussianConfig(dim, eps)
+		}
+		pair, err := datasets.GenerateEOT(cfg, r)
+		if err != nil {
+			return nil, err
+		}
+		return &marginals{
+			src:  SamplerFunc(pair.SampleSource),
+			tgt:  SamplerFunc(func(n int, r *rand.Rand) [][]float64 { y, _ := pair.SampleTarget(n, r); return y }),
+			pair: pair, dim: dim,
+		}, nil
+	}
+	return nil, fmt.Errorf("sb: unknown source %q", source)
+}
+
+// Run trains LightSB on the run's marginals and reports as the doc says.
+// Random streams, in order: data, training, evaluation, charts; so changing
+// a chart parameter does not change the fit.
+func (plugin) Run(job *kernel.Job) error {
+	cfg := ConfigFromParams(job.Params)
+	cfg.Backend = job.Backend
+	data, err := loadMarginals(job, cfg.Epsilon, job.Rand())
+	if err != nil {
+		return err
+	}
+	trainRand, evalRand, plotRand := job.Rand(), job.Rand(), job.Rand()
+	job.SetTotal(int64(cfg.Steps))
+	m, err := Fit(job.Context(), data.src, data.tgt, cfg, trainRand, job.Record)
+	if err != nil {
+		return err
+	}
+	job.SetFinal(FinalLoss, m.Loss(data.src.Sample(evalDraws, evalRand), data.tgt.Sample(evalDraws, evalRand)))
+	if data.pair != nil {
+		if err := reportTruth(job, m, data.pair, evalRand); err != nil {
+			return err
+		}
+	}
+	if data.dim > 2 {
+		job.Note("sb.light: dimension %d: the samples and trajectories show the first two coordinates", data.dim)
+	}
+	reportSamples(job, m, data, plotRand)
+	params := job.AddTable("parameters", "component", "weight", "coord", "r", "s")
+	w := softmax(append([]float64(nil), m.LogAlpha...))
+	for k := range m.K() {
+		for j := range m.Dim() {
+			params.Add(k, w[k], j, m.R[k][j], math.Exp(m.LogS[k][j]))
+		}
+	}
+	job.AddChart(kernel.Chart{Kind: "line", ID: "loss", Title: "LightSB loss (KL to the true plan + const)", Series: []string{MetricLoss}, XLabel: "step", YLabel: "loss"})
+	job.AddChart(kernel.Chart{Kind: "scatter", ID: "samples", Title: "source, target, learned plan and SDE samples", Table: "samples", X: "x", Y: "y", Group: "kind"})
+	if job.Params.Int(ParamTrajectories) > 0 {
+		job.AddChart(kernel.Chart{Kind: "xy", ID: "trajectories", Title: "SDE trajectories of the learned bridge", Table: "trajectories", X: "x", Value: "y", Group: "trajectory", XLabel: "x", YLabel: "y"})
+	}
+	return nil
+}
+
+func reportTruth(job *kernel.Job, m *Model, pair *datasets.EOTPair, r *rand.Rand) error {
+	res, err := EvaluateCBW(m, pair, Eval{
+		TestPoints: job.Params.Int(ParamTestPoints), SamplesPerX: job.Params.Int(ParamSamplesPerX), VarianceSamples: targetVarianceDraws,
+	}, r)
+	if err != nil {
+		return err
+	}
+	job.SetFinal(FinalCBW, res.Sampled)
+	job.SetFinal(FinalCBWExact, res.Exact)
+	job.SetFinal(FinalCBWFloor, res.Floor)
+	job.SetFinal(FinalCBWIndep, res.Independent)
+	job.SetFinal(FinalTargetVar, res.TargetVariance)
+	ys, xs := pair.SampleTarget(evalDraws, r)
+	kl := 0.0
+	for i := range xs {
+		kl += pair.ConditionalLogPdf(xs[i], ys[i]) - m.PlanLogPdf(xs[i], ys[i])
+	}
+	job.SetFinal(FinalKL, kl/float64(len(xs)))
+	return nil
+}
+
+func reportSamples(job *kernel.Job, m *Model, data *marginals, r *rand.Rand) {
+	n := job.Params.Int(ParamPlotSamples)
+	steps := job.Params.Int(ParamSDESteps)
+	t := job.AddTable("samples", "x", "y", "kind")
+	xs := data.src.Sample(n, r)
+	ys := data.tgt.Sample(n, r)
+	add := func(kind string, pts [][]float64) {
+		for _, p := range pts {
+			t.Add(p[0], second(p), kind)
+		}
+	}
+	add("source", xs)
+	add("target", ys)
+	model := make([][]float64, len(xs))
+	for i, x := range xs {
+		model[i] = m.SamplePlan(x, 1, r)[0]
+	}
+	add("model", model)
+	sde := make([][]float64, len(xs))
+	for i, x := range xs {
+		path := m.SampleSDE(x, steps, r)
+		sde[i] = path[len(path)-1]
+	}
+	add("sde", sde)
+
+	tr := job.AddTable("trajectories", "trajectory", "step", "t", "x", "y")
+	starts := data.src.Sample(job.Params.Int(ParamTrajectories), r)
+	for i, x := range starts {
+		for s, p := range m.SampleSDE(x, steps, r) {
+			tr.Add(i, s, float64(s)/float64(steps), p[0], second(p))
+		}
+	}
+}
+
+// second returns the second coordinate, or 0 for 1-D data.
+func second(p []float64) float64 {
+	if len(p) < 2 {
+		return 0
+	}
+	return p[1]
+}

@@ -1,0 +1,119 @@
+package sb
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/alignlab/alignlab/datasets"
+)
+
+// TestGraphMatchesModel checks the GoMLX loss graph (float32) against the
+// plain-Go reference, which evaluates the sums term by term, and the loss
+// a step returns against Model.Loss before the step.
+func TestGraphMatchesModel(t *testing.T) {
+	const relTol = 2e-5 // float32 arithmetic over sums of up to 64 terms
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, tc := range []struct {
+		k, d int
+		eps  float64
+	}{{3, 1, 1}, {5, 3, 0.1}, {50, 64, 10}} {
+		m := testModel(tc.k, tc.d, tc.eps, r)
+		cfg := DefaultConfig()
+		cfg.K, cfg.Epsilon = tc.k, tc.eps
+		tr, err := NewTrainer(m, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x0 := datasets.StandardNormal(7, tc.d, r)
+		x1 := datasets.StandardNormal(7, tc.d, r)
+		lc, lv, err := tr.Evaluate(x0, x1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range x0 {
+			if want := m.LogC(x0[i]); math.Abs(lc[i]-want) > relTol*math.Max(1, math.Abs(want)) {
+				t.Errorf("K=%d D=%d: graph log c = %.7g, want %.7g", tc.k, tc.d, lc[i], want)
+			}
+			if want := m.LogV(x1[i]); math.Abs(lv[i]-want) > relTol*math.Max(1, math.Abs(want)) {
+				t.Errorf("K=%d D=%d: graph log v = %.7g, want %.7g", tc.k, tc.d, lv[i], want)
+			}
+		}
+		want := m.Loss(x0, x1)
+		got, err := tr.Step(x0, x1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(got-want) > relTol*math.Max(1, math.Abs(want)) {
+			t.Errorf("K=%d D=%d: step loss = %.7g, want %.7g", tc.k, tc.d, got, want)
+		}
+		// The step moved the parameters, and Evaluate sees the new ones.
+		after, err := tr.Model()
+		if err != nil {
+			t.Fatal(err)
+		}
+		lc2, _, err := tr.Evaluate(x0, x1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := after.LogC(x0[0]); math.Abs(lc2[0]-want) > relTol*math.Max(1, math.Abs(want)) || lc2[0] == lc[0] {
+			t.Errorf("K=%d D=%d: after a step, graph log c = %.7g (before %.7g), want %.7g", tc.k, tc.d, lc2[0], lc[0], want)
+		}
+	}
+}
+
+// TestFitGaussianPair fits LightSB to Gaussian-to-Gaussian pairs with a
+// known plan and requires cBW₂²-UVP < 1 %. At ε = 0.1 and 1 the independent
+// plan scores 35–150 %; at ε = 10 the plan is nearly independent (≈ 0.3 %),
+// so there the exact value must also beat it by half.
+func TestFitGaussianPair(t *testing.T) {
+	const maxUVP = 1.0 // %
+	for _, eps := range []float64{0.1, 1, 10} {
+		r := rand.New(rand.NewPCG(3, uint64(eps*10)))
+		pair, err := datasets.GenerateEOT(datasets.EOTGaussianConfig(2, eps), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := DefaultConfig()
+		cfg.K, cfg.Epsilon, cfg.Steps, cfg.LearningRate = 10, eps, 600, 0.02
+		m, err := Fit(context.Background(), SamplerFunc(pair.SampleSource), targetSampler(pair), cfg, r, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := EvaluateCBW(m, pair, Eval{TestPoints: 200, SamplesPerX: 1000, VarianceSamples: 4000}, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("ε=%v: cBW₂²-UVP sampled %.3f%%, exact %.3f%%, floor %.3f%%, independent %.1f%%", eps, res.Sampled, res.Exact, res.Floor, res.Independent)
+		if res.Sampled >= maxUVP || res.Exact >= maxUVP {
+			t.Errorf("ε=%v: cBW₂²-UVP sampled %.3f%%, exact %.3f%%, want < %v%%", eps, res.Sampled, res.Exact, maxUVP)
+		}
+		if res.Exact >= res.Independent/2 {
+			t.Errorf("ε=%v: exact cBW₂²-UVP %.3f%%, want < half the independent plan's %.3f%%", eps, res.Exact, res.Independent)
+		}
+	}
+}
+
+func targetSampler(pair *datasets.EOTPair) Sampler {
+	return SamplerFunc(func(n int, r *rand.Rand) [][]float64 { y, _ := pair.SampleTarget(n, r); return y })
+}
+
+func TestConfigRejects(t *testing.T) {
+	for _, tc := range []struct {
+		edit func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.K = 0 }, "sb: K must be ≥ 1, got 0"},
+		{func(c *Config) { c.Epsilon = math.Inf(1) }, "sb: epsilon must be finite and > 0, got +Inf"},
+		{func(c *Config) { c.LearningRate = 0 }, "sb: learning rate must be finite and > 0, got 0"},
+		{func(c *Config) { c.BatchSize = 0 }, "sb: batch size must be ≥ 1, got 0"},
+	} {
+		cfg := DefaultConfig()
+		tc.edit(&cfg)
+		_, err := Fit(context.Background(), Rows{{0}}, Rows{{0}}, cfg, rand.New(rand.NewPCG(1, 1)), nil)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("got %v, want %q", err, tc.want)
+		}
+	}
+}

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# LightSB training steps/s, GoMLX Go backend vs PyTorch, side by side:
+#   bench/lightsb/run.sh [-dims 2,64] [-rounds 5] [-torch-threads 1] ...
+# (flags: go run ./bench/lightsb -h). Run it on an otherwise idle machine.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.3}"
+exec go run ./bench/lightsb "$@"
