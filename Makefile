@@ -10,7 +10,7 @@ GO ?= go
 TEST_TIMEOUT ?= 12m
 FUZZTIME ?= 30s
 
-.PHONY: all build test vet notebooks demo kernel bench fuzz clean
+.PHONY: all build test vet notebooks demo kernel bench fuzz replicate-quick clean
 
 all: build
 
@@ -22,6 +22,7 @@ vet:
 
 test: vet
 	$(GO) test -timeout $(TEST_TIMEOUT) ./...
+	$(MAKE) --no-print-directory replicate-quick
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
 		$(MAKE) --no-print-directory notebooks; \
 	else \
@@ -47,6 +48,11 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./... >bench/out/bench.txt; \
 		status=$$?; cat bench/out/bench.txt; \
 		echo "side-by-side timings against PyTorch / scikit-learn: bench/*/run.sh"; exit $$status
+
+# Every paper's replication, reduced to run in about a minute on 2 cores;
+# fails if any claim leaves its band. The full one: alignlab replicate --out DIR.
+replicate-quick: build
+	build/alignlab replicate --quick --out build/replicate-quick
 
 # Runs each Fuzz target for FUZZTIME; go test accepts one -fuzz target per package.
 fuzz:

@@ -15,18 +15,22 @@ type Error struct {
 	Msg   string
 }
 
+// lineBreaks keeps an error on one line whatever the input put in its
+// field or message (a CSV header cell may hold a carriage return).
+var lineBreaks = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
+
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString(e.File)
+	b.WriteString(lineBreaks.Replace(e.File))
 	if e.Line > 0 {
 		fmt.Fprintf(&b, ":%d", e.Line)
 	}
 	if e.Field != "" {
 		b.WriteString(": ")
-		b.WriteString(e.Field)
+		b.WriteString(lineBreaks.Replace(e.Field))
 	}
 	b.WriteString(": ")
-	b.WriteString(strings.ReplaceAll(e.Msg, "\n", " "))
+	b.WriteString(lineBreaks.Replace(e.Msg))
 	return b.String()
 }
 

@@ -295,7 +295,7 @@ func (p Param) convert(v any) (any, error) {
 		default:
 			return nil, errBadValue
 		}
-		if !p.Range.Contains(float64(n)) {
+		if n > 1<<53 || n < -(1<<53) || !p.Range.Contains(float64(n)) { // beyond 2^53 float64(n) rounds into range
 			return nil, errBadValue
 		}
 		return n, nil

@@ -292,6 +292,9 @@ func hashFile(path string) (DataHash, error) {
 	if st.IsDir() {
 		return DataHash{}, &datasets.Error{File: path, Msg: "is a directory, want a data file"}
 	}
+	if !st.Mode().IsRegular() { // a FIFO would block the open, and a pipe cannot be read twice (hash, then load)
+		return DataHash{}, &datasets.Error{File: path, Msg: "is not a regular file (a pipe, socket or device), want a data file"}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return DataHash{}, &datasets.Error{File: path, Msg: errText(err)}

@@ -41,6 +41,7 @@ Usage:
   alignlab list                      one line per plugin: ID<TAB>summary
   alignlab describe ID               params (type, default, range), paper, data formats
   alignlab run ID [flags]            run a plugin
+  alignlab replicate [PAPER...]      re-run paper replications, check each claim's band
   alignlab kernel install|uninstall  install the "alignlab" Jupyter kernel (GoNB)
   alignlab version                   module, Go and backend versions
   alignlab help                      this text
@@ -106,6 +107,8 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) (c
 		return runCmd(ctx, rest, stdout, stderr)
 	case "kernel":
 		return kernelCmd(rest, stdout, stderr)
+	case "replicate":
+		return replicateCmd(ctx, rest, stdout, stderr)
 	case "version", "-version", "--version":
 		return versionCmd(rest, stdout, stderr)
 	default:

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/alignlab/alignlab/kernel"
+	"github.com/alignlab/alignlab/replicate"
+)
+
+func replicateUsageText() string {
+	return `Usage: alignlab replicate [PAPER...] [--quick] [--out DIR] [--seed N]
+
+Re-runs each paper's replication (every paper when none is named) and checks
+each headline number against its stated band; prints a table of paper, claim,
+expected band, measured value and pass/fail.
+
+Papers: ` + strings.Join(replicate.Names(), ", ") + `
+
+  --quick      a reduced replication, for CI (all papers in well under a minute)
+  --out DIR    write DIR/replication.json and DIR/report.html (with the charts)
+  --seed N     the seed of every random draw (default 1)
+
+Exit status: 0 every claim passes, 1 a claim fails or a replication could not
+run, 2 bad usage, 130 interrupted (nothing is written).
+`
+}
+
+// replicateArgs are the parsed arguments of "alignlab replicate".
+type replicateArgs struct {
+	papers []string
+	quick  bool
+	out    string
+	seed   int64
+}
+
+func parseReplicateArgs(args []string) (*replicateArgs, error) {
+	ra := &replicateArgs{seed: kernel.DefaultSeed}
+	seedSet := false
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			ra.papers = append(ra.papers, args[i+1:]...)
+			break
+		}
+		if !strings.HasPrefix(arg, "-") || arg == "-" {
+			ra.papers = append(ra.papers, arg)
+			continue
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+		switch name {
+		case "h", "help":
+			return nil, errHelp
+		case "quick":
+			ra.quick = true
+			if hasValue {
+				b, err := strconv.ParseBool(value)
+				if err != nil {
+					return nil, fmt.Errorf("--quick=%s: want true or false", value)
+				}
+				ra.quick = b
+			}
+			continue
+		case "out", "seed":
+		default:
+			return nil, fmt.Errorf("unknown flag %s for replicate (want --quick, --out or --seed)", arg)
+		}
+		if !hasValue {
+			if i+1 >= len(args) {
+				return nil, fmt.Errorf("flag --%s needs a value", name)
+			}
+			i++
+			value = args[i]
+		}
+		switch name {
+		case "out":
+			if value == "" {
+				return nil, errors.New("--out needs a directory")
+			}
+			ra.out = value
+		case "seed":
+			if seedSet {
+				return nil, errors.New("--seed given twice")
+			}
+			seedSet = true
+			s, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
+			if err != nil || s < 0 || s > 1<<53 {
+				return nil, fmt.Errorf("--seed %q: want an integer in [0, 9007199254740992]", value)
+			}
+			ra.seed = s
+		}
+	}
+	return ra, nil
+}
+
+func replicateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	ra, err := parseReplicateArgs(args)
+	if errors.Is(err, errHelp) {
+		io.WriteString(stdout, replicateUsageText())
+		return exitOK
+	}
+	if err != nil {
+		return usagef(stderr, "%v", err)
+	}
+	if st, err := os.Stat(ra.out); ra.out != "" && err == nil && !st.IsDir() {
+		return usagef(stderr, "--out %s: not a directory", ra.out)
+	}
+	progress := func(paper string, done bool, pr *replicate.PaperReport) {
+		switch {
+		case !done:
+			fmt.Fprintf(stderr, "alignlab: replicate: %s …\n", paper)
+		case pr.Err != nil:
+			fmt.Fprintf(stderr, "alignlab: replicate: %s: did not run (%.1f s)\n", paper, pr.Seconds)
+		default:
+			failed := 0
+			for _, c := range pr.Claims {
+				if !c.Pass {
+					failed++
+				}
+			}
+			fmt.Fprintf(stderr, "alignlab: replicate: %s: %d claims, %d failed (%.1f s)\n", paper, len(pr.Claims), failed, pr.Seconds)
+		}
+	}
+	rep, err := replicate.Replicate(ctx, ra.papers, replicate.Options{Quick: ra.quick, Seed: ra.seed, Progress: progress})
+	if err == nil && ctx.Err() != nil {
+		err = ctx.Err() // interrupted after the last paper: write nothing
+	}
+	var unknown *replicate.UnknownPaperError
+	if errors.As(err, &unknown) { // found before anything ran
+		return usagef(stderr, "unknown paper %q (known: %s)", unknown.Name, strings.Join(unknown.Known, ", "))
+	}
+	if err != nil {
+		return reportError(stderr, err)
+	}
+	rep.WriteTable(stdout)
+	if ra.out != "" {
+		if err := writeReplication(ra.out, rep); err != nil {
+			fmt.Fprintf(stderr, "alignlab: %s\n", oneLine(err.Error()))
+			return exitFailure
+		}
+		fmt.Fprintf(stderr, "alignlab: wrote %s and %s\n",
+			filepath.Join(ra.out, "replication.json"), filepath.Join(ra.out, "report.html"))
+	}
+	if !rep.Pass() {
+		return exitFailure
+	}
+	return exitOK
+}
+
+// writeReplication renders both files before writing either, and lands each
+// by rename (writeFileAtomic), so a reader never sees a partial file.
+func writeReplication(dir string, rep *replicate.Report) error {
+	js, err := rep.JSON()
+	if err != nil {
+		return fmt.Errorf("encoding replication: %w", err)
+	}
+	html, err := rep.HTML()
+	if err != nil {
+		return fmt.Errorf("rendering report: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "replication.json"), js); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, "report.html"), html)
+}

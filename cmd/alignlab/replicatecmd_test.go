@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alignlab/alignlab/kernel"
+	"github.com/alignlab/alignlab/replicate"
+)
+
+// Throw-away papers for the in-process tests of the command (the binary
+// has only the real ones).
+func init() {
+	claim := func(measured float64) func(context.Context, bool, int64) ([]replicate.Claim, []*kernel.Result, error) {
+		return func(_ context.Context, quick bool, seed int64) ([]replicate.Claim, []*kernel.Result, error) {
+			res, err := kernel.Run(context.Background(), "test.toy", kernel.Options{Params: map[string]any{kernel.ParamSeed: seed}})
+			if err != nil {
+				return nil, nil, err
+			}
+			return []replicate.Claim{replicate.Check("x", "x is at most 1", measured, replicate.AtMost(1), "a test")}, []*kernel.Result{res}, nil
+		}
+	}
+	replicate.Register(replicate.Paper{Name: "zz_pass", Title: "passes", Run: claim(0.5)})
+	replicate.Register(replicate.Paper{Name: "zz_fail", Title: "fails", Run: claim(2)})
+}
+
+func TestReplicateUsageErrors(t *testing.T) {
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "f")
+	os.WriteFile(file, nil, 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"replicate", "nope"}, `unknown paper "nope" (known: `},
+		{[]string{"replicate", "--frob"}, `unknown flag --frob for replicate (want --quick, --out or --seed)`},
+		{[]string{"replicate", "--seed"}, `flag --seed needs a value`},
+		{[]string{"replicate", "--seed", "x"}, `--seed "x": want an integer in [0, 9007199254740992]`},
+		{[]string{"replicate", "--seed", "-1"}, `--seed "-1": want an integer in [0, 9007199254740992]`},
+		{[]string{"replicate", "--seed=1", "--seed=2"}, `--seed given twice`},
+		{[]string{"replicate", "--quick=maybe"}, `--quick=maybe: want true or false`},
+		{[]string{"replicate", "--out", ""}, `--out needs a directory`},
+		{[]string{"replicate", "zz_pass", "--out", file}, `--out ` + file + `: not a directory`},
+	} {
+		code, out, errs := call(t, tc.args...)
+		if code != exitUsage || out != "" || strings.Count(errs, "\n") != 1 || !strings.HasPrefix(errs, "alignlab: "+tc.want) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and one line %q", tc.args, code, out, errs, tc.want)
+		}
+	}
+	code, out, _ := call(t, "replicate", "--help")
+	if code != 0 || !strings.HasPrefix(out, "Usage: alignlab replicate [PAPER...]") || !strings.Contains(out, "Papers: "+strings.Join(replicate.Names(), ", ")+"\n") {
+		t.Errorf("--help: exit %d, stdout %q", code, out)
+	}
+}
+
+func TestReplicateOut(t *testing.T) {
+	for _, tc := range []struct {
+		papers []string
+		code   int
+		lines  []string
+	}{
+		{[]string{"zz_pass"}, 0, []string{"zz_pass  x is at most 1  ≤ 1       0.5       pass", "1 of 1 claims pass (quick, seed 4, "}},
+		{[]string{"zz_pass", "zz_fail"}, 1, []string{"zz_fail  x is at most 1  ≤ 1       2         FAIL", "1 of 2 claims pass (quick, seed 4, "}},
+	} {
+		dir := filepath.Join(t.TempDir(), "out")
+		args := append([]string{"replicate", "--quick", "--seed", "4", "--out", dir}, tc.papers...)
+		code, out, errs := call(t, args...)
+		if code != tc.code {
+			t.Errorf("%v: exit %d, want %d; stderr %q", tc.papers, code, tc.code, errs)
+		}
+		for _, l := range tc.lines {
+			if !strings.Contains(out, l) {
+				t.Errorf("%v: stdout misses %q:\n%s", tc.papers, l, out)
+			}
+		}
+		if !strings.HasPrefix(errs, "alignlab: replicate: zz_pass …\nalignlab: replicate: zz_pass: 1 claims, 0 failed (") ||
+			!strings.HasSuffix(errs, "alignlab: wrote "+filepath.Join(dir, "replication.json")+" and "+filepath.Join(dir, "report.html")+"\n") {
+			t.Errorf("%v: stderr %q", tc.papers, errs)
+		}
+		entries, _ := os.ReadDir(dir)
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		sort.Strings(names)
+		if strings.Join(names, ",") != "replication.json,report.html" {
+			t.Errorf("%v: out dir holds %v, want replication.json and report.html only", tc.papers, names)
+		}
+		var rep struct {
+			Seed   int64
+			Quick  bool
+			Pass   bool
+			Papers []struct {
+				Name    string
+				Claims  []struct{ Pass bool }
+				Results []struct{ Plugin string }
+			}
+		}
+		js, err := os.ReadFile(filepath.Join(dir, "replication.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(js, &rep); err != nil {
+			t.Fatalf("replication.json: %v", err)
+		}
+		if rep.Seed != 4 || !rep.Quick || rep.Pass != (tc.code == 0) || len(rep.Papers) != len(tc.papers) || rep.Papers[0].Results[0].Plugin != "test.toy" {
+			t.Errorf("%v: replication.json %s", tc.papers, js)
+		}
+		html, err := os.ReadFile(filepath.Join(dir, "report.html"))
+		if err != nil || !strings.Contains(string(html), "x is at most 1") || !strings.Contains(string(html), "goecharts_p0_r0_test_toy_") {
+			t.Errorf("%v: report.html lacks the claims or the charts (%v)", tc.papers, err)
+		}
+	}
+}
+
+// TestReplicateInterrupt sends SIGINT to "alignlab replicate rdpo" (the
+// full sweep, ~40 s) once it has started, and checks that it stops with
+// status 130, says so in one line and writes nothing. How long it took to
+// stop is logged, not asserted: the machine may be loaded.
+func TestReplicateInterrupt(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	interruptAfterStart(t, []string{"replicate", "rdpo", "--out", dir}, "alignlab: replicate: rdpo …")
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("--out dir exists after an interrupted replication (%v)", err)
+	}
+}
+
+// interruptAfterStart runs the binary, waits for the stderr line started,
+// sends SIGINT and checks the exit: status 130 within 30 s, "alignlab:
+// interrupted" as the only further stderr line, nothing on stdout.
+func interruptAfterStart(t *testing.T, args []string, started string) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stderr)
+	if !sc.Scan() || sc.Text() != started {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("first stderr line %q, want %q", sc.Text(), started)
+	}
+	time.Sleep(300 * time.Millisecond) // into the work, past start-up
+	sent := time.Now()
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	var rest []byte
+	done := make(chan error, 1)
+	go func() {
+		rest, _ = io.ReadAll(stderr)
+		done <- cmd.Wait()
+	}()
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("%v: still running 30 s after SIGINT", args)
+	}
+	t.Logf("%v stopped %.2f s after SIGINT", args, time.Since(sent).Seconds())
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != exitInterrupted {
+		t.Fatalf("%v: wait: %v; want exit status 130", args, err)
+	}
+	if !strings.HasSuffix(string(rest), "alignlab: interrupted\n") || strings.Contains(string(rest), "goroutine") || stdout.Len() != 0 {
+		t.Errorf("%v after SIGINT: stderr %q, stdout %q; want it to end with %q", args, rest, stdout.String(), "alignlab: interrupted\n")
+	}
+}

@@ -1,0 +1,186 @@
+package replicate_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+
+	_ "github.com/alignlab/alignlab/algos/all"
+	"github.com/alignlab/alignlab/datasets"
+	"github.com/alignlab/alignlab/kernel"
+)
+
+// fastParams are, for every registered plugin, params that make a run take
+// well under a second while still drawing random numbers (sampling,
+// mini-batches, bootstraps), so that determinism is tested where it can
+// break. A plugin without an entry fails TestEveryPluginDeterministic: add
+// one when you register a plugin.
+var fastParams = map[string]map[string]any{
+	"bt.ratings":        {"bootstrap_rounds": 20},
+	"bt.compare":        {"bootstrap_rounds": 10, "battles_b": 300},
+	"bt.plackett_luce":  {"bootstrap_rounds": 10, "rankings": 60},
+	"bt.reward":         {"steps": 10, "eval_every": 5, "pairs": 200, "test_pairs": 50, "batch_size": 32, "model": "mlp", "fnn_num_hidden_nodes": 4},
+	"bt.reward_losses":  {"steps": 10, "regression_steps": 5, "pairs": 200, "test_pairs": 50, "repeats": 1},
+	"dpo.dpo":           {"pairs": 400, "test_prompts": 50, "steps": 15, "eval_every": 5, "policy": "mlp", "batch_size": 64, "fnn_num_hidden_nodes": 8},
+	"dpo.cdpo":          {"pairs": 400, "test_prompts": 50, "steps": 15, "eval_every": 5, "batch_size": 100},
+	"dpo.ipo":           {"pairs": 400, "test_prompts": 50, "steps": 15, "eval_every": 5},
+	"dpo.rdpo":          {"pairs": 400, "test_prompts": 50, "steps": 15, "eval_every": 5, "batch_size": 100, "epsilon": 0.2, "flip_rate": 0.2},
+	"dpo.tdpo_dpo":      {"policy": "tabular", "steps": 10, "eval_every": 5, "sft_samples": 200, "sft_steps": 5, "pairs": 100, "kl_samples": 64},
+	"dpo.tdpo1":         {"steps": 10, "eval_every": 5, "hidden": 4, "sft_samples": 200, "sft_steps": 5, "pairs": 100, "kl_samples": 64},
+	"dpo.tdpo2":         {"policy": "tabular", "steps": 10, "eval_every": 5, "sft_samples": 200, "sft_steps": 5, "pairs": 100, "kl_samples": 64},
+	"dpo.tdpo_frontier": {"policy": "tabular", "betas": "0.1,1", "steps": 10, "eval_every": 5, "sft_samples": 200, "sft_steps": 5, "pairs": 100, "kl_samples": 64},
+	"nash.bt_rlhf":      {"mode": "sampled", "pairs": 3000, "iterations": 2},
+	"nash.compare":      {"iterations": 2, "pairs": 100, "steps": 10},
+	"nash.dno":          {"mode": "sampled", "variant": "prct", "iterations": 2, "pairs": 100, "steps": 10},
+	"nash.inpo":         {"mode": "sampled", "iterations": 2, "pairs": 100, "steps": 10},
+	"nash.mwu":          {"iterations": 50},
+	"sb.light": {"steps": 10, "components": 4, "batch_size": 32, "eval_every": 5, "test_points": 10,
+		"samples_per_x": 20, "plot_samples": 20, "trajectories": 2, "sde_steps": 5},
+	"bilevel.reweight": {"steps": 10, "rounds": 2, "eval_every": 5, "per_source": 40, "val": 40, "test": 40, "dim": 4, "flip_rates": "0,0.3"},
+	// test.toy is registered only in the alignlab command's tests.
+	"test.toy": {"steps": 5},
+}
+
+// TestEveryPluginDeterministic runs every registered plugin twice with the
+// same seed and compares the canonical JSON byte for byte; it also checks
+// each result's provenance. With the fast params the whole test takes a
+// few seconds on 2 cores, so it runs with -short too.
+func TestEveryPluginDeterministic(t *testing.T) {
+	const seed = 7
+	for _, id := range kernel.IDs() {
+		fast, ok := fastParams[id]
+		if !ok {
+			t.Errorf("plugin %s has no entry in fastParams (replicate/determinism_test.go): add small, fast params for it", id)
+			continue
+		}
+		t.Run(id, func(t *testing.T) {
+			params := map[string]any{kernel.ParamSeed: seed}
+			for k, v := range fast {
+				params[k] = v
+			}
+			var out [2][]byte
+			var res *kernel.Result
+			start := time.Now()
+			for i := range out {
+				var err error
+				res, err = kernel.Run(context.Background(), id, kernel.Options{Params: params})
+				if err != nil {
+					t.Fatalf("run %d: %v", i+1, err)
+				}
+				if out[i], err = res.CanonicalJSON(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			t.Logf("%s: two runs in %.2f s", id, time.Since(start).Seconds())
+			if !bytes.Equal(out[0], out[1]) {
+				a, b := out[0], out[1]
+				i := 0
+				for i < len(a) && i < len(b) && a[i] == b[i] {
+					i++
+				}
+				t.Errorf("two runs with seed %d differ from byte %d: %.80q vs %.80q", seed, i, a[i:], b[i:])
+			}
+			checkProvenance(t, res, params, nil)
+		})
+	}
+}
+
+// checkProvenance checks that res says what produced it: module and Go
+// versions, backend, the GoMLX dependencies, the seed, every effective
+// param, and a hash of each input file.
+func checkProvenance(t *testing.T, res *kernel.Result, raw map[string]any, data []string) {
+	t.Helper()
+	pv := res.Provenance
+	if pv.Module != "github.com/alignlab/alignlab" || pv.ModuleVersion == "" {
+		t.Errorf("provenance module %q version %q", pv.Module, pv.ModuleVersion)
+	}
+	if pv.GoVersion != runtime.Version() {
+		t.Errorf("provenance Go version %q, want %q", pv.GoVersion, runtime.Version())
+	}
+	if res.Backend == "" || res.Backend != kernel.Backend() {
+		t.Errorf("backend %q, want %q", res.Backend, kernel.Backend())
+	}
+	for _, dep := range []string{"github.com/gomlx/gomlx", "github.com/gomlx/compute"} {
+		if pv.Deps[dep] == "" {
+			t.Errorf("provenance lacks the version of %s (deps %v)", dep, pv.Deps)
+		}
+	}
+	p, err := kernel.Lookup(res.Plugin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := kernel.Validate(p.Info(), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Seed != want.Int64(kernel.ParamSeed) {
+		t.Errorf("seed %d, want %d", res.Seed, want.Int64(kernel.ParamSeed))
+	}
+	if len(res.Params) != len(want) {
+		t.Errorf("result has %d params, the plugin declares %d (with seed)", len(res.Params), len(want))
+	}
+	for k, v := range want {
+		if res.Params[k] != v {
+			t.Errorf("param %s = %v (%T), want the effective value %v (%T)", k, res.Params[k], res.Params[k], v, v)
+		}
+	}
+	if len(pv.Data) != len(data) {
+		t.Fatalf("provenance has %d data hashes, want %d", len(pv.Data), len(data))
+	}
+	for i, path := range data {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(b)
+		if d := pv.Data[i]; d.Path != path || d.Bytes != int64(len(b)) || d.SHA256 != hex.EncodeToString(sum[:]) {
+			t.Errorf("data hash %+v, want %s, %d bytes, sha256 %x", d, path, len(b), sum)
+		}
+	}
+}
+
+// TestProvenanceOfData runs plugins on input files and checks that each
+// file's size and SHA-256 are in the result.
+func TestProvenanceOfData(t *testing.T) {
+	dir := t.TempDir()
+	battles, _, err := datasets.GenerateArena(datasets.ArenaConfig{Models: 4, Battles: 300, Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := datasets.WriteBattlesJSONL(&b, battles); err != nil {
+		t.Fatal(err)
+	}
+	arena := filepath.Join(dir, "arena.jsonl")
+	if err := os.WriteFile(arena, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var g bytes.Buffer
+	if err := datasets.RockPaperScissors().WriteJSON(&g); err != nil {
+		t.Fatal(err)
+	}
+	game := filepath.Join(dir, "rps.json")
+	if err := os.WriteFile(game, g.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		id     string
+		params map[string]any
+		data   []string
+	}{
+		{"bt.ratings", map[string]any{kernel.ParamSeed: int64(2), "bootstrap_rounds": 5}, []string{arena, arena}},
+		{"nash.mwu", map[string]any{kernel.ParamSeed: int64(3), "iterations": 5}, []string{game}},
+	} {
+		res, err := kernel.Run(context.Background(), c.id, kernel.Options{Params: c.params, Data: c.data})
+		if err != nil {
+			t.Fatalf("%s: %v", c.id, err)
+		}
+		checkProvenance(t, res, c.params, c.data)
+	}
+}

@@ -1,0 +1,291 @@
+package replicate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/alignlab/alignlab/algos/dpo"
+	"github.com/alignlab/alignlab/datasets"
+	"github.com/alignlab/alignlab/kernel"
+)
+
+func TestBand(t *testing.T) {
+	inf := math.Inf(1)
+	for _, tc := range []struct {
+		b       Band
+		text    string
+		in, out []float64
+	}{
+		{AtMost(0.05), "≤ 0.05", []float64{-inf, 0, 0.05}, []float64{0.0500001, inf, math.NaN()}},
+		{AtLeast(0.9), "≥ 0.9", []float64{0.9, 1, inf}, []float64{0.8999, -inf, math.NaN()}},
+		{Above(1), "> 1", []float64{1.0000001, 44}, []float64{1, 0.5, math.NaN()}},
+		{Within(0.9, 0.97), "[0.9, 0.97]", []float64{0.9, 0.93, 0.97}, []float64{0.89, 0.98, math.NaN()}},
+		{Within(1, 1), "= 1", []float64{1}, []float64{0.9999999}},
+		{Band{Low: 0, High: 0.5, HighOpen: true}, "[0, 0.5)", []float64{0, 0.4999}, []float64{0.5}},
+		{Band{Low: math.Inf(-1), High: inf}, "any", []float64{0, -1e300}, []float64{math.NaN()}},
+	} {
+		if got := tc.b.String(); got != tc.text {
+			t.Errorf("String: got %q, want %q", got, tc.text)
+		}
+		for _, v := range tc.in {
+			if !tc.b.Contains(v) {
+				t.Errorf("%s does not contain %v", tc.text, v)
+			}
+		}
+		for _, v := range tc.out {
+			if tc.b.Contains(v) {
+				t.Errorf("%s contains %v", tc.text, v)
+			}
+		}
+	}
+}
+
+func TestClaimJSON(t *testing.T) {
+	for _, tc := range []struct {
+		c    Claim
+		want string
+	}{
+		{Check("a", "claim a", 0.5, AtMost(1), "theory"),
+			`{"paper":"","name":"a","claim":"claim a","expected":"≤ 1","low":null,"high":1,"measured":0.5,"source":"theory","pass":true}`},
+		{Check("b", "claim b", math.NaN(), Above(1), "paper"),
+			`{"paper":"","name":"b","claim":"claim b","expected":"> 1","low":1,"high":null,"low_open":true,"measured":"NaN","source":"paper","pass":false}`},
+	} {
+		b, err := tc.c.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != tc.want {
+			t.Errorf("got  %s\nwant %s", b, tc.want)
+		}
+	}
+}
+
+func TestRegisterRejects(t *testing.T) {
+	run := func(context.Context, bool, int64) ([]Claim, []*kernel.Result, error) { return nil, nil, nil }
+	for _, p := range []Paper{{Name: "", Run: run}, {Name: "Upper", Run: run}, {Name: "a b", Run: run}, {Name: "nil_run"}, {Name: "bt", Run: run}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Register(%q) did not panic", p.Name)
+				}
+			}()
+			Register(p)
+		}()
+	}
+}
+
+// withPapers registers throw-away papers for one test.
+func withPapers(t *testing.T, papers ...Paper) {
+	t.Helper()
+	for _, p := range papers {
+		Register(p)
+	}
+	t.Cleanup(func() {
+		registryMu.Lock()
+		for _, p := range papers {
+			delete(registry, p.Name)
+		}
+		registryMu.Unlock()
+	})
+}
+
+func fakeResult(t *testing.T) *kernel.Result {
+	t.Helper()
+	job := kernel.NewJob(context.Background(), "test.fake", kernel.Params{kernel.ParamSeed: int64(3)}, nil)
+	job.Record(0, "x", 1)
+	job.Record(1, "x", 0.5)
+	job.SetFinal("x", 0.5)
+	job.AddChart(kernel.Chart{Kind: "line", ID: "x", Title: "x <&>", Series: []string{"x"}})
+	return job.Result
+}
+
+func TestReplicateReport(t *testing.T) {
+	var seeds []int64
+	withPapers(t,
+		Paper{Name: "zz_good", Title: "Good <paper>", Run: func(_ context.Context, quick bool, seed int64) ([]Claim, []*kernel.Result, error) {
+			seeds = append(seeds, seed)
+			return []Claim{Check("c1", "one <b>", 1, AtMost(2), "a derivation")}, []*kernel.Result{fakeResult(t)}, nil
+		}},
+		Paper{Name: "zz_bad", Title: "Bad", Run: func(context.Context, bool, int64) ([]Claim, []*kernel.Result, error) {
+			return []Claim{Check("c2", "two", 3, AtMost(2), "the paper"), Check("c3", "three", 1, AtLeast(1), "the paper")}, nil, nil
+		}},
+		Paper{Name: "zz_err", Title: "Err", Run: func(context.Context, bool, int64) ([]Claim, []*kernel.Result, error) {
+			return nil, nil, errors.New("no data\nsecond line")
+		}},
+		Paper{Name: "zz_panic", Title: "Panic", Run: func(context.Context, bool, int64) ([]Claim, []*kernel.Result, error) {
+			var m map[string]int
+			m["x"] = 1
+			return nil, nil, nil
+		}},
+		Paper{Name: "zz_none", Title: "None", Run: func(context.Context, bool, int64) ([]Claim, []*kernel.Result, error) {
+			return nil, nil, nil
+		}},
+	)
+	var progress []string
+	rep, err := Replicate(context.Background(), []string{"zz_good", "zz_bad", "zz_err", "zz_panic", "zz_none", "zz_good"}, Options{
+		Quick: true, Seed: 5,
+		Progress: func(p string, done bool, _ *PaperReport) {
+			if done {
+				progress = append(progress, p+" done")
+			} else {
+				progress = append(progress, p)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seeds) != 1 || seeds[0] != 5 {
+		t.Errorf("zz_good ran with seeds %v, want once with 5", seeds)
+	}
+	if got := strings.Join(progress, ","); got != "zz_good,zz_good done,zz_bad,zz_bad done,zz_err,zz_err done,zz_panic,zz_panic done,zz_none,zz_none done" {
+		t.Errorf("progress %s", got)
+	}
+	if rep.Pass() || rep.Failures() != 4 || len(rep.Claims()) != 3 {
+		t.Errorf("pass %v, failures %d, claims %d; want false, 4 (c2, err, panic, none), 3", rep.Pass(), rep.Failures(), len(rep.Claims()))
+	}
+	if c := rep.Claims()[0]; c.Paper != "zz_good" {
+		t.Errorf("claim paper %q, want zz_good", c.Paper)
+	}
+	if err := rep.Papers[3].Err; err == nil || err.Error() != "replicate: zz_panic: panic: assignment to entry in nil map" {
+		t.Errorf("panic became %v", err)
+	}
+	var b strings.Builder
+	rep.WriteTable(&b)
+	out := b.String()
+	for _, want := range []string{
+		"paper     claim          expected  measured  result\n",
+		"zz_good   one <b>        ≤ 2       1         pass\n",
+		"zz_bad    two            ≤ 2       3         FAIL\n",
+		"zz_err    (did not run)                      ERROR\n",
+		"zz_err: no data second line\n",
+		"zz_none: replicate: zz_none: the replication checked no claim\n",
+		"2 of 3 claims pass; 3 paper(s) did not run (quick, seed 5, ",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table misses %q:\n%s", want, out)
+		}
+	}
+	js, err := rep.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var decoded struct {
+		Seed     int64
+		Quick    bool
+		Pass     bool
+		Failures int
+		Papers   []struct {
+			Name    string
+			Error   string
+			Claims  []map[string]any
+			Results []struct {
+				Plugin     string
+				Provenance kernel.Provenance
+				Final      map[string]any
+			}
+		}
+	}
+	if err := json.Unmarshal(js, &decoded); err != nil {
+		t.Fatalf("replication.json: %v\n%s", err, js)
+	}
+	if decoded.Seed != 5 || !decoded.Quick || decoded.Pass || decoded.Failures != 4 || len(decoded.Papers) != 5 {
+		t.Errorf("decoded %+v", decoded)
+	}
+	if r := decoded.Papers[0].Results; len(r) != 1 || r[0].Plugin != "test.fake" || r[0].Provenance.GoVersion == "" || r[0].Final["x"] != 0.5 {
+		t.Errorf("result summary %+v", r)
+	}
+	if decoded.Papers[2].Error != "no data second line" {
+		t.Errorf("error %q", decoded.Papers[2].Error)
+	}
+	html, err := rep.HTML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := string(html)
+	for _, want := range []string{"one &lt;b&gt;", "Good &lt;paper&gt;", "FAIL", "a derivation", "goecharts_p0_r0_test_fake_x", "did not run: no data second line"} {
+		if !strings.Contains(h, want) {
+			t.Errorf("report.html misses %q", want)
+		}
+	}
+	if strings.Contains(h, "one <b>") {
+		t.Error("report.html does not escape claim text")
+	}
+}
+
+func TestReplicateErrors(t *testing.T) {
+	_, err := Replicate(context.Background(), []string{"bt", "nope"}, Options{})
+	var ue *UnknownPaperError
+	if !errors.As(err, &ue) || ue.Name != "nope" || !strings.Contains(err.Error(), "(known: "+strings.Join(Names(), ", ")+")") {
+		t.Errorf("got %v, want an UnknownPaperError listing the papers", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if rep, err := Replicate(ctx, []string{"bt"}, Options{}); !errors.Is(err, context.Canceled) || rep != nil {
+		t.Errorf("cancelled: got %v, %v", rep, err)
+	}
+}
+
+// TestBTFisherEqualStrengths checks the Fisher covariance against its
+// closed form when every p = ½: I = n/(2K(K−1))·(K·I − 11ᵀ), whose
+// pseudo-inverse has trace 2(K−1)²/n.
+func TestBTFisherEqualStrengths(t *testing.T) {
+	const k, n, tol = 6, 1000, 1e-12
+	c := btFisher(make([]float64, k), n)
+	if got, want := c.trace(), 2*float64((k-1)*(k-1))/n; math.Abs(got-want) > tol {
+		t.Errorf("trace %v, want %v", got, want)
+	}
+	if len(c.eig) != k-1 {
+		t.Errorf("%d non-zero eigenvalues, want %d", len(c.eig), k-1)
+	}
+	lo, hi := c.rmseBand(0.001)
+	pred := math.Sqrt(c.trace() / k)
+	if !(lo < pred && pred < hi) {
+		t.Errorf("RMSE band [%v, %v] misses the predicted %v", lo, hi, pred)
+	}
+	// Equal strengths: every pair is a coin flip, so half of all pairs
+	// are expected discordant.
+	if got, want := c.expectedDiscordant(), float64(k*(k-1)/2)/2; math.Abs(got-want) > tol {
+		t.Errorf("expected discordant %v, want %v", got, want)
+	}
+}
+
+// TestINPOContractionRPS: for rock–paper–scissors with a uniform π_ref,
+// π*_τ is uniform and (P − ½)D has eigenvalues 0, ±i√3/6, so
+// ρ = |1 − κτ + iκ√3/6| and the initial distance is 0.
+func TestINPOContractionRPS(t *testing.T) {
+	g := datasets.RockPaperScissors()
+	u := []float64{1.0 / 3, 1.0 / 3, 1.0 / 3}
+	const kappa, tau, tol = 1.0, 0.1, 1e-12
+	rho, d0 := inpoContraction(g.Prompts[0].P, u, u, kappa, tau)
+	if want := math.Hypot(1-kappa*tau, kappa*math.Sqrt(3)/6); math.Abs(rho-want) > tol || d0 != 0 {
+		t.Errorf("ρ = %v, ‖δ₀‖ = %v; want %v, 0", rho, d0, want)
+	}
+}
+
+// TestRDPOTheoryNoFlips: without flips rDPO is DPO (ratio 1) and the soft
+// labels are the well-specified model's own probabilities, whose logistic
+// fit is w* itself (shrinkage 1).
+func TestRDPOTheoryNoFlips(t *testing.T) {
+	cfg := dpo.DefaultSweepConfig()
+	cfg.Data.Pairs, cfg.Data.TestPrompts, cfg.Replicates = 2000, 10, 2
+	th, err := rdpoTheory(cfg, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tol = 1e-9
+	if math.Abs(th.ratio-1) > tol || math.Abs(th.shrink-1) > tol {
+		t.Errorf("ε = 0: ratio %v, shrinkage %v; want 1, 1", th.ratio, th.shrink)
+	}
+	th, err = rdpoTheory(cfg, 0.3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if th.ratio < 1/(1-2*0.3) || th.shrink >= 1 || th.shrink <= 0 {
+		t.Errorf("ε = 0.3: ratio %v (want ≥ 2.5), shrinkage %v (want in (0, 1))", th.ratio, th.shrink)
+	}
+}
