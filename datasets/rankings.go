@@ -1,0 +1,408 @@
+package datasets
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"sort"
+	"strconv"
+)
+
+// The kinds of Rankings.
+const (
+	// RankingItems are rankings of named items (models, answers by name).
+	RankingItems = "items"
+	// RankingCandidates are rankings of candidates described by feature
+	// vectors, optionally with the rewards they were ranked by.
+	RankingCandidates = "candidates"
+)
+
+// Rankings are ranked lists, best first, of any length ≥ 2: either of named
+// items (Kind RankingItems: Items, Lists) or of candidate responses given by
+// feature vectors (Kind RankingCandidates: Dim, Candidates, Rewards).
+type Rankings struct {
+	Kind  string
+	Items []string // item names, in order of first appearance
+	Lists [][]int  // per ranking, indices into Items, best first
+
+	Dim        int           // length of every candidate vector
+	Candidates [][][]float64 // per list, per position (best first), the features
+	// Rewards are, per list, the scores the candidates were ranked by
+	// (non-increasing); nil when the data have none.
+	Rewards [][]float64
+
+	// Truth is the planted model of generated rankings; nil for loaded ones.
+	Truth *RankingTruth
+}
+
+// Len is the number of ranked lists.
+func (r *Rankings) Len() int {
+	if r.Kind == RankingCandidates {
+		return len(r.Candidates)
+	}
+	return len(r.Lists)
+}
+
+// RankingTruth is the planted model behind generated rankings.
+type RankingTruth struct {
+	// Theta are the items' planted log-strengths (RankingItems), by index.
+	Theta []float64
+	// W is the planted reward direction of candidates, r*(y) = W·φ(y)
+	// (RankingCandidates); TrueRewards are r* per list and position.
+	W           []float64
+	TrueRewards [][]float64
+}
+
+// PLConfig configures GeneratePLRankings.
+type PLConfig struct {
+	Items    int     // number of items ≥ 2
+	Rankings int     // rankings ≥ 1
+	Length   int     // items per ranking, 2 ≤ Length ≤ Items
+	Spread   float64 // standard deviation of the planted log-strengths > 0
+}
+
+// GeneratePLRankings draws rankings from a Plackett–Luce model with planted
+// log-strengths θ ~ N(0, Spread²) (centered to mean 0) of items named
+// "item-01", "item-02", …: each ranking is a uniformly random subset of
+// Length items, ordered by θ_i + Gumbel noise, which is an exact
+// Plackett–Luce draw: P(ranking i1 ≻ … ≻ iL) = Π_k γ_{ik} / Σ_{j ≥ k} γ_{ij}, γ = e^θ.
+func GeneratePLRankings(cfg PLConfig, r *rand.Rand) (*Rankings, error) {
+	switch {
+	case cfg.Items < 2:
+		return nil, fmt.Errorf("datasets: rankings: want at least 2 items, got %d", cfg.Items)
+	case cfg.Rankings < 1:
+		return nil, fmt.Errorf("datasets: rankings: want at least 1 ranking, got %d", cfg.Rankings)
+	case cfg.Length < 2 || cfg.Length > cfg.Items:
+		return nil, fmt.Errorf("datasets: rankings: want a ranking length in [2, %d], got %d", cfg.Items, cfg.Length)
+	case !(cfg.Spread > 0) || math.IsInf(cfg.Spread, 0):
+		return nil, fmt.Errorf("datasets: rankings: want a finite spread > 0, got %v", cfg.Spread)
+	}
+	k := cfg.Items
+	out := &Rankings{Kind: RankingItems, Items: make([]string, k), Lists: make([][]int, cfg.Rankings)}
+	width := len(strconv.Itoa(k))
+	if width < 2 {
+		width = 2
+	}
+	for i := range out.Items {
+		out.Items[i] = fmt.Sprintf("item-%0*d", width, i+1)
+	}
+	theta := make([]float64, k)
+	mean := 0.0
+	for i := range theta {
+		theta[i] = cfg.Spread * r.NormFloat64()
+		mean += theta[i] / float64(k)
+	}
+	for i := range theta {
+		theta[i] -= mean
+	}
+	out.Truth = &RankingTruth{Theta: theta}
+	perm := make([]int, k)
+	for i := range perm {
+		perm[i] = i
+	}
+	for n := range out.Lists {
+		// Partial Fisher–Yates: the first Length entries are a uniform subset.
+		for i := 0; i < cfg.Length; i++ {
+			j := i + r.IntN(k-i)
+			perm[i], perm[j] = perm[j], perm[i]
+		}
+		out.Lists[n] = plOrder(perm[:cfg.Length], func(i int) float64 { return theta[i] }, r)
+	}
+	return out, nil
+}
+
+// plOrder returns idx ordered by utility + Gumbel noise, highest first.
+func plOrder(idx []int, utility func(int) float64, r *rand.Rand) []int {
+	keys := make([]float64, len(idx))
+	order := make([]int, len(idx))
+	for i, it := range idx {
+		keys[i] = utility(it) + rankGumbel(r)
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return keys[order[a]] > keys[order[b]] })
+	out := make([]int, len(idx))
+	for i, o := range order {
+		out[i] = idx[o]
+	}
+	return out
+}
+
+// rankGumbel draws a standard Gumbel variate, −log(−log U).
+func rankGumbel(r *rand.Rand) float64 {
+	u := r.Float64()
+	for u == 0 {
+		u = r.Float64()
+	}
+	return -math.Log(-math.Log(u))
+}
+
+// CandidateRankingsConfig configures GenerateCandidateRankings.
+type CandidateRankingsConfig struct {
+	Dim        int     // feature dimension ≥ 1
+	Lists      int     // training lists ≥ 1
+	TestLists  int     // held-out lists ≥ 1
+	Candidates int     // candidates per list ≥ 2
+	Scale      float64 // standard deviation of the planted reward r* > 0
+	// RewardNoise is the standard deviation of the reward model's error:
+	// lists are ranked by r_φ = r* + RewardNoise·ε, as PRO ranks by a
+	// learned reward model, and Rewards hold r_φ.
+	RewardNoise float64
+}
+
+// GenerateCandidateRankings draws PRO-style ranked lists: a planted reward
+// r*(y) = W·φ(y) with W = Scale·u (u a uniform unit vector), then per list
+// Candidates responses φ ~ N(0, I_Dim), scored by a noisy reward model
+// r_φ = r* + RewardNoise·ε and ranked by r_φ, best first; Rewards are r_φ and
+// Truth.TrueRewards r*. Held-out lists are drawn the same way.
+func GenerateCandidateRankings(cfg CandidateRankingsConfig, r *rand.Rand) (train, test *Rankings, err error) {
+	switch {
+	case cfg.Dim < 1:
+		return nil, nil, fmt.Errorf("datasets: rankings: dimension must be ≥ 1, got %d", cfg.Dim)
+	case cfg.Lists < 1 || cfg.TestLists < 1:
+		return nil, nil, fmt.Errorf("datasets: rankings: lists and test lists must be ≥ 1, got %d and %d", cfg.Lists, cfg.TestLists)
+	case cfg.Candidates < 2:
+		return nil, nil, fmt.Errorf("datasets: rankings: want at least 2 candidates per list, got %d", cfg.Candidates)
+	case !(cfg.Scale > 0) || math.IsInf(cfg.Scale, 0):
+		return nil, nil, fmt.Errorf("datasets: rankings: reward scale must be finite and > 0, got %v", cfg.Scale)
+	case !(cfg.RewardNoise >= 0) || math.IsInf(cfg.RewardNoise, 0):
+		return nil, nil, fmt.Errorf("datasets: rankings: reward noise must be finite and ≥ 0, got %v", cfg.RewardNoise)
+	}
+	truth := plantReward(RewardPairsConfig{Dim: cfg.Dim, Shape: RewardLinear, Scale: cfg.Scale}, r)
+	w := make([]float64, cfg.Dim)
+	for i, u := range truth.U {
+		w[i] = cfg.Scale * u
+	}
+	draw := func(n int) *Rankings {
+		out := &Rankings{Kind: RankingCandidates, Dim: cfg.Dim,
+			Candidates: make([][][]float64, n), Rewards: make([][]float64, n),
+			Truth: &RankingTruth{W: w, TrueRewards: make([][]float64, n)}}
+		for l := range out.Candidates {
+			phis := make([][]float64, cfg.Candidates)
+			score := make([]float64, cfg.Candidates)
+			truth := make([]float64, cfg.Candidates)
+			order := make([]int, cfg.Candidates)
+			for c := range phis {
+				phis[c] = drawResponse(cfg.Dim, r)
+				truth[c] = pairsDot(w, phis[c])
+				score[c] = truth[c] + cfg.RewardNoise*r.NormFloat64()
+				order[c] = c
+			}
+			sort.SliceStable(order, func(a, b int) bool { return score[order[a]] > score[order[b]] })
+			out.Candidates[l] = make([][]float64, cfg.Candidates)
+			out.Rewards[l] = make([]float64, cfg.Candidates)
+			out.Truth.TrueRewards[l] = make([]float64, cfg.Candidates)
+			for pos, c := range order {
+				out.Candidates[l][pos] = phis[c]
+				out.Rewards[l][pos] = score[c]
+				out.Truth.TrueRewards[l][pos] = truth[c]
+			}
+		}
+		return out
+	}
+	return draw(cfg.Lists), draw(cfg.TestLists), nil
+}
+
+// LoadRankings reads ranked lists, JSON Lines, one list per line, best
+// first, all lines of one kind:
+//
+//	{"ranking": ["model-a", "model-c", "model-b"]}
+//	{"candidates": [[0.1, 2.0], [0.3, -1], [1, 1]], "rewards": [2.5, 0.4, -1]}
+//
+// A ranking names at least 2 distinct items (non-empty strings). Candidates
+// are at least 2 vectors of finite numbers, all of the file's length;
+// rewards, optional (on every line or none), are one finite number per
+// candidate, non-increasing (the list is ranked by them). Other fields and
+// blank lines are ignored. Problems are *Error with file, line and field,
+// e.g. `r.jsonl:4: ranking[2]: want distinct items, got "b" again (ranking[0])`.
+func LoadRankings(path string) (*Rankings, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, &Error{File: path, Msg: err.Error()}
+	}
+	defer f.Close()
+	return ReadRankings(f, path)
+}
+
+// ReadRankings reads rankings from r in LoadRankings's format; name is the
+// file name used in errors.
+func ReadRankings(r io.Reader, name string) (*Rankings, error) {
+	rd := &rankReader{name: name, out: &Rankings{}, index: map[string]int{}}
+	if err := pairsScanLines(r, name, rd.line); err != nil {
+		return nil, err
+	}
+	if rd.out.Len() == 0 {
+		return nil, &Error{File: name, Msg: "no rankings: want one JSON object per line"}
+	}
+	return rd.out, nil
+}
+
+type rankReader struct {
+	name       string
+	out        *Rankings
+	index      map[string]int
+	hasRewards bool
+}
+
+func (rd *rankReader) line(b []byte, line int) error {
+	obj, err := pairsObject(b, rd.name, line)
+	if err != nil {
+		return err
+	}
+	errf := func(field, format string, args ...any) error { return Errorf(rd.name, line, field, format, args...) }
+	rk, hasR := obj["ranking"]
+	cd, hasC := obj["candidates"]
+	kind := RankingItems
+	switch {
+	case hasR && hasC:
+		return errf("candidates", "want ranking or candidates on a line, not both")
+	case !hasR && !hasC:
+		return errf("ranking", "missing: want ranking (item names, best first) or candidates (feature vectors, best first)")
+	case hasC:
+		kind = RankingCandidates
+	}
+	first := rd.out.Kind == ""
+	if first {
+		rd.out.Kind = kind
+		_, rd.hasRewards = obj["rewards"]
+	} else if kind != rd.out.Kind {
+		field := "ranking"
+		if kind == RankingCandidates {
+			field = "candidates"
+		}
+		return errf(field, "want %s on every line, as on the first line", rd.out.Kind)
+	}
+	if kind == RankingItems {
+		return rd.items(rk, line)
+	}
+	return rd.candidates(cd, obj, line)
+}
+
+func (rd *rankReader) items(raw json.RawMessage, line int) error {
+	errf := func(field, format string, args ...any) error { return Errorf(rd.name, line, field, format, args...) }
+	var elems []json.RawMessage
+	if k := pairsKind(raw); (k != "array" && k != "empty array") || json.Unmarshal(raw, &elems) != nil {
+		return errf("ranking", "want an array of item names, best first, got %s", k)
+	}
+	if len(elems) < 2 {
+		return errf("ranking", "want at least 2 items, got %d", len(elems))
+	}
+	seen := make(map[string]int, len(elems))
+	list := make([]int, len(elems))
+	for i, e := range elems {
+		field := fmt.Sprintf("ranking[%d]", i)
+		e = bytes.TrimSpace(e)
+		var s string
+		if len(e) == 0 || e[0] != '"' || json.Unmarshal(e, &s) != nil {
+			return errf(field, "want an item name (a string), got %s", pairsKind(e))
+		}
+		if s == "" {
+			return errf(field, "want a non-empty item name, got \"\"")
+		}
+		if j, dup := seen[s]; dup {
+			return errf(field, "want distinct items, got %q again (ranking[%d])", s, j)
+		}
+		seen[s] = i
+		idx, ok := rd.index[s]
+		if !ok {
+			idx = len(rd.out.Items)
+			rd.index[s] = idx
+			rd.out.Items = append(rd.out.Items, s)
+		}
+		list[i] = idx
+	}
+	rd.out.Lists = append(rd.out.Lists, list)
+	return nil
+}
+
+func (rd *rankReader) candidates(raw json.RawMessage, obj map[string]json.RawMessage, line int) error {
+	errf := func(field, format string, args ...any) error { return Errorf(rd.name, line, field, format, args...) }
+	var elems []json.RawMessage
+	if len(raw) == 0 || raw[0] != '[' || json.Unmarshal(raw, &elems) != nil {
+		return errf("candidates", "want an array of feature vectors, best first, got %s", pairsKind(raw))
+	}
+	if len(elems) < 2 {
+		return errf("candidates", "want at least 2 candidates, got %d", len(elems))
+	}
+	list := make([][]float64, len(elems))
+	for c, e := range elems {
+		field := fmt.Sprintf("candidates[%d]", c)
+		v, err := pairsVector(e, rd.name, line, field)
+		if err != nil {
+			return err
+		}
+		if rd.out.Dim == 0 {
+			if len(v) == 0 {
+				return errf(field, "want a non-empty vector, got []")
+			}
+			rd.out.Dim = len(v)
+		} else if len(v) != rd.out.Dim {
+			return errf(field, "want %d numbers (the file's feature dimension), got %d", rd.out.Dim, len(v))
+		}
+		list[c] = v
+	}
+	rw, has := obj["rewards"]
+	switch {
+	case has && !rd.hasRewards:
+		return errf("rewards", "want no rewards, as the first line has none (give rewards on every line or on none)")
+	case !has && rd.hasRewards:
+		return errf("rewards", "missing: want rewards on every line, as the first line has them")
+	case has:
+		v, err := pairsVector(rw, rd.name, line, "rewards")
+		if err != nil {
+			return err
+		}
+		if len(v) != len(list) {
+			return errf("rewards", "want %d numbers (one per candidate), got %d", len(list), len(v))
+		}
+		for i := 1; i < len(v); i++ {
+			if v[i] > v[i-1] {
+				return errf(fmt.Sprintf("rewards[%d]", i), "want rewards non-increasing along the list (best first), got %v after %v", v[i], v[i-1])
+			}
+		}
+		rd.out.Rewards = append(rd.out.Rewards, v)
+	}
+	rd.out.Candidates = append(rd.out.Candidates, list)
+	return nil
+}
+
+// WriteRankings writes r in LoadRankings's format.
+func WriteRankings(w io.Writer, r *Rankings) error {
+	var buf []byte
+	for l := 0; l < r.Len(); l++ {
+		if r.Kind == RankingItems {
+			buf = append(buf, `{"ranking":[`...)
+			for i, it := range r.Lists[l] {
+				if i > 0 {
+					buf = append(buf, ',')
+				}
+				buf = strconv.AppendQuote(buf, r.Items[it])
+			}
+			buf = append(buf, "]}\n"...)
+			continue
+		}
+		buf = append(buf, `{"candidates":[`...)
+		for c, v := range r.Candidates[l] {
+			if c > 0 {
+				buf = append(buf, ',')
+			}
+			buf = pairsAppendFloats(buf, v)
+		}
+		buf = append(buf, ']')
+		if r.Rewards != nil {
+			buf = append(buf, `,"rewards":`...)
+			buf = pairsAppendFloats(buf, r.Rewards[l])
+		}
+		buf = append(buf, "}\n"...)
+	}
+	_, err := w.Write(buf)
+	return err
+}
