@@ -10,4 +10,5 @@ import (
 	_ "github.com/alignlab/alignlab/algos/dpo"
 	_ "github.com/alignlab/alignlab/algos/nash"
 	_ "github.com/alignlab/alignlab/algos/sb"
+	_ "github.com/alignlab/alignlab/algos/tdpo"
 )

@@ -1,0 +1,125 @@
+package tdpo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/alignlab/alignlab/datasets"
+	"github.com/alignlab/alignlab/kernel"
+)
+
+// quick are params that make a plugin run take a fraction of a second.
+func quick(extra map[string]any) map[string]any {
+	p := map[string]any{ParamPolicy: ArchTabular, ParamPairs: 200, ParamSteps: 20, ParamEvalEvery: 10, ParamSFTSteps: 100}
+	for k, v := range extra {
+		p[k] = v
+	}
+	return p
+}
+
+func TestPluginsRegistered(t *testing.T) {
+	for _, id := range []string{IDDPO, IDTDPO1, IDTDPO2, IDFrontier} {
+		doc, err := kernel.Describe(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(doc, "2404.11999") || !strings.Contains(doc, "SeqKL") {
+			t.Errorf("%s: describe lacks the paper or the SeqKL definition:\n%s", id, doc)
+		}
+	}
+	doc, _ := kernel.Describe(IDTDPO2)
+	if !strings.Contains(doc, formulas[TDPO2]) || !strings.Contains(doc, "alpha") {
+		t.Errorf("dpo.tdpo2: describe lacks its formula or α:\n%s", doc)
+	}
+	doc, _ = kernel.Describe(IDTDPO1)
+	if strings.Contains(doc, "\n  alpha ") {
+		t.Errorf("dpo.tdpo1 should not declare alpha:\n%s", doc)
+	}
+}
+
+// The same seed gives byte-identical results, and the three losses see the
+// same task: the same π_ref, hence the same step-0 reward.
+func TestPluginDeterministicAndSameTask(t *testing.T) {
+	run := func(id string) *kernel.Result {
+		res, err := kernel.Run(context.Background(), id, kernel.Options{Params: quick(map[string]any{"seed": 7})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	a, b := run(IDTDPO2), run(IDTDPO2)
+	ja, _ := a.CanonicalJSON()
+	jb, _ := b.CanonicalJSON()
+	if !bytes.Equal(ja, jb) {
+		t.Error("two runs of dpo.tdpo2 with seed 7 differ")
+	}
+	d := run(IDDPO)
+	if a.Final["reward_ref"] != d.Final["reward_ref"] || a.Final["sft_loss"] != d.Final["sft_loss"] {
+		t.Errorf("dpo.tdpo2 and dpo.tdpo_dpo see different tasks: reward_ref %v vs %v", a.Final["reward_ref"], d.Final["reward_ref"])
+	}
+	for _, name := range []string{MetricLoss, MetricAccuracy, MetricMargin, MetricSeqKLChosen, MetricSeqKLRejected, MetricKL, MetricReward} {
+		if pts := a.Series[name]; len(pts) != 3 {
+			t.Errorf("series %s has %d points, want 3 (steps 0, 10, 20)", name, len(pts))
+		}
+	}
+	if _, ok := a.Final["optimal_reward"]; !ok || len(a.Tables["samples"].Rows) != 2*DefaultPrompts*samplesPerPrompt {
+		t.Errorf("finals %v / samples table %v", a.Final, a.Tables["samples"])
+	}
+	if _, err := kernel.Charts(a); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestPluginRejectsData(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pairs.jsonl")
+	if err := os.WriteFile(path, []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := kernel.Run(context.Background(), IDTDPO1, kernel.Options{Params: quick(nil), Data: []string{path}})
+	var de *datasets.Error
+	if !errors.As(err, &de) || de.File != path {
+		t.Errorf("got %v, want a *datasets.Error for %s", err, path)
+	}
+}
+
+func TestFrontierPlugin(t *testing.T) {
+	res, err := kernel.Run(context.Background(), IDFrontier, kernel.Options{Params: quick(map[string]any{
+		ParamLosses: "dpo, tdpo2", ParamBetas: "0.1,1", ParamAlphas: "0.5,1", ParamBudgets: "0.01,0.05,100", ParamEvalDense: 5,
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := res.Tables[TableFrontier]
+	// 3 methods × 2 β × 8 checkpoints (steps 0–5, 10, 20), and the optimum's rows.
+	if n := len(fr.Rows) - len(DefaultOptimalBetas); n != 48 {
+		t.Errorf("frontier table has %d run rows, want 48", n)
+	}
+	at := res.Tables[TableAtKL]
+	if len(at.Rows) != 4*3 {
+		t.Errorf("at_kl table has %d rows, want 12 (optimal + 3 methods, 3 budgets)", len(at.Rows))
+	}
+	// No run reaches KL 100: those entries are NaN and not finals.
+	for i, m := range at.Strings("method") {
+		kl, r := at.Floats("kl")[i], at.Floats("reward")[i]
+		if kl == 100 && m != MethodOptimal && !math.IsNaN(r) {
+			t.Errorf("%s reaches KL 100?", m)
+		}
+	}
+	if _, ok := res.Final["at_dpo_kl0.01"]; !ok {
+		t.Errorf("finals %v lack at_dpo_kl0.01", res.Final)
+	}
+	if _, err := kernel.Charts(res); err != nil {
+		t.Error(err)
+	}
+	for _, bad := range []map[string]any{{ParamBetas: "0.1,x"}, {ParamLosses: "dpo,ipo"}, {ParamAlphas: "-1"}, {ParamBudgets: ""}} {
+		if _, err := kernel.Run(context.Background(), IDFrontier, kernel.Options{Params: quick(bad)}); err == nil || !strings.HasPrefix(err.Error(), "tdpo: ") {
+			t.Errorf("params %v: got error %v, want a tdpo error", bad, err)
+		}
+	}
+}
