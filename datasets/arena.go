@@ -169,11 +169,11 @@ func (s *battleScanner) emit(line int, a, b, w string) error {
 		return s.errorf(line, "model_b", "want a model name, got an empty string")
 	}
 	if a == b {
-		return s.errorf(line, "model_b", "want a model other than model_a, got %q on both sides", a)
+		return s.errorf(line, "model_b", "want a model other than model_a, got %s on both sides", quoteValue(a))
 	}
 	norm, ok := normalizeWinner(w)
 	if !ok {
-		return s.errorf(line, "winner", "want one of %s, got %q", quoteBattleList(battleWinners), w)
+		return s.errorf(line, "winner", "want one of %s, got %s", quoteBattleList(battleWinners), quoteValue(w))
 	}
 	s.count++
 	return s.fn(Battle{ModelA: s.name0(a), ModelB: s.name0(b), Winner: norm})
@@ -282,7 +282,7 @@ func (s *battleScanner) object(line int, raw []byte) error {
 		if bytes.IndexByte(f.raw, '\\') < 0 {
 			vals[i] = s.internBytes(f.raw[1 : len(f.raw)-1])
 		} else if err := json.Unmarshal(f.raw, &vals[i]); err != nil {
-			return s.errorf(line, f.name, "want a string, got %s", f.raw)
+			return s.errorf(line, f.name, "want a string, got %s", clipValue(string(f.raw)))
 		}
 	}
 	return s.emit(line, vals[0], vals[1], vals[2])
@@ -594,7 +594,7 @@ func (s *battleScanner) csv(br *bufio.Reader) error {
 	}
 	for _, f := range []string{"model_a", "model_b", "winner"} {
 		if col[f] < 0 {
-			return s.errorf(1, f, "want a header with columns model_a, model_b, winner, got %q", strings.Join(header, ","))
+			return s.errorf(1, f, "want a header with columns model_a, model_b, winner, got %s", quoteValue(strings.Join(header, ",")))
 		}
 	}
 	for {

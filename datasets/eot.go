@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -740,17 +741,23 @@ func vecJSONL(br *bufio.Reader, name string) ([][]float64, error) {
 	line, dimLine := 0, 0
 	for sc.Scan() {
 		line++
-		b := bytes.TrimSpace(sc.Bytes())
+		whole := sc.Bytes()
+		b := bytes.TrimSpace(whole)
 		if len(b) == 0 {
 			continue
 		}
 		var raw []json.RawMessage
-		if err := json.Unmarshal(vecQuoteNonFinite(b), &raw); err != nil {
+		q := vecQuoteNonFinite(b)
+		if err := json.Unmarshal(q, &raw); err != nil {
 			var te *json.UnmarshalTypeError
 			if errors.As(err, &te) {
-				return nil, Errorf(name, line, "line", "want a JSON array of numbers, got %s", te.Value)
+				return nil, Errorf(name, line, "line", "want a JSON array of numbers, got %s", clipValue(te.Value))
 			}
-			return nil, Errorf(name, line, "", "invalid JSON: %v", err)
+			col0 := len(whole) - len(bytes.TrimLeftFunc(whole, unicode.IsSpace))
+			t := jsonText{src: q, value: "JSON array of numbers", lines: true,
+				column: func(i int) int { return col0 + nonFiniteOrigin(b, i) + 1 }}
+			field, _, msg := t.syntaxError(err)
+			return nil, &Error{File: name, Line: line, Field: field, Msg: msg}
 		}
 		if len(rows) > 0 && len(raw) != len(rows[0]) {
 			return nil, Errorf(name, line, "line", "want %d numbers (as on line %d), got %d", len(rows[0]), dimLine, len(raw))
@@ -773,7 +780,7 @@ func vecJSONL(br *bufio.Reader, name string) ([][]float64, error) {
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, Errorf(name, line+1, "", "line longer than %d bytes", vectorsMaxLine)
+			return nil, Errorf(name, line+1, "", "want a line of at most %d MiB, got a longer one", vectorsMaxLine>>20)
 		}
 		return nil, &Error{File: name, Line: line, Msg: err.Error()}
 	}
@@ -795,7 +802,7 @@ func vecJSONNumber(raw json.RawMessage) (float64, string) {
 		case "-Infinity":
 			return math.Inf(-1), ""
 		}
-		return 0, "string " + strconv.Quote(s)
+		return 0, "string " + quoteValue(s)
 	case 't', 'f':
 		return 0, "bool " + string(raw)
 	case 'n':
@@ -807,7 +814,7 @@ func vecJSONNumber(raw json.RawMessage) (float64, string) {
 	}
 	f, err := strconv.ParseFloat(string(raw), 64)
 	if err != nil {
-		return 0, "number " + string(raw) + " (out of range)"
+		return 0, "number " + clipValue(string(raw)) + " (out of range)"
 	}
 	return f, ""
 }
@@ -881,7 +888,7 @@ func vecCSV(br *bufio.Reader, name string) ([][]float64, error) {
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				return nil, Errorf(name, pe.Line, "", "invalid CSV: %v", pe.Err)
+				return nil, Errorf(name, pe.Line, "", "want CSV, got %v at column %d", pe.Err, pe.Column)
 			}
 			return nil, &Error{File: name, Msg: err.Error()}
 		}
@@ -913,14 +920,14 @@ func vecCSV(br *bufio.Reader, name string) ([][]float64, error) {
 			if header != nil {
 				// A header name names the field unless it would break the one-line message.
 				if h := strings.TrimSpace(header[j]); h != "" && !strings.ContainsAny(h, "\r\n") {
-					field = h
+					field = clipValue(h)
 				}
 			}
 			if err != nil && !errors.Is(err, strconv.ErrRange) {
-				return nil, Errorf(name, line, field, "want a finite number, got %q", s)
+				return nil, Errorf(name, line, field, "want a finite number, got %s", quoteValue(s))
 			}
 			if err != nil || !eotFinite(f) {
-				return nil, Errorf(name, line, field, "want a finite number, got %s", s)
+				return nil, Errorf(name, line, field, "want a finite number, got %s", clipValue(s))
 			}
 			v[j] = f
 		}

@@ -316,7 +316,7 @@ func TestReadVectorsErrors(t *testing.T) {
 		{"x,y\n", "v.csv: no vectors: want one vector per line (CSV numbers or JSON arrays)"},
 		{"", "v.csv: no vectors: want one vector per line (CSV numbers or JSON arrays)"},
 		{" \n\n", "v.csv: no vectors: want one vector per line (CSV numbers or JSON arrays)"},
-		{"1,\"2\n", "v.csv:1: invalid CSV: extraneous or missing \" in quoted-field"},
+		{"1,\"2\n", "v.csv:1: want CSV, got extraneous or missing \" in quoted-field at column 6"},
 		{"[1, 2]\n[3]\n", "v.csv:2: line: want 2 numbers (as on line 1), got 1"},
 		{"[1, 2]\n[3, NaN]\n", "v.csv:2: [1]: want a finite number, got NaN"},
 		{"[1, 2]\n[-Infinity, 0]\n", "v.csv:2: [0]: want a finite number, got -Inf"},
@@ -324,7 +324,7 @@ func TestReadVectorsErrors(t *testing.T) {
 		{"[1, 2]\n[3, null]\n", "v.csv:2: [1]: want a finite number, got null"},
 		{"[]\n", "v.csv:1: line: want a non-empty vector, got []"},
 		{"[1, 2]\n{\"x\": 1}\n", "v.csv:2: line: want a JSON array of numbers, got object"},
-		{"[1, 2\n", "v.csv:1: invalid JSON: unexpected end of JSON input"},
+		{"[1, 2\n", "v.csv:1: want a complete JSON array of numbers, got end of line"},
 	} {
 		_, err := ReadVectors(strings.NewReader(tc.text), "v.csv")
 		var de *Error

@@ -285,7 +285,9 @@ func (g *Game) WriteJSON(w io.Writer) error {
 // (names) is optional and defaults to y0, y1, …; "ref" (π_ref, K
 // non-negative entries summing to 1 within GameTolerance) and "features"
 // (K rows of the same length, the same length in every prompt) are optional.
-// Problems are reported as *Error with the file, the line and the field.
+// Python's non-finite tokens (NaN, Infinity, -Infinity) are read and
+// rejected by name. Problems are reported as *Error with the file, the line
+// and the field.
 func LoadGame(path string) (*Game, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -305,12 +307,63 @@ func ReadGame(r io.Reader, name string) (*Game, error) {
 	if err != nil {
 		return nil, &Error{File: name, Msg: err.Error()}
 	}
-	root, err := gameParse(b, name)
+	src, nonFinite := gameQuoteNonFinite(b)
+	root, err := gameParse(src, b, nonFinite, name)
 	if err != nil {
 		return nil, err
 	}
-	v := gameValidator{file: name, src: b}
+	v := gameValidator{file: name, src: src}
 	return v.game(root)
+}
+
+// gameQuoteNonFinite quotes the bare tokens NaN, Infinity, -Infinity and
+// +Infinity (Python's json writes them; JSON lacks them) outside strings, so
+// that the file parses and validation reports the entry by name ("want a
+// probability in [0, 1], got NaN"). The returned map holds the index of
+// each quoted token's closing quote, which is where its node is, and the
+// token, so that a string "NaN" stays a string. Line breaks are kept, so
+// lines counted in the result are the file's.
+func gameQuoteNonFinite(b []byte) ([]byte, map[int64]string) {
+	if !bytes.Contains(b, []byte("NaN")) && !bytes.Contains(b, []byte("Infinity")) {
+		return b, nil
+	}
+	out := make([]byte, 0, len(b)+16)
+	at := map[int64]string{}
+	inString, escaped := false, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inString {
+			out = append(out, c)
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		if c == '"' {
+			inString = true
+			out = append(out, c)
+			continue
+		}
+		matched := false
+		for _, tok := range nonFiniteTokens {
+			if bytes.HasPrefix(b[i:], []byte(tok)) {
+				out = append(append(append(out, '"'), tok...), '"')
+				at[int64(len(out)-1)] = tok
+				i += len(tok) - 1
+				matched = true
+				break
+			}
+		}
+		if !matched {
+			out = append(out, c)
+		}
+	}
+	return out, at
 }
 
 // gameNode is a JSON value with the offset of its first byte, so that
@@ -325,31 +378,46 @@ type gameNode struct {
 	obj  map[string]*gameNode
 }
 
-func gameParse(b []byte, name string) (*gameNode, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	root, err := gameParseValue(dec, b)
-	if err == nil {
-		if _, terr := dec.Token(); terr != io.EOF {
-			err = fmt.Errorf("want one JSON object, got more data after it")
-		}
+// gameParse parses src, the file orig with its non-finite tokens quoted
+// (nonFinite, from gameQuoteNonFinite).
+func gameParse(src, orig []byte, nonFinite map[int64]string, name string) (*gameNode, error) {
+	if len(bytes.TrimSpace(src)) == 0 {
+		return nil, &Error{File: name, Msg: `want a JSON object with "matrix" or "prompts", got an empty file`}
 	}
+	// encoding/json's own scan of the whole text first: its errors locate
+	// the offending byte the same way for every mistake (the Decoder's
+	// Token errors count it in some cases and not in others), and it
+	// catches text after the object.
+	if err := json.Unmarshal(src, new(json.RawMessage)); err != nil {
+		return nil, gameSyntaxError(src, orig, nonFinite, name, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(src))
+	dec.UseNumber()
+	root, err := gameParseValue(dec, nonFinite)
 	if err != nil {
-		line := gameLineAt(b, dec.InputOffset())
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			line = gameLineAt(b, se.Offset)
-		}
-		msg := err.Error()
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			msg = "unexpected end of file, want a complete JSON object"
-		}
-		return nil, &Error{File: name, Line: line, Msg: strings.TrimPrefix(msg, "json: ")}
+		return nil, gameSyntaxError(src, orig, nonFinite, name, err)
 	}
 	return root, nil
 }
 
-func gameParseValue(dec *json.Decoder, b []byte) (*gameNode, error) {
+// gameSyntaxError describes a syntax error of src, located in orig.
+func gameSyntaxError(src, orig []byte, nonFinite map[int64]string, name string, err error) error {
+	column := func(i int) int {
+		shift := 0
+		for q := range nonFinite { // each token quoted before i moved it 2 bytes on
+			if q < int64(i) {
+				shift += 2
+			}
+		}
+		i = min(i-shift, len(orig))
+		return i - bytes.LastIndexByte(orig[:i], '\n')
+	}
+	t := jsonText{src: src, value: "JSON object", column: column}
+	field, at, msg := t.syntaxError(err)
+	return &Error{File: name, Line: gameLineAt(src, int64(at)), Field: field, Msg: msg}
+}
+
+func gameParseValue(dec *json.Decoder, nonFinite map[int64]string) (*gameNode, error) {
 	tok, err := dec.Token()
 	if err != nil {
 		return nil, err
@@ -363,7 +431,7 @@ func gameParseValue(dec *json.Decoder, b []byte) (*gameNode, error) {
 		case '[':
 			n.kind = '['
 			for dec.More() {
-				c, err := gameParseValue(dec, b)
+				c, err := gameParseValue(dec, nonFinite)
 				if err != nil {
 					return nil, err
 				}
@@ -378,7 +446,7 @@ func gameParseValue(dec *json.Decoder, b []byte) (*gameNode, error) {
 					return nil, err
 				}
 				key, _ := kt.(string)
-				c, err := gameParseValue(dec, b)
+				c, err := gameParseValue(dec, nonFinite)
 				if err != nil {
 					return nil, err
 				}
@@ -392,14 +460,17 @@ func gameParseValue(dec *json.Decoder, b []byte) (*gameNode, error) {
 			return nil, err
 		}
 	case json.Number:
+		// A number too large for float64 parses as ±Inf; validation
+		// rejects it by name, as written.
 		n.kind = 'n'
 		n.str = t.String()
-		n.num, err = strconv.ParseFloat(n.str, 64)
-		if err != nil {
-			return nil, fmt.Errorf("number %s out of range", n.str)
-		}
+		n.num, _ = strconv.ParseFloat(n.str, 64)
 	case string:
 		n.kind, n.str = 's', t
+		if tok, ok := nonFinite[n.off]; ok {
+			n.kind, n.str = 'n', tok
+			n.num, _ = strconv.ParseFloat(strings.Replace(tok, "Infinity", "Inf", 1), 64)
+		}
 	case bool:
 		n.kind, n.str = 'b', strconv.FormatBool(t)
 	case nil:
@@ -431,9 +502,9 @@ func (v *gameValidator) errorf(n *gameNode, field, format string, args ...any) *
 func gameDescribe(n *gameNode) string {
 	switch n.kind {
 	case 'n', 'b', '0':
-		return n.str
+		return clipValue(n.str)
 	case 's':
-		return strconv.Quote(n.str)
+		return quoteValue(n.str)
 	case '[':
 		return fmt.Sprintf("an array of %d", len(n.arr))
 	}
@@ -450,9 +521,9 @@ func (v *gameValidator) checkKeys(n *gameNode, field string, allowed []string) e
 			ok = ok || k == a
 		}
 		if !ok {
-			f := k
+			f := clipValue(k)
 			if field != "" {
-				f = field + "." + k
+				f = field + "." + f
 			}
 			return v.errorf(n.obj[k], f, "unknown field, want one of %s", strings.Join(allowed, ", "))
 		}
@@ -542,7 +613,7 @@ func (v *gameValidator) game(root *gameNode) (*Game, error) {
 				return nil, v.errorf(e, fmt.Sprintf("actions[%d]", i), "want a non-empty string, got %s", gameDescribe(e))
 			}
 			if seen[e.str] {
-				return nil, v.errorf(e, fmt.Sprintf("actions[%d]", i), "want distinct names, got %q twice", e.str)
+				return nil, v.errorf(e, fmt.Sprintf("actions[%d]", i), "want distinct names, got %s twice", quoteValue(e.str))
 			}
 			seen[e.str] = true
 			g.Actions = append(g.Actions, e.str)
@@ -574,23 +645,20 @@ func (v *gameValidator) prompt(n *gameNode, prefix, name string) (GamePrompt, er
 		p.P[i] = make([]float64, k)
 		for j, e := range row.arr {
 			f := fmt.Sprintf("%s[%d][%d]", field, i, j)
-			if e.kind != 'n' {
+			if e.kind != 'n' || !(e.num >= 0 && e.num <= 1) { // NaN fails both comparisons
 				return p, v.errorf(e, f, "want a probability in [0, 1], got %s", gameDescribe(e))
-			}
-			if e.num < 0 || e.num > 1 {
-				return p, v.errorf(e, f, "want a probability in [0, 1], got %s", e.str)
 			}
 			p.P[i][j] = e.num
 		}
 	}
 	for i := range k {
 		if d := p.P[i][i] - 0.5; math.Abs(d) > GameTolerance {
-			return p, v.errorf(mn.arr[i].arr[i], fmt.Sprintf("%s[%d][%d]", field, i, i), "want 0.5 on the diagonal (an action ties with itself), got %s", mn.arr[i].arr[i].str)
+			return p, v.errorf(mn.arr[i].arr[i], fmt.Sprintf("%s[%d][%d]", field, i, i), "want 0.5 on the diagonal (an action ties with itself), got %s", clipValue(mn.arr[i].arr[i].str))
 		}
 		for j := i + 1; j < k; j++ {
 			if s := p.P[i][j] + p.P[j][i]; math.Abs(s-1) > GameTolerance {
 				return p, v.errorf(mn.arr[j].arr[i], fmt.Sprintf("%s[%d][%d]", field, j, i),
-					"want 1 − %s[%d][%d] = %.6g within %g (P + Pᵀ = 1), got %s", field, i, j, 1-p.P[i][j], GameTolerance, mn.arr[j].arr[i].str)
+					"want 1 − %s[%d][%d] = %.6g within %g (P + Pᵀ = 1), got %s", field, i, j, 1-p.P[i][j], GameTolerance, clipValue(mn.arr[j].arr[i].str))
 			}
 		}
 	}
@@ -601,7 +669,7 @@ func (v *gameValidator) prompt(n *gameNode, prefix, name string) (GamePrompt, er
 		}
 		var sum float64
 		for i, e := range rn.arr {
-			if e.kind != 'n' || e.num < 0 || e.num > 1 {
+			if e.kind != 'n' || !(e.num >= 0 && e.num <= 1) { // NaN fails both comparisons
 				return p, v.errorf(e, fmt.Sprintf("%s[%d]", f, i), "want a probability in [0, 1], got %s", gameDescribe(e))
 			}
 			if e.num == 0 {
@@ -633,6 +701,9 @@ func (v *gameValidator) prompt(n *gameNode, prefix, name string) (GamePrompt, er
 			for a, e := range row.arr {
 				if e.kind != 'n' {
 					return p, v.errorf(e, fmt.Sprintf("%s[%d][%d]", f, i, a), "want a number, got %s", gameDescribe(e))
+				}
+				if math.IsNaN(e.num) || math.IsInf(e.num, 0) {
+					return p, v.errorf(e, fmt.Sprintf("%s[%d][%d]", f, i, a), "want a finite number, got %s", gameDescribe(e))
 				}
 				phi[a] = e.num
 			}

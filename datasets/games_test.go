@@ -194,8 +194,8 @@ func TestLoadGameErrors(t *testing.T) {
 		field     string
 		msg       string
 	}{
-		{"syntax", "{\"matrix\": [[0.5, 1],\n [0, 0.5]],,}", 2, "", "invalid character"},
-		{"truncated", "{\"matrix\": [[0.5, 1],", 1, "", "unexpected end"},
+		{"syntax", "{\"matrix\": [[0.5, 1],\n [0, 0.5]],,}", 2, "", "want a quoted key, got ',' at column 12"},
+		{"truncated", "{\"matrix\": [[0.5, 1],", 1, "matrix", "unclosed array: want a complete JSON object, got end of file"},
 		{"not object", "[[0.5]]", 1, "", "want a JSON object"},
 		{"no matrix", `{"actions": ["a"]}`, 1, "matrix", "missing"},
 		{"both", `{"matrix": [[0.5, 0.5], [0.5, 0.5]], "prompts": []}`, 1, "prompts", "either"},

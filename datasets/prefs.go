@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Prefs is a set of pairwise preferences over finite candidate sets: each
@@ -320,20 +321,22 @@ func ReadPrefs(r io.Reader, name string) (*Prefs, error) {
 	line := 0
 	for sc.Scan() {
 		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if line == 1 {
-			b = bytes.TrimPrefix(b, []byte{0xEF, 0xBB, 0xBF})
+		raw := sc.Bytes()
+		b := bytes.TrimSpace(raw)
+		col0 := len(raw) - len(bytes.TrimLeftFunc(raw, unicode.IsSpace)) // bytes of the line before b, for columns
+		if line == 1 && bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}) {
+			b, col0 = b[3:], col0+3
 		}
 		if len(b) == 0 {
 			continue
 		}
-		if err := p.addLine(b, name, line); err != nil {
+		if err := p.addLine(b, name, line, col0); err != nil {
 			return nil, err
 		}
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, Errorf(name, line+1, "", "line longer than %d bytes", prefsMaxLine)
+			return nil, Errorf(name, line+1, "", "want a line of at most %d MiB, got a longer one", prefsMaxLine>>20)
 		}
 		return nil, &Error{File: name, Line: line, Msg: err.Error()}
 	}
@@ -372,7 +375,7 @@ func prefsNumber(raw json.RawMessage) (float64, string) {
 		case "-Infinity":
 			return math.Inf(-1), ""
 		}
-		return 0, "string " + strconv.Quote(s)
+		return 0, "string " + quoteValue(s)
 	case 't', 'f':
 		return 0, "bool " + string(raw)
 	case 'n':
@@ -385,23 +388,28 @@ func prefsNumber(raw json.RawMessage) (float64, string) {
 	f, err := strconv.ParseFloat(string(raw), 64)
 	if err != nil {
 		// Only out-of-range numbers get here: the line parsed as JSON.
-		return 0, "number " + string(raw) + " (out of range)"
+		return 0, "number " + clipValue(string(raw)) + " (out of range)"
 	}
 	return f, ""
 }
 
-func (p *Prefs) addLine(b []byte, name string, line int) error {
+// addLine reads line b of the file; col0 bytes of the line precede b.
+func (p *Prefs) addLine(b []byte, name string, line, col0 int) error {
 	var l prefsLine
-	if err := json.Unmarshal(quoteNonFinite(b), &l); err != nil {
+	q := quoteNonFinite(b)
+	if err := json.Unmarshal(q, &l); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			field := jsonFieldPath(te.Field)
 			if field == "" {
 				field = "line"
 			}
-			return Errorf(name, line, field, "want %s, got %s", jsonKind(te.Type.Kind().String()), te.Value)
+			return Errorf(name, line, field, "want %s, got %s", jsonKind(te.Type.Kind().String()), clipValue(te.Value))
 		}
-		return Errorf(name, line, "", "invalid JSON: %v", err)
+		t := jsonText{src: q, value: "JSON object", lines: true,
+			column: func(i int) int { return col0 + nonFiniteOrigin(b, i) + 1 }}
+		field, _, msg := t.syntaxError(err)
+		return &Error{File: name, Line: line, Field: field, Msg: msg}
 	}
 	if l.Features == nil {
 		return Errorf(name, line, "features", "missing: want one feature vector per candidate")

@@ -245,7 +245,7 @@ func TestLoadPrefsErrors(t *testing.T) {
 		{`{"features": [[1, 0], [0, 1]], "chosen": 0, "rejected": 1, "weight": "heavy"}`, `p.jsonl:2: weight: want a finite number > 0, got string "heavy"`},
 		{`{"features": [[1, "a"], [0, 1]], "chosen": 0, "rejected": 1}`, `p.jsonl:2: features[0][1]: want a finite number, got string "a"`},
 		{`{"features": [[1, 0], 3], "chosen": 0, "rejected": 1}`, "p.jsonl:2: features[1]: want an array, got number"},
-		{`{"features": [[1, 0], [0, 1]], "chosen": 0,`, "p.jsonl:2: invalid JSON: unexpected end of JSON input"},
+		{`{"features": [[1, 0], [0, 1]], "chosen": 0,`, "p.jsonl:2: want a complete JSON object, got end of line"},
 	} {
 		_, err := ReadPrefs(strings.NewReader(ok+"\n"+tc.line+"\n"), "p.jsonl")
 		var de *Error

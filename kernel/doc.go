@@ -19,7 +19,9 @@
 //     key, wrong type, out of range → *ParamError naming the key and the
 //     allowed range), and defaults fill the rest;
 //  2. seed: the one "seed" param (every plugin has it) seeds Job.Rand;
-//  3. hash the --data files into the provenance (bad paths → *datasets.Error);
+//  3. check the --data files: a plugin that declares no data formats gets
+//     none (*DataUsageError), each file is hashed into the provenance (bad
+//     paths → *datasets.Error);
 //  4. run: Plugin.Run(job) on the backend named by GOMLX_BACKEND (default
 //     "go", the pure-Go backend); panics become *PanicError; a NaN or
 //     infinite metric becomes *DivergedError; cancellation of ctx stops it;

@@ -474,7 +474,7 @@ func TestRandStreams(t *testing.T) {
 }
 
 func TestBadDataPaths(t *testing.T) {
-	registerTemp(t, Info{ID: "reg.data"}, nil)
+	registerTemp(t, Info{ID: "reg.data", Data: []DataFormat{{Name: "anything"}}}, nil)
 	dir := t.TempDir()
 	for _, tt := range []struct {
 		path, want string

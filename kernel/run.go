@@ -101,6 +101,28 @@ func (e *PanicError) Unwrap() error {
 	return err
 }
 
+// DataUsageError is a run given a number of --data files its plugin cannot
+// use: any to a plugin that reads none (Info.Data empty; kernel.Run checks
+// this before the plugin runs), or a count the plugin does not accept (the
+// plugin returns it, from Job.DataCountError). Like *ParamError, it is bad
+// usage, not a failed run: the command line exits 2 on it.
+type DataUsageError struct {
+	Plugin string
+	Want   string // the files the plugin reads, e.g. "2 files, --data x0 --data x1"; "" for none
+	Got    int    // the number of --data files given
+}
+
+func (e *DataUsageError) Error() string {
+	files := "files"
+	if e.Got == 1 {
+		files = "file"
+	}
+	if e.Want == "" {
+		return fmt.Sprintf("%s reads no --data files: want none, got %d %s", e.Plugin, e.Got, files)
+	}
+	return fmt.Sprintf("%s: --data: want %s, got %d %s", e.Plugin, e.Want, e.Got, files)
+}
+
 // Job is a plugin's view of one run: its validated params, its seed, its
 // data, and the Result it fills.
 type Job struct {
@@ -205,6 +227,13 @@ func (j *Job) AddChart(c Chart) {
 	j.Result.Charts = append(j.Result.Charts, c)
 }
 
+// DataCountError returns the error for a number of --data files the plugin
+// cannot use; want says what it reads, e.g. "2 files, --data x0 --data x1
+// (source samples, then target samples)".
+func (j *Job) DataCountError(want string) *DataUsageError {
+	return &DataUsageError{Plugin: j.Result.Plugin, Want: want, Got: len(j.Data)}
+}
+
 // Note adds a remark for the reader of the result (a warning, a caveat).
 func (j *Job) Note(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
@@ -228,8 +257,10 @@ func (j *Job) emit(e Event) {
 
 // Run validates opts against the plugin's params, seeds the run, runs the
 // plugin and returns its Result. Errors are typed where a caller must
-// branch: *UnknownPluginError, *ParamError, *datasets.Error (bad input),
-// *DivergedError, *PanicError, or the context's error when cancelled.
+// branch: *UnknownPluginError, *ParamError, *DataUsageError (--data given
+// to a plugin that reads none, or a file count it cannot use),
+// *datasets.Error (bad input), *DivergedError, *PanicError, or the
+// context's error when cancelled.
 func Run(ctx context.Context, id string, opts Options) (*Result, error) {
 	if ctx == nil {
 		ctx = context.Background()
@@ -242,6 +273,9 @@ func Run(ctx context.Context, id string, opts Options) (*Result, error) {
 	params, err := Validate(info, opts.Params)
 	if err != nil {
 		return nil, err
+	}
+	if len(info.Data) == 0 && len(opts.Data) > 0 {
+		return nil, &DataUsageError{Plugin: id, Got: len(opts.Data)}
 	}
 	hashes := make([]DataHash, 0, len(opts.Data))
 	for _, path := range opts.Data {

@@ -234,7 +234,7 @@ func problemOf(job *kernel.Job, modelKind string) (*Problem, error) {
 		return ClassificationProblem(s.Train, s.Val, s.Test, s.FlipRates)
 	}
 	if n := len(job.Data); n < 2 || n > 3 {
-		return nil, fmt.Errorf("bilevel: want --data TRAIN VAL [TEST] (2 or 3 files), got %d", n)
+		return nil, job.DataCountError("2 or 3 files (TRAIN VAL [TEST])")
 	}
 	if modelKind == ModelDPO {
 		ps, err := datasets.LoadPrefSources(job.Data[0])

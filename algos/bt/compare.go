@@ -375,7 +375,7 @@ func (comparePlugin) Run(job *kernel.Job) error {
 			return err
 		}
 	default:
-		return fmt.Errorf("bt: compare: want two leaderboards (--data A --data B), got %d files", len(job.Data))
+		return job.DataCountError("2 files, two leaderboards (--data A --data B)")
 	}
 	rounds := prm.Int(ParamBootstrapRounds)
 	ag, err := CompareLeaderboards(a, b, rounds, job.Rand())

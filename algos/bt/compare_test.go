@@ -99,9 +99,10 @@ func TestLoadLeaderboardResultAndBattles(t *testing.T) {
 	if !errors.As(err, &de) || de.Field != "tables" || !strings.Contains(err.Error(), "got bt.compare result with tables models") {
 		t.Errorf("a bt.compare result: got %v", err)
 	}
-	if _, err := kernel.Run(context.Background(), "bt.compare", kernel.Options{Data: []string{battles}}); err == nil ||
-		err.Error() != "bt: compare: want two leaderboards (--data A --data B), got 1 files" {
-		t.Errorf("one file: got %v", err)
+	_, err = kernel.Run(context.Background(), "bt.compare", kernel.Options{Data: []string{battles}})
+	var ue *kernel.DataUsageError
+	if !errors.As(err, &ue) || err.Error() != "bt.compare: --data: want 2 files, two leaderboards (--data A --data B), got 1 file" {
+		t.Errorf("one file: got %v, want a *kernel.DataUsageError", err)
 	}
 }
 

@@ -229,9 +229,6 @@ func (lossesPlugin) Run(job *kernel.Job) error {
 	cfg.Data.Flip = [3]float64{prm.Float(ParamFlip1), prm.Float(ParamFlip2), prm.Float(ParamFlip3)}
 	cfg.Data.StrengthNoise = prm.Float(ParamStrengthNoise)
 	cfg.Data.RatingNoise = prm.Float(ParamRatingNoise)
-	if len(job.Data) > 0 {
-		return fmt.Errorf("bt: bt.reward_losses generates its data and reads no --data (train bt.reward on your pairs with each loss instead)")
-	}
 	job.SetTotal(int64(cfg.Repeats * len(cfg.Losses)))
 	cmp, err := CompareRewardLosses(job.Context(), cfg, job.Rand(), func(done, total int) error { return job.Step(int64(done)) })
 	if err != nil {

@@ -66,7 +66,7 @@ func loadGame(job *kernel.Job, rng *rand.Rand) (*datasets.Game, error) {
 	case 1:
 		return datasets.LoadGame(job.Data[0])
 	default:
-		return nil, fmt.Errorf("nash: want at most one game file, got %d", len(job.Data))
+		return nil, job.DataCountError("at most 1 file (a game)")
 	}
 	k := job.Params.Int(ParamActions)
 	switch job.Params.String(ParamGame) {

@@ -202,7 +202,7 @@ func TestErrors(t *testing.T) {
 		{"kappa tau", IDINPO, map[string]any{ParamKappa: 20.0}, nil, "kappa·tau"},
 		{"exact loglinear", IDINPO, map[string]any{ParamPolicy: PolicyLogLinear}, nil, "needs mode=sampled"},
 		{"prct exact", IDDNO, map[string]any{ParamVariant: VariantPrct}, nil, "use mode=sampled"},
-		{"two files", IDMWU, nil, []string{bad, bad}, "at most one game file"},
+		{"two files", IDMWU, nil, []string{bad, bad}, "want at most 1 file (a game), got 2 files"},
 		{"bad file", IDINPO, nil, []string{bad}, "bad.json:1: matrix[1][0]"},
 	} {
 		_, err := kernel.Run(context.Background(), tc.id, kernel.Options{Params: tc.params, Data: tc.data})

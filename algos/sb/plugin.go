@@ -147,7 +147,7 @@ func loadMarginals(job *kernel.Job, eps float64, r *rand.Rand) (*marginals, erro
 	switch source {
 	case SourceFiles:
 		if len(job.Data) != 2 {
-			return nil, fmt.Errorf("sb: source files needs --data x0 --data x1 (source samples, then target samples), got %d files", len(job.Data))
+			return nil, job.DataCountError("2 files, --data x0 --data x1 (source samples, then target samples)")
 		}
 		x0, err := datasets.LoadVectors(job.Data[0])
 		if err != nil {

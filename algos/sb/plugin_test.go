@@ -104,12 +104,13 @@ func TestRunFiles(t *testing.T) {
 		}
 	}
 	_, err := kernel.Run(context.Background(), "sb.light", kernel.Options{Params: withParams(nil), Data: []string{x0p}})
-	if err == nil || !strings.Contains(err.Error(), "needs --data x0 --data x1") {
-		t.Errorf("one file: got %v", err)
+	var ue *kernel.DataUsageError
+	if !errors.As(err, &ue) || err.Error() != "sb.light: --data: want 2 files, --data x0 --data x1 (source samples, then target samples), got 1 file" {
+		t.Errorf("one file: got %v, want a *kernel.DataUsageError", err)
 	}
 	_, err = kernel.Run(context.Background(), "sb.light", kernel.Options{Params: withParams(map[string]any{ParamSource: SourceFiles})})
-	if err == nil || !strings.Contains(err.Error(), "got 0 files") {
-		t.Errorf("files without data: got %v", err)
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "got 0 files") {
+		t.Errorf("files without data: got %v, want a *kernel.DataUsageError", err)
 	}
 }
 

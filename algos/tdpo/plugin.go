@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
 )
 
@@ -246,9 +245,6 @@ func ConfigFromParams(kind Kind, ps kernel.Params) Config {
 
 // newJobTask builds the task of a job (the job's first random stream).
 func newJobTask(job *kernel.Job) (*Task, error) {
-	if len(job.Data) > 0 {
-		return nil, &datasets.Error{File: job.Data[0], Msg: job.Result.Plugin + " reads no data files: it generates its synthetic task from the params"}
-	}
 	cfg := TaskConfigFromParams(job.Params)
 	cfg.Backend = job.Backend
 	return NewTask(job.Context(), cfg, job.Rand())

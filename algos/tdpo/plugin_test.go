@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
 )
 
@@ -82,9 +81,9 @@ func TestPluginRejectsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := kernel.Run(context.Background(), IDTDPO1, kernel.Options{Params: quick(nil), Data: []string{path}})
-	var de *datasets.Error
-	if !errors.As(err, &de) || de.File != path {
-		t.Errorf("got %v, want a *datasets.Error for %s", err, path)
+	var de *kernel.DataUsageError
+	if !errors.As(err, &de) || de.Got != 1 {
+		t.Errorf("got %v, want a *kernel.DataUsageError for one file", err)
 	}
 }
 

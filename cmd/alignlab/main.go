@@ -7,8 +7,9 @@
 //	alignlab version
 //
 // Exit status: 0 on success, 2 on bad usage or bad input (unknown command,
-// flag, plugin or param, a bad --data file), 1 on any other failure, 130
-// when interrupted. Errors are one line on stderr, prefixed "alignlab: ".
+// flag, plugin or param, --data files the plugin cannot use, a bad --data
+// file), 1 on any other failure, 130 when interrupted. Errors are one line
+// on stderr, prefixed "alignlab: ".
 package main
 
 import (
@@ -195,6 +196,7 @@ func reportError(stderr io.Writer, err error) int {
 	var (
 		unknown *kernel.UnknownPluginError
 		perr    *kernel.ParamError
+		uerr    *kernel.DataUsageError
 		derr    *datasets.Error
 		panicE  *kernel.PanicError
 	)
@@ -207,6 +209,8 @@ func reportError(stderr io.Writer, err error) int {
 		return usagef(stderr, "unknown plugin %q (known: %s)", unknown.ID, known)
 	case errors.As(err, &perr):
 		return usagef(stderr, "%s", perr.Error())
+	case errors.As(err, &uerr):
+		return usagef(stderr, "%s", uerr.Error())
 	case errors.As(err, &derr):
 		return usagef(stderr, "%s", derr.Error())
 	case errors.Is(err, context.Canceled):
