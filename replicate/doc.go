@@ -12,9 +12,10 @@
 // derivation, its Source says so.
 //
 // Each paper registers itself in this package's init functions (bt.go,
-// rdpo.go, nash.go, …). Replicate runs the named papers in order and
-// returns a Report, which prints as a table, encodes as replication.json
-// and renders as an offline report.html with every result's charts.
+// rdpo.go, nash.go, lightsb.go, scalebio.go, …). Replicate runs the named
+// papers in order and returns a Report, which prints as a table, encodes
+// as replication.json and renders as an offline report.html with every
+// result's charts.
 //
 // quick selects a reduced replication (fewer replicates, smaller samples)
 // that runs all papers in well under a minute on two cores, for CI; the
