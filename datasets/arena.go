@@ -11,7 +11,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -73,13 +72,9 @@ func LoadArenaCounts(paths ...string) (*ArenaCounts, error) {
 }
 
 func scanBattleFile(path string, fn func(Battle) error) error {
-	f, err := os.Open(path)
+	f, err := openInput(path)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return &Error{File: path, Msg: err.Error()}
+		return err
 	}
 	defer f.Close()
 	return ScanBattles(f, path, fn)

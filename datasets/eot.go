@@ -10,10 +10,8 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"gonum.org/v1/gonum/mat"
 )
@@ -150,7 +148,7 @@ func eotFactorMixture(what string, m GaussianMixture, dim int, jitter float64) (
 			return nil, fmt.Errorf("datasets: eot: %s: covariance %d has %d entries, want %d×%d", what, k, len(m.Covs[k]), dim, dim)
 		}
 		for _, v := range m.Means[k] {
-			if !eotFinite(v) {
+			if !isFinite(v) {
 				return nil, fmt.Errorf("datasets: eot: %s: mean %d is not finite", what, k)
 			}
 		}
@@ -379,7 +377,7 @@ func (p *EOTPair) ConditionalMoments(x []float64) (mean, cov []float64) {
 // ConditionalLogPdf returns log π*(y|x), the log-density of the closed-form mixture.
 func (p *EOTPair) ConditionalLogPdf(x, y []float64) float64 {
 	buf := make([]float64, p.Dim)
-	logw := eotLogNormalize(p.conditionalLogWeights(x, make([]float64, len(p.plan)), buf))
+	logw := normalizeLogProbs(p.conditionalLogWeights(x, make([]float64, len(p.plan)), buf))
 	terms := make([]float64, len(p.plan))
 	for k := range p.plan {
 		g := eotGauss{mean: p.ConditionalMean(k, x), chol: p.plan[k].chol}
@@ -388,27 +386,7 @@ func (p *EOTPair) ConditionalLogPdf(x, y []float64) float64 {
 		}
 		terms[k] = logw[k] + g.logPdf(y, buf)
 	}
-	return eotLogSumExp(terms)
-}
-
-func eotLogSumExp(v []float64) float64 {
-	m := math.Inf(-1)
-	for _, x := range v {
-		m = math.Max(m, x)
-	}
-	s := 0.0
-	for _, x := range v {
-		s += math.Exp(x - m)
-	}
-	return m + math.Log(s)
-}
-
-func eotLogNormalize(v []float64) []float64 {
-	z := eotLogSumExp(v)
-	for i := range v {
-		v[i] -= z
-	}
-	return v
+	return logSumExp(terms)
 }
 
 // SourceLogPdf returns log P₀(x).
@@ -418,7 +396,7 @@ func (p *EOTPair) SourceLogPdf(x []float64) float64 {
 	for k := range p.src {
 		terms[k] = p.src[k].logW + p.src[k].logPdf(x, buf)
 	}
-	return eotLogSumExp(terms)
+	return logSumExp(terms)
 }
 
 // SampleConditional draws n points of π*(·|x).
@@ -599,8 +577,6 @@ func eotRotation(d int, r *rand.Rand) *mat.Dense {
 	return &q
 }
 
-func eotFinite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
-
 // The 2-D demo distributions (no known plan).
 
 // StandardNormal draws n points of N(0, I_dim).
@@ -676,13 +652,9 @@ const vectorsMaxLine = 16 << 20
 // "column 3" in CSV): a ragged row, a value that is not a finite number, or
 // a file without vectors.
 func LoadVectors(path string) ([][]float64, error) {
-	f, err := os.Open(path)
+	f, err := openInput(path)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, &Error{File: path, Msg: err.Error()}
+		return nil, err
 	}
 	defer f.Close()
 	return ReadVectors(f, path)
@@ -734,142 +706,39 @@ func vecFirstByte(br *bufio.Reader) (byte, error) {
 	}
 }
 
+// vecJSONL reads the JSONL form, whose first non-blank byte is '['.
 func vecJSONL(br *bufio.Reader, name string) ([][]float64, error) {
-	sc := bufio.NewScanner(br)
-	sc.Buffer(make([]byte, 0, 1<<16), vectorsMaxLine)
 	var rows [][]float64
-	line, dimLine := 0, 0
-	for sc.Scan() {
-		line++
-		whole := sc.Bytes()
-		b := bytes.TrimSpace(whole)
-		if len(b) == 0 {
-			continue
-		}
+	dimLine := 0
+	err := scanJSONLines(br, name, vectorsMaxLine, func(b []byte, line, col0 int) error {
 		var raw []json.RawMessage
-		q := vecQuoteNonFinite(b)
-		if err := json.Unmarshal(q, &raw); err != nil {
+		if err := decodeJSONLine(&raw, b, name, line, col0, "JSON array of numbers"); err != nil {
 			var te *json.UnmarshalTypeError
 			if errors.As(err, &te) {
-				return nil, Errorf(name, line, "line", "want a JSON array of numbers, got %s", clipValue(te.Value))
+				return Errorf(name, line, "line", "want a JSON array of numbers, got %s", clipValue(te.Value))
 			}
-			col0 := len(whole) - len(bytes.TrimLeftFunc(whole, unicode.IsSpace))
-			t := jsonText{src: q, value: "JSON array of numbers", lines: true,
-				column: func(i int) int { return col0 + nonFiniteOrigin(b, i) + 1 }}
-			field, _, msg := t.syntaxError(err)
-			return nil, &Error{File: name, Line: line, Field: field, Msg: msg}
+			return err
 		}
 		if len(rows) > 0 && len(raw) != len(rows[0]) {
-			return nil, Errorf(name, line, "line", "want %d numbers (as on line %d), got %d", len(rows[0]), dimLine, len(raw))
+			return Errorf(name, line, "line", "want %d numbers (as on line %d), got %d", len(rows[0]), dimLine, len(raw))
 		}
 		if len(raw) == 0 {
-			return nil, Errorf(name, line, "line", "want a non-empty vector, got []")
+			return Errorf(name, line, "line", "want a non-empty vector, got []")
 		}
 		if len(rows) == 0 {
 			dimLine = line
 		}
 		v := make([]float64, len(raw))
-		for j, rv := range raw {
-			f, bad := vecJSONNumber(rv)
-			if bad != "" || !eotFinite(f) {
-				return nil, Errorf(name, line, fmt.Sprintf("[%d]", j), "want a finite number, got %s", vecBadOr(bad, f))
-			}
-			v[j] = f
+		if j, got := finiteNumbers(v, raw); j >= 0 {
+			return Errorf(name, line, fmt.Sprintf("[%d]", j), "want a finite number, got %s", got)
 		}
 		rows = append(rows, v)
-	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, Errorf(name, line+1, "", "want a line of at most %d MiB, got a longer one", vectorsMaxLine>>20)
-		}
-		return nil, &Error{File: name, Line: line, Msg: err.Error()}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return rows, nil
-}
-
-// vecJSONNumber decodes one array element that must be a number; the
-// quoted non-finite tokens decode to their values for the caller to reject.
-func vecJSONNumber(raw json.RawMessage) (float64, string) {
-	switch raw[0] {
-	case '"':
-		var s string
-		_ = json.Unmarshal(raw, &s)
-		switch s {
-		case "NaN":
-			return math.NaN(), ""
-		case "Infinity", "+Infinity":
-			return math.Inf(1), ""
-		case "-Infinity":
-			return math.Inf(-1), ""
-		}
-		return 0, "string " + quoteValue(s)
-	case 't', 'f':
-		return 0, "bool " + string(raw)
-	case 'n':
-		return 0, "null"
-	case '[':
-		return 0, "array"
-	case '{':
-		return 0, "object"
-	}
-	f, err := strconv.ParseFloat(string(raw), 64)
-	if err != nil {
-		return 0, "number " + clipValue(string(raw)) + " (out of range)"
-	}
-	return f, ""
-}
-
-// vecQuoteNonFinite quotes the bare tokens NaN, Infinity and -Infinity
-// (Python's json writes them; JSON lacks them) outside strings, so that the
-// element decodes and is rejected by name.
-func vecQuoteNonFinite(b []byte) []byte {
-	if !bytes.Contains(b, []byte("NaN")) && !bytes.Contains(b, []byte("Infinity")) {
-		return b
-	}
-	var out []byte
-	inStr, esc := false, false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if inStr {
-			out = append(out, c)
-			switch {
-			case esc:
-				esc = false
-			case c == '\\':
-				esc = true
-			case c == '"':
-				inStr = false
-			}
-			continue
-		}
-		if c == '"' {
-			inStr = true
-			out = append(out, c)
-			continue
-		}
-		matched := false
-		for _, tok := range []string{"-Infinity", "+Infinity", "Infinity", "NaN"} {
-			if bytes.HasPrefix(b[i:], []byte(tok)) {
-				out = append(out, '"')
-				out = append(out, tok...)
-				out = append(out, '"')
-				i += len(tok) - 1
-				matched = true
-				break
-			}
-		}
-		if !matched {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func vecBadOr(bad string, f float64) string {
-	if bad != "" {
-		return bad
-	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
 func vecCSV(br *bufio.Reader, name string) ([][]float64, error) {
@@ -926,7 +795,7 @@ func vecCSV(br *bufio.Reader, name string) ([][]float64, error) {
 			if err != nil && !errors.Is(err, strconv.ErrRange) {
 				return nil, Errorf(name, line, field, "want a finite number, got %s", quoteValue(s))
 			}
-			if err != nil || !eotFinite(f) {
+			if err != nil || !isFinite(f) {
 				return nil, Errorf(name, line, field, "want a finite number, got %s", clipValue(s))
 			}
 			v[j] = f

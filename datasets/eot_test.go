@@ -2,7 +2,6 @@ package datasets
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -327,14 +326,7 @@ func TestReadVectorsErrors(t *testing.T) {
 		{"[1, 2\n", "v.csv:1: want a complete JSON array of numbers, got end of line"},
 	} {
 		_, err := ReadVectors(strings.NewReader(tc.text), "v.csv")
-		var de *Error
-		if !errors.As(err, &de) {
-			t.Errorf("%q: got %v, want a *datasets.Error", tc.text, err)
-			continue
-		}
-		if err.Error() != tc.want {
-			t.Errorf("%q:\n got  %s\n want %s", tc.text, err, tc.want)
-		}
+		checkMessage(t, fmt.Sprintf("%q", tc.text), err, tc.want)
 	}
 }
 

@@ -47,59 +47,25 @@ func clipUTF8(s string) string {
 	return s[:n]
 }
 
-// nonFiniteTokens are the spellings of non-finite numbers that Python's json
-// module writes and JSON lacks. The loaders that accept them quote them
-// outside strings before decoding (quoteNonFinite, vecQuoteNonFinite,
-// gameQuoteNonFinite), trying them in this order at each byte.
-var nonFiniteTokens = []string{"NaN", "Infinity", "-Infinity", "+Infinity"}
-
 // nonFiniteOrigin maps index i of quoteNonFinite(orig) back to an index of
-// orig: every token quoted before i moved the rest 2 bytes on.
+// orig: every token quoted before i moved the rest 2 bytes on, and an index
+// inside a quoted token maps to the token's first byte.
 func nonFiniteOrigin(orig []byte, i int) int {
-	if !bytes.Contains(orig, []byte("NaN")) && !bytes.Contains(orig, []byte("Infinity")) {
-		return i
+	shift, at := 0, -1
+	eachNonFinite(orig, func(k int, tok string) {
+		start := k + shift // of the quoted token, at its opening quote
+		switch {
+		case at >= 0 || i < start:
+		case i < start+len(tok)+2:
+			at = k
+		default:
+			shift += 2
+		}
+	})
+	if at >= 0 {
+		return at
 	}
-	out := 0 // index in the quoted text of orig[k]
-	inString, escaped := false, false
-	for k := 0; k < len(orig); k++ {
-		if out >= i {
-			return k
-		}
-		c := orig[k]
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			out++
-			continue
-		}
-		if c == '"' {
-			inString = true
-			out++
-			continue
-		}
-		matched := false
-		for _, tok := range nonFiniteTokens {
-			if bytes.HasPrefix(orig[k:], []byte(tok)) {
-				if i < out+len(tok)+2 { // inside the quoted token: its first byte
-					return k
-				}
-				out += len(tok) + 2
-				k += len(tok) - 1
-				matched = true
-				break
-			}
-		}
-		if !matched {
-			out++
-		}
-	}
-	return len(orig) - (out - i)
+	return i - shift
 }
 
 // jsonText is a JSON text that encoding/json failed to read, with what the

@@ -72,6 +72,13 @@ func TestJSONSyntaxMessages(t *testing.T) {
 		{"game", "{\"matrix\": [[0.5, 0.5], [0.5, 0.5]]}\n{}", "f:2: want a JSON object, got '{' after a complete value at column 1"},
 		{"game", "{\"matrix\": [[0.5, 0.9],\n [0.1, 0.5]", "f:2: matrix: unclosed array: want a complete JSON object, got end of file"},
 		{"game", " \n", `f: want a JSON object with "matrix" or "prompts", got an empty file`},
+		{"pairs", "  {\"chosen\": [NaN, 1] \"rejected\": [1, 2]}", `f:1: chosen: want ',' or '}' after the value, got '"' at column 23`},
+		{"pairs", `{"chosen": [1, 2], "rejected": [1,`, "f:1: rejected: unclosed array: want a complete JSON object, got end of line"},
+		{"sources", "\xef\xbb\xbf{\"features\": [1, 2], \"label\": 1, \"source\": x}",
+			"f:1: source: want a JSON value (number, string, array, object, true, false or null), got 'x' at column 47"},
+		{"sources", "{\"features\": [1, 2], \"label\": 1, \"source\": \"a\"}\n{\"features\": [Infinity, 2}",
+			"f:2: features[1]: want ',' or ']' after the element, got '}' at column 26"},
+		{"rankings", `{"ranking": ["a", "b"],}`, "f:1: want a quoted key, got '}' at column 24"},
 	} {
 		var err error
 		switch tc.loader {
@@ -81,6 +88,12 @@ func TestJSONSyntaxMessages(t *testing.T) {
 			_, err = ReadVectors(strings.NewReader(tc.text), "f")
 		case "game":
 			_, err = ReadGame(strings.NewReader(tc.text), "f")
+		case "pairs":
+			_, err = ReadRewardPairs(strings.NewReader(tc.text), "f", nil)
+		case "sources":
+			_, err = ReadLabeled(strings.NewReader(tc.text), "f", true)
+		case "rankings":
+			_, err = ReadRankings(strings.NewReader(tc.text), "f")
 		}
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("%s %.40q:\n got  %v\n want %s", tc.loader, tc.text, err, tc.want)

@@ -3,7 +3,6 @@ package datasets
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -102,7 +101,7 @@ func PreferenceFromScores(r []float64, c [][]float64) ([][]float64, error) {
 			if c != nil {
 				z += c[i][j]
 			}
-			p[i][j] = gameLogistic(z)
+			p[i][j] = sigmoid(z)
 		}
 	}
 	// σ(z) + σ(−z) is 1 only up to rounding; make the game exactly
@@ -114,14 +113,6 @@ func PreferenceFromScores(r []float64, c [][]float64) ([][]float64, error) {
 		}
 	}
 	return p, nil
-}
-
-func gameLogistic(z float64) float64 {
-	if z >= 0 {
-		return 1 / (1 + math.Exp(-z))
-	}
-	e := math.Exp(z)
-	return e / (1 + e)
 }
 
 func gameActionNames(k int) []string {
@@ -291,11 +282,7 @@ func (g *Game) WriteJSON(w io.Writer) error {
 func LoadGame(path string) (*Game, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, &Error{File: path, Msg: err.Error()}
+		return nil, fileError(path, err)
 	}
 	return ReadGame(bytes.NewReader(b), path)
 }
@@ -324,46 +311,15 @@ func ReadGame(r io.Reader, name string) (*Game, error) {
 // token, so that a string "NaN" stays a string. Line breaks are kept, so
 // lines counted in the result are the file's.
 func gameQuoteNonFinite(b []byte) ([]byte, map[int64]string) {
-	if !bytes.Contains(b, []byte("NaN")) && !bytes.Contains(b, []byte("Infinity")) {
-		return b, nil
-	}
-	out := make([]byte, 0, len(b)+16)
-	at := map[int64]string{}
-	inString, escaped := false, false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if inString {
-			out = append(out, c)
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
+	var at map[int64]string
+	eachNonFinite(b, func(i int, tok string) {
+		if at == nil {
+			at = map[int64]string{}
 		}
-		if c == '"' {
-			inString = true
-			out = append(out, c)
-			continue
-		}
-		matched := false
-		for _, tok := range nonFiniteTokens {
-			if bytes.HasPrefix(b[i:], []byte(tok)) {
-				out = append(append(append(out, '"'), tok...), '"')
-				at[int64(len(out)-1)] = tok
-				i += len(tok) - 1
-				matched = true
-				break
-			}
-		}
-		if !matched {
-			out = append(out, c)
-		}
-	}
-	return out, at
+		// Each token quoted before this one moved it 2 bytes on.
+		at[int64(i+2*len(at)+len(tok)+1)] = tok
+	})
+	return quoteNonFinite(b), at
 }
 
 // gameNode is a JSON value with the offset of its first byte, so that

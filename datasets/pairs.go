@@ -10,7 +10,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"strconv"
 	"strings"
 	"unicode"
@@ -86,9 +85,9 @@ type RewardTruth struct {
 
 // Reward returns r*(φ).
 func (t *RewardTruth) Reward(phi []float64) float64 {
-	a := pairsDot(t.U, phi)
+	a := dot(t.U, phi)
 	if t.Shape == RewardNonlinear {
-		b, c := pairsDot(t.V1, phi), pairsDot(t.V2, phi)
+		b, c := dot(t.V1, phi), dot(t.V2, phi)
 		return t.Scale * (a + (b*b-c*c)/2) / math.Sqrt2
 	}
 	return t.Scale * a
@@ -153,12 +152,12 @@ func plantReward(c RewardPairsConfig, r *rand.Rand) *RewardTruth {
 			v[i] = r.NormFloat64()
 		}
 		for _, b := range basis {
-			d := pairsDot(v, b)
+			d := dot(v, b)
 			for i := range v {
 				v[i] -= d * b[i]
 			}
 		}
-		norm := math.Sqrt(pairsDot(v, v))
+		norm := math.Sqrt(dot(v, v))
 		if norm < 1e-6 {
 			continue // (almost) dependent: draw again
 		}
@@ -209,7 +208,7 @@ func GenerateRewardPairs(cfg RewardPairsConfig, r *rand.Rand) (train, test *Rewa
 		out := &RewardPairs{Dim: cfg.Dim, Pairs: make([]RewardPair, n), Truth: truth}
 		for i := range out.Pairs {
 			p := newPlantedPair(truth, drawResponse(cfg.Dim, r), drawResponse(cfg.Dim, r))
-			if r.Float64() >= pairsSigmoid(p.TrueDelta()) {
+			if r.Float64() >= sigmoid(p.TrueDelta()) {
 				p.swap()
 			}
 			p.Flipped = p.TrueDelta() < 0
@@ -360,7 +359,7 @@ func HashFeatures(text string, dim int) []float64 {
 			add(words[i-1] + " " + w)
 		}
 	}
-	norm := math.Sqrt(pairsDot(v, v))
+	norm := math.Sqrt(dot(v, v))
 	if norm > 0 {
 		for i := range v {
 			v[i] /= norm
@@ -407,13 +406,9 @@ const pairsMaxLine = 64 << 20
 // fields and blank lines are ignored. Problems are *Error with file, line and
 // field, e.g. "p.jsonl:3: rejected[2]: want a finite number, got NaN".
 func LoadRewardPairs(path string, opt *PairsOptions) (*RewardPairs, error) {
-	f, err := os.Open(path)
+	f, err := openInput(path)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, &Error{File: path, Msg: err.Error()}
+		return nil, err
 	}
 	defer f.Close()
 	return ReadRewardPairs(f, path, opt)
@@ -430,12 +425,8 @@ func ReadRewardPairs(r io.Reader, name string, opt *PairsOptions) (*RewardPairs,
 		return nil, fmt.Errorf("datasets: pairs: hash dimension must be ≥ 1, got %d", hashDim)
 	}
 	rd := &pairsReader{name: name, hashDim: hashDim, out: &RewardPairs{}}
-	err := pairsScanLines(r, name, rd.line)
-	if err != nil {
+	if err := readJSONRecords(r, name, pairsMaxLine, "pairs", rd.line); err != nil {
 		return nil, err
-	}
-	if len(rd.out.Pairs) == 0 {
-		return nil, &Error{File: name, Msg: "no pairs: want one JSON object per line"}
 	}
 	if rd.text && rd.anyPrompt {
 		rd.out.PromptDim = hashDim
@@ -444,34 +435,6 @@ func ReadRewardPairs(r io.Reader, name string, opt *PairsOptions) (*RewardPairs,
 		}
 	}
 	return rd.out, nil
-}
-
-// pairsScanLines calls fn on every non-blank line of r (BOM and surrounding
-// white space removed) with its 1-based number.
-func pairsScanLines(r io.Reader, name string, fn func(b []byte, line int) error) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1<<16), pairsMaxLine)
-	line := 0
-	for sc.Scan() {
-		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if line == 1 {
-			b = bytes.TrimPrefix(b, []byte{0xEF, 0xBB, 0xBF})
-		}
-		if len(b) == 0 {
-			continue
-		}
-		if err := fn(b, line); err != nil {
-			return err
-		}
-	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return Errorf(name, line+1, "", "line longer than %d bytes", pairsMaxLine)
-		}
-		return &Error{File: name, Line: line, Msg: err.Error()}
-	}
-	return nil
 }
 
 type pairsReader struct {
@@ -485,16 +448,16 @@ type pairsReader struct {
 	prompts   []string
 }
 
-// pairsObject decodes one line into its fields; bare NaN/Infinity tokens
-// are quoted first so that the field holding them can be named.
-func pairsObject(b []byte, name string, line int) (map[string]json.RawMessage, error) {
+// pairsObject decodes line b of a JSON Lines file (col0 bytes into the
+// line) into its fields (see decodeJSONLine).
+func pairsObject(b []byte, name string, line, col0 int) (map[string]json.RawMessage, error) {
 	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(pairsQuoteNonFinite(b), &obj); err != nil {
+	if err := decodeJSONLine(&obj, b, name, line, col0, "JSON object"); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
 			return nil, Errorf(name, line, "line", "want a JSON object, got %s", te.Value)
 		}
-		return nil, Errorf(name, line, "", "invalid JSON: %v", err)
+		return nil, err
 	}
 	if obj == nil {
 		return nil, Errorf(name, line, "line", "want a JSON object, got null")
@@ -502,8 +465,8 @@ func pairsObject(b []byte, name string, line int) (map[string]json.RawMessage, e
 	return obj, nil
 }
 
-func (rd *pairsReader) line(b []byte, line int) error {
-	obj, err := pairsObject(b, rd.name, line)
+func (rd *pairsReader) line(b []byte, line, col0 int) error {
+	obj, err := pairsObject(b, rd.name, line, col0)
 	if err != nil {
 		return err
 	}
@@ -547,17 +510,17 @@ func (rd *pairsReader) line(b []byte, line int) error {
 		if hasM {
 			field = "margin"
 		}
-		v, bad := pairsNumber(sRaw)
-		if bad != "" || !pairsFinite(v) || v < 0 {
-			return errf(field, "want a finite number ≥ 0, got %s", pairsBadOr(bad, v))
+		v, bad := jsonNumber(sRaw)
+		if bad != "" || !isFinite(v) || v < 0 {
+			return errf(field, "want a finite number ≥ 0, got %s", badOr(bad, v))
 		}
 		p.Strength = v
 		rd.out.HasStrength = true
 	}
 	if raw, ok := obj["weight"]; ok {
-		v, bad := pairsNumber(raw)
-		if bad != "" || !pairsFinite(v) || v <= 0 {
-			return errf("weight", "want a finite number > 0, got %s", pairsBadOr(bad, v))
+		v, bad := jsonNumber(raw)
+		if bad != "" || !isFinite(v) || v <= 0 {
+			return errf("weight", "want a finite number > 0, got %s", badOr(bad, v))
 		}
 		p.Weight = v
 		rd.out.HasWeights = true
@@ -577,9 +540,9 @@ func (rd *pairsReader) line(b []byte, line int) error {
 			raw   json.RawMessage
 			dst   *float64
 		}{{"chosen_rating", cr, &p.ChosenRating}, {"rejected_rating", rr, &p.RejectedRating}} {
-			v, bad := pairsNumber(c.raw)
-			if bad != "" || !pairsFinite(v) {
-				return errf(c.field, "want a finite number, got %s", pairsBadOr(bad, v))
+			v, bad := jsonNumber(c.raw)
+			if bad != "" || !isFinite(v) {
+				return errf(c.field, "want a finite number, got %s", badOr(bad, v))
 			}
 			*c.dst = v
 		}
@@ -642,12 +605,8 @@ func pairsVector(raw json.RawMessage, name string, line int, field string) ([]fl
 		return nil, Errorf(name, line, field, "want an array of numbers, got %s", pairsKind(raw))
 	}
 	v := make([]float64, len(elems))
-	for j, e := range elems {
-		f, bad := pairsNumber(e)
-		if bad != "" || !pairsFinite(f) {
-			return nil, Errorf(name, line, fmt.Sprintf("%s[%d]", field, j), "want a finite number, got %s", pairsBadOr(bad, f))
-		}
-		v[j] = f
+	if j, got := finiteNumbers(v, elems); j >= 0 {
+		return nil, Errorf(name, line, fmt.Sprintf("%s[%d]", field, j), "want a finite number, got %s", got)
 	}
 	return v, nil
 }
@@ -756,99 +715,6 @@ func pairsShort(raw json.RawMessage) string {
 	return s
 }
 
-// pairsNumber decodes one JSON value that must be a number. The non-finite
-// spellings of Python's json module (NaN, Infinity, -Infinity), quoted by
-// pairsQuoteNonFinite, decode to their values, which callers reject by name;
-// bad is the description of anything that is not a number.
-func pairsNumber(raw json.RawMessage) (f float64, bad string) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return 0, "nothing"
-	}
-	switch raw[0] {
-	case '"':
-		var s string
-		_ = json.Unmarshal(raw, &s)
-		switch s {
-		case "NaN":
-			return math.NaN(), ""
-		case "Infinity", "+Infinity":
-			return math.Inf(1), ""
-		case "-Infinity":
-			return math.Inf(-1), ""
-		}
-		return 0, "string " + strconv.Quote(s)
-	case 't', 'f':
-		return 0, "bool " + string(raw)
-	case 'n':
-		return 0, "null"
-	case '[':
-		return 0, "array"
-	case '{':
-		return 0, "object"
-	}
-	f, err := strconv.ParseFloat(string(raw), 64)
-	if err != nil {
-		return 0, "number " + string(raw) + " (out of range)"
-	}
-	return f, ""
-}
-
-func pairsBadOr(bad string, f float64) string {
-	if bad != "" {
-		return bad
-	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
-}
-
-func pairsFinite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
-
-// pairsQuoteNonFinite rewrites the bare tokens NaN, Infinity, +Infinity and
-// -Infinity (which Python's json writes but JSON lacks) outside strings as
-// quoted strings, so that decoding reaches the field holding them.
-func pairsQuoteNonFinite(b []byte) []byte {
-	if !bytes.Contains(b, []byte("NaN")) && !bytes.Contains(b, []byte("Infinity")) {
-		return b
-	}
-	out := make([]byte, 0, len(b)+16)
-	inString, escaped := false, false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if inString {
-			out = append(out, c)
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
-		}
-		if c == '"' {
-			inString = true
-			out = append(out, c)
-			continue
-		}
-		matched := false
-		for _, tok := range []string{"NaN", "-Infinity", "+Infinity", "Infinity"} {
-			if bytes.HasPrefix(b[i:], []byte(tok)) {
-				out = append(out, '"')
-				out = append(out, tok...)
-				out = append(out, '"')
-				i += len(tok) - 1
-				matched = true
-				break
-			}
-		}
-		if !matched {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 // WriteRewardPairs writes vector pairs in LoadRewardPairs's format; strength,
 // weight and ratings are written when the set has them. Numbers are written
 // in the shortest form that reads back exactly.
@@ -857,12 +723,12 @@ func WriteRewardPairs(w io.Writer, p *RewardPairs) error {
 	var buf []byte
 	for _, pr := range p.Pairs {
 		buf = append(buf[:0], `{"chosen":`...)
-		buf = pairsAppendFloats(buf, pr.Chosen)
+		buf = appendFloats(buf, pr.Chosen)
 		buf = append(buf, `,"rejected":`...)
-		buf = pairsAppendFloats(buf, pr.Rejected)
+		buf = appendFloats(buf, pr.Rejected)
 		if p.PromptDim > 0 {
 			buf = append(buf, `,"prompt":`...)
-			buf = pairsAppendFloats(buf, pr.Prompt)
+			buf = appendFloats(buf, pr.Prompt)
 		}
 		if p.HasStrength {
 			buf = append(buf, `,"strength":`...)
@@ -884,31 +750,4 @@ func WriteRewardPairs(w io.Writer, p *RewardPairs) error {
 		}
 	}
 	return bw.Flush()
-}
-
-func pairsAppendFloats(buf []byte, v []float64) []byte {
-	buf = append(buf, '[')
-	for j, f := range v {
-		if j > 0 {
-			buf = append(buf, ',')
-		}
-		buf = strconv.AppendFloat(buf, f, 'g', -1, 64)
-	}
-	return append(buf, ']')
-}
-
-func pairsDot(a, b []float64) float64 {
-	s := 0.0
-	for i := range a {
-		s += a[i] * b[i]
-	}
-	return s
-}
-
-func pairsSigmoid(x float64) float64 {
-	if x >= 0 {
-		return 1 / (1 + math.Exp(-x))
-	}
-	e := math.Exp(x)
-	return e / (1 + e)
 }

@@ -73,7 +73,7 @@ func TestReadRewardPairsText(t *testing.T) {
 func TestHashFeatures(t *testing.T) {
 	const tol = 1e-12
 	v := HashFeatures("The cat sat on the mat. THE CAT!", 32)
-	if n := math.Sqrt(pairsDot(v, v)); math.Abs(n-1) > tol {
+	if n := math.Sqrt(dot(v, v)); math.Abs(n-1) > tol {
 		t.Errorf("norm %v, want 1", n)
 	}
 	if fmt.Sprint(v) != fmt.Sprint(HashFeatures("the cat sat on the mat the cat", 32)) {
@@ -82,7 +82,7 @@ func TestHashFeatures(t *testing.T) {
 	if fmt.Sprint(HashFeatures("dog bites man", 32)) == fmt.Sprint(HashFeatures("man bites dog", 32)) {
 		t.Error("bigrams should tell word orders apart")
 	}
-	if z := HashFeatures(" ... ", 8); pairsDot(z, z) != 0 {
+	if z := HashFeatures(" ... ", 8); dot(z, z) != 0 {
 		t.Errorf("no words: got %v, want zeros", z)
 	}
 	// One word in one bucket: its unit vector is ±e_bucket; with 1 bucket,
@@ -95,7 +95,7 @@ func TestHashFeatures(t *testing.T) {
 func TestReadRewardPairsErrors(t *testing.T) {
 	for _, c := range []struct{ name, in, want string }{
 		{"empty", "\n\n", "p.jsonl: no pairs: want one JSON object per line"},
-		{"not json", "{chosen", "p.jsonl:1: invalid JSON"},
+		{"not json", "{chosen", "p.jsonl:1: want a quoted key, got 'c' at column 2"},
 		{"array line", "[1,2]", "p.jsonl:1: line: want a JSON object, got array"},
 		{"missing rejected", `{"chosen":[1]}`, "p.jsonl:1: rejected: missing: want the rejected response"},
 		{"ragged", `{"chosen":[1,2],"rejected":[1,2,3]}`, "p.jsonl:1: rejected: want 2 numbers (the length of chosen), got 3"},
@@ -137,7 +137,7 @@ func TestGenerateRewardPairs(t *testing.T) {
 			if p.Flipped {
 				flips++
 			}
-			want += pairsSigmoid(-math.Abs(p.TrueDelta()))
+			want += sigmoid(-math.Abs(p.TrueDelta()))
 			if (p.TrueDelta() < 0) != p.Flipped {
 				t.Fatalf("Flipped %v but Δr* = %v", p.Flipped, p.TrueDelta())
 			}

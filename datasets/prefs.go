@@ -2,17 +2,12 @@ package datasets
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"strconv"
-	"strings"
-	"unicode"
 )
 
 // Prefs is a set of pairwise preferences over finite candidate sets: each
@@ -78,11 +73,10 @@ type PrefsTruth struct {
 //
 // The held-out prompts are drawn the same way after the training pairs.
 func GeneratePrefs(cfg PrefsConfig, r *rand.Rand) (*Prefs, error) {
+	if err := checkSphere("prefs", cfg.Dim, cfg.WNorm); err != nil {
+		return nil, err
+	}
 	switch {
-	case cfg.Dim < 1:
-		return nil, fmt.Errorf("datasets: prefs: dimension must be ≥ 1, got %d", cfg.Dim)
-	case !(cfg.WNorm > 0) || math.IsInf(cfg.WNorm, 0):
-		return nil, fmt.Errorf("datasets: prefs: ‖w*‖ must be finite and > 0, got %v", cfg.WNorm)
 	case cfg.Candidates < 2:
 		return nil, fmt.Errorf("datasets: prefs: candidates per prompt must be ≥ 2, got %d", cfg.Candidates)
 	case cfg.Pairs < 1:
@@ -92,17 +86,7 @@ func GeneratePrefs(cfg PrefsConfig, r *rand.Rand) (*Prefs, error) {
 	case cfg.TestPrompts < 1:
 		return nil, fmt.Errorf("datasets: prefs: test prompts must be ≥ 1, got %d", cfg.TestPrompts)
 	}
-	w := make([]float64, cfg.Dim)
-	var norm float64
-	for norm == 0 {
-		for i := range w {
-			w[i] = r.NormFloat64()
-		}
-		norm = math.Sqrt(dot(w, w))
-	}
-	for i := range w {
-		w[i] *= cfg.WNorm / norm
-	}
+	w := sphere(cfg.Dim, cfg.WNorm, r)
 	truth := &PrefsTruth{W: w, FlipRate: cfg.FlipRate}
 	p := &Prefs{Dim: cfg.Dim, Prompts: make([]Prompt, cfg.Pairs), Pairs: make([]Pair, cfg.Pairs), Truth: truth}
 	probs := make([]float64, cfg.Candidates)
@@ -173,38 +157,6 @@ func drawIndex(probs []float64, skip int, r *rand.Rand) int {
 	return last // rounding left u ≥ 0 after the last term
 }
 
-// normalizeLogProbs subtracts log Σ exp(v) from every entry of v.
-func normalizeLogProbs(v []float64) {
-	m := math.Inf(-1)
-	for _, x := range v {
-		m = math.Max(m, x)
-	}
-	s := 0.0
-	for _, x := range v {
-		s += math.Exp(x - m)
-	}
-	lse := m + math.Log(s)
-	for i := range v {
-		v[i] -= lse
-	}
-}
-
-func dot(a, b []float64) float64 {
-	s := 0.0
-	for i := range a {
-		s += a[i] * b[i]
-	}
-	return s
-}
-
-func sigmoid(x float64) float64 {
-	if x >= 0 {
-		return 1 / (1 + math.Exp(-x))
-	}
-	e := math.Exp(x)
-	return e / (1 + e)
-}
-
 // Reward returns r*(x, y_k) = W·φ(x, y_k).
 func (t *PrefsTruth) Reward(x Prompt, k int) float64 { return dot(t.W, x.Features[k]) }
 
@@ -268,17 +220,10 @@ func (t *PrefsTruth) OptimalValue(beta float64) float64 {
 	var v []float64
 	for _, x := range t.Test {
 		v = v[:0]
-		m := math.Inf(-1)
 		for k := range x.Features {
-			a := x.RefLogProbs[k] + t.Reward(x, k)/beta
-			v = append(v, a)
-			m = math.Max(m, a)
+			v = append(v, x.RefLogProbs[k]+t.Reward(x, k)/beta)
 		}
-		s := 0.0
-		for _, a := range v {
-			s += math.Exp(a - m)
-		}
-		total += beta * (m + math.Log(s))
+		total += beta * logSumExp(v)
 	}
 	return total / float64(len(t.Test))
 }
@@ -300,13 +245,9 @@ const prefsMaxLine = 64 << 20
 // Problems are reported as *Error naming the file, the 1-based line and the
 // field, e.g. "p.jsonl:3: features[2][1]: want a finite number, got NaN".
 func LoadPrefs(path string) (*Prefs, error) {
-	f, err := os.Open(path)
+	f, err := openInput(path)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, &Error{File: path, Msg: err.Error()}
+		return nil, err
 	}
 	defer f.Close()
 	return ReadPrefs(f, path)
@@ -315,33 +256,11 @@ func LoadPrefs(path string) (*Prefs, error) {
 // ReadPrefs reads preferences from r in LoadPrefs's format; name is the file
 // name used in errors.
 func ReadPrefs(r io.Reader, name string) (*Prefs, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1<<16), prefsMaxLine)
 	p := &Prefs{}
-	line := 0
-	for sc.Scan() {
-		line++
-		raw := sc.Bytes()
-		b := bytes.TrimSpace(raw)
-		col0 := len(raw) - len(bytes.TrimLeftFunc(raw, unicode.IsSpace)) // bytes of the line before b, for columns
-		if line == 1 && bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}) {
-			b, col0 = b[3:], col0+3
-		}
-		if len(b) == 0 {
-			continue
-		}
-		if err := p.addLine(b, name, line, col0); err != nil {
-			return nil, err
-		}
-	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, Errorf(name, line+1, "", "want a line of at most %d MiB, got a longer one", prefsMaxLine>>20)
-		}
-		return nil, &Error{File: name, Line: line, Msg: err.Error()}
-	}
-	if len(p.Pairs) == 0 {
-		return nil, &Error{File: name, Msg: "no comparisons: want one JSON object per line"}
+	if err := readJSONRecords(r, name, prefsMaxLine, "comparisons", func(b []byte, line, col0 int) error {
+		return p.addLine(b, name, line, col0)
+	}); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -356,60 +275,11 @@ type prefsLine struct {
 	Weight      json.RawMessage     `json:"weight"`
 }
 
-// prefsNumber decodes one JSON value that must be a number. The non-finite
-// spellings of Python's json module (NaN, Infinity, -Infinity), quoted by
-// quoteNonFinite, decode to their values, which the caller then rejects by name.
-func prefsNumber(raw json.RawMessage) (float64, string) {
-	if len(raw) == 0 {
-		return 0, "nothing"
-	}
-	switch raw[0] {
-	case '"':
-		var s string
-		_ = json.Unmarshal(raw, &s)
-		switch s {
-		case "NaN":
-			return math.NaN(), ""
-		case "Infinity", "+Infinity":
-			return math.Inf(1), ""
-		case "-Infinity":
-			return math.Inf(-1), ""
-		}
-		return 0, "string " + quoteValue(s)
-	case 't', 'f':
-		return 0, "bool " + string(raw)
-	case 'n':
-		return 0, "null"
-	case '[':
-		return 0, "array"
-	case '{':
-		return 0, "object"
-	}
-	f, err := strconv.ParseFloat(string(raw), 64)
-	if err != nil {
-		// Only out-of-range numbers get here: the line parsed as JSON.
-		return 0, "number " + clipValue(string(raw)) + " (out of range)"
-	}
-	return f, ""
-}
-
 // addLine reads line b of the file; col0 bytes of the line precede b.
 func (p *Prefs) addLine(b []byte, name string, line, col0 int) error {
 	var l prefsLine
-	q := quoteNonFinite(b)
-	if err := json.Unmarshal(q, &l); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			field := jsonFieldPath(te.Field)
-			if field == "" {
-				field = "line"
-			}
-			return Errorf(name, line, field, "want %s, got %s", jsonKind(te.Type.Kind().String()), clipValue(te.Value))
-		}
-		t := jsonText{src: q, value: "JSON object", lines: true,
-			column: func(i int) int { return col0 + nonFiniteOrigin(b, i) + 1 }}
-		field, _, msg := t.syntaxError(err)
-		return &Error{File: name, Line: line, Field: field, Msg: msg}
+	if err := decodeJSONRecord(&l, b, name, line, col0); err != nil {
+		return err
 	}
 	if l.Features == nil {
 		return Errorf(name, line, "features", "missing: want one feature vector per candidate")
@@ -431,12 +301,8 @@ func (p *Prefs) addLine(b []byte, name string, line, col0 int) error {
 			return Errorf(name, line, fmt.Sprintf("features[%d]", k), "want %d numbers (the file's feature dimension), got %d", p.Dim, len(v))
 		}
 		row := flat[k*p.Dim : (k+1)*p.Dim : (k+1)*p.Dim]
-		for j, raw := range v {
-			f, bad := prefsNumber(raw)
-			if bad != "" || !isFinite(f) {
-				return Errorf(name, line, fmt.Sprintf("features[%d][%d]", k, j), "want a finite number, got %s", badOr(bad, f))
-			}
-			row[j] = f
+		if j, got := finiteNumbers(row, v); j >= 0 {
+			return Errorf(name, line, fmt.Sprintf("features[%d][%d]", k, j), "want a finite number, got %s", got)
 		}
 		x.Features[k] = row
 	}
@@ -444,12 +310,8 @@ func (p *Prefs) addLine(b []byte, name string, line, col0 int) error {
 		if len(l.RefLogProbs) != nc {
 			return Errorf(name, line, "ref_logprobs", "want %d numbers (one per candidate), got %d", nc, len(l.RefLogProbs))
 		}
-		for k, raw := range l.RefLogProbs {
-			f, bad := prefsNumber(raw)
-			if bad != "" || !isFinite(f) {
-				return Errorf(name, line, fmt.Sprintf("ref_logprobs[%d]", k), "want a finite log-probability, got %s", badOr(bad, f))
-			}
-			x.RefLogProbs[k] = f
+		if k, got := finiteNumbers(x.RefLogProbs, l.RefLogProbs); k >= 0 {
+			return Errorf(name, line, fmt.Sprintf("ref_logprobs[%d]", k), "want a finite log-probability, got %s", got)
 		}
 	}
 	normalizeLogProbs(x.RefLogProbs)
@@ -471,7 +333,7 @@ func (p *Prefs) addLine(b []byte, name string, line, col0 int) error {
 		return Errorf(name, line, "rejected", "want a candidate other than chosen, got %d for both", pair.Chosen)
 	}
 	if l.Weight != nil {
-		w, bad := prefsNumber(l.Weight)
+		w, bad := jsonNumber(l.Weight)
 		if bad != "" || !isFinite(w) || w <= 0 {
 			return Errorf(name, line, "weight", "want a finite number > 0, got %s", badOr(bad, w))
 		}
@@ -480,91 +342,6 @@ func (p *Prefs) addLine(b []byte, name string, line, col0 int) error {
 	p.Prompts = append(p.Prompts, x)
 	p.Pairs = append(p.Pairs, pair)
 	return nil
-}
-
-// jsonFieldPath turns encoding/json's "features.1" into "features[1]".
-func jsonFieldPath(f string) string {
-	var b strings.Builder
-	for i, part := range strings.Split(f, ".") {
-		if _, err := strconv.Atoi(part); err == nil && i > 0 {
-			b.WriteString("[" + part + "]")
-			continue
-		}
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(part)
-	}
-	return b.String()
-}
-
-func badOr(bad string, f float64) string {
-	if bad != "" {
-		return bad
-	}
-	return strconv.FormatFloat(f, 'g', -1, 64)
-}
-
-func isFinite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
-
-func jsonKind(kind string) string {
-	switch kind {
-	case "int", "int64":
-		return "an integer"
-	case "float64":
-		return "a number"
-	case "slice":
-		return "an array"
-	case "struct":
-		return "an object"
-	}
-	return kind
-}
-
-// quoteNonFinite rewrites the bare tokens NaN, Infinity and -Infinity (which
-// Python's json writes but JSON lacks) outside strings as quoted strings, so
-// that decoding reaches the field and validation can name it.
-func quoteNonFinite(b []byte) []byte {
-	if !bytes.Contains(b, []byte("NaN")) && !bytes.Contains(b, []byte("Infinity")) {
-		return b
-	}
-	out := make([]byte, 0, len(b)+16)
-	inString, escaped := false, false
-	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if inString {
-			out = append(out, c)
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			continue
-		}
-		if c == '"' {
-			inString = true
-			out = append(out, c)
-			continue
-		}
-		matched := false
-		for _, tok := range []string{"NaN", "Infinity", "-Infinity", "+Infinity"} {
-			if bytes.HasPrefix(b[i:], []byte(tok)) {
-				out = append(out, '"')
-				out = append(out, tok...)
-				out = append(out, '"')
-				i += len(tok) - 1
-				matched = true
-				break
-			}
-		}
-		if !matched {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // WritePrefs writes p in LoadPrefs's format, one comparison per line, with
@@ -596,15 +373,4 @@ func WritePrefs(w io.Writer, p *Prefs) error {
 		}
 	}
 	return bw.Flush()
-}
-
-func appendFloats(buf []byte, v []float64) []byte {
-	buf = append(buf, '[')
-	for j, f := range v {
-		if j > 0 {
-			buf = append(buf, ',')
-		}
-		buf = strconv.AppendFloat(buf, f, 'g', -1, 64)
-	}
-	return append(buf, ']')
 }

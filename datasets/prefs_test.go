@@ -2,7 +2,6 @@ package datasets
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -248,14 +247,7 @@ func TestLoadPrefsErrors(t *testing.T) {
 		{`{"features": [[1, 0], [0, 1]], "chosen": 0,`, "p.jsonl:2: want a complete JSON object, got end of line"},
 	} {
 		_, err := ReadPrefs(strings.NewReader(ok+"\n"+tc.line+"\n"), "p.jsonl")
-		var de *Error
-		if !errors.As(err, &de) {
-			t.Errorf("%s: got %v, want a *datasets.Error", tc.line, err)
-			continue
-		}
-		if err.Error() != tc.want {
-			t.Errorf("%s:\n got  %s\n want %s", tc.line, err, tc.want)
-		}
+		checkMessage(t, tc.line, err, tc.want)
 	}
 }
 

@@ -3,12 +3,10 @@ package datasets
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"sort"
 	"strconv"
 )
@@ -188,7 +186,7 @@ func GenerateCandidateRankings(cfg CandidateRankingsConfig, r *rand.Rand) (train
 			order := make([]int, cfg.Candidates)
 			for c := range phis {
 				phis[c] = drawResponse(cfg.Dim, r)
-				truth[c] = pairsDot(w, phis[c])
+				truth[c] = dot(w, phis[c])
 				score[c] = truth[c] + cfg.RewardNoise*r.NormFloat64()
 				order[c] = c
 			}
@@ -220,13 +218,9 @@ func GenerateCandidateRankings(cfg CandidateRankingsConfig, r *rand.Rand) (train
 // blank lines are ignored. Problems are *Error with file, line and field,
 // e.g. `r.jsonl:4: ranking[2]: want distinct items, got "b" again (ranking[0])`.
 func LoadRankings(path string) (*Rankings, error) {
-	f, err := os.Open(path)
+	f, err := openInput(path)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, &Error{File: path, Msg: err.Error()}
+		return nil, err
 	}
 	defer f.Close()
 	return ReadRankings(f, path)
@@ -236,11 +230,8 @@ func LoadRankings(path string) (*Rankings, error) {
 // file name used in errors.
 func ReadRankings(r io.Reader, name string) (*Rankings, error) {
 	rd := &rankReader{name: name, out: &Rankings{}, index: map[string]int{}}
-	if err := pairsScanLines(r, name, rd.line); err != nil {
+	if err := readJSONRecords(r, name, pairsMaxLine, "rankings", rd.line); err != nil {
 		return nil, err
-	}
-	if rd.out.Len() == 0 {
-		return nil, &Error{File: name, Msg: "no rankings: want one JSON object per line"}
 	}
 	return rd.out, nil
 }
@@ -252,8 +243,8 @@ type rankReader struct {
 	hasRewards bool
 }
 
-func (rd *rankReader) line(b []byte, line int) error {
-	obj, err := pairsObject(b, rd.name, line)
+func (rd *rankReader) line(b []byte, line, col0 int) error {
+	obj, err := pairsObject(b, rd.name, line, col0)
 	if err != nil {
 		return err
 	}
@@ -394,12 +385,12 @@ func WriteRankings(w io.Writer, r *Rankings) error {
 			if c > 0 {
 				buf = append(buf, ',')
 			}
-			buf = pairsAppendFloats(buf, v)
+			buf = appendFloats(buf, v)
 		}
 		buf = append(buf, ']')
 		if r.Rewards != nil {
 			buf = append(buf, `,"rewards":`...)
-			buf = pairsAppendFloats(buf, r.Rewards[l])
+			buf = appendFloats(buf, r.Rewards[l])
 		}
 		buf = append(buf, "}\n"...)
 	}

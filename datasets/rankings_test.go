@@ -120,7 +120,7 @@ func TestGenerateCandidateRankings(t *testing.T) {
 	for l, cands := range train.Candidates {
 		for i, phi := range cands {
 			// Without reward noise the rewards are r* = W·φ, sorted.
-			if r := pairsDot(train.Truth.W, phi); math.Abs(r-train.Rewards[l][i]) > 1e-12 || train.Truth.TrueRewards[l][i] != r {
+			if r := dot(train.Truth.W, phi); math.Abs(r-train.Rewards[l][i]) > 1e-12 || train.Truth.TrueRewards[l][i] != r {
 				t.Fatalf("list %d candidate %d: reward %v, r* %v", l, i, train.Rewards[l][i], r)
 			}
 			if i > 0 && train.Rewards[l][i] > train.Rewards[l][i-1] {

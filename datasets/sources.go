@@ -2,14 +2,11 @@ package datasets
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"strconv"
 )
 
@@ -82,11 +79,10 @@ func checkSourceRates(what string, rates []float64) error {
 // Draws are made in the order w*, the sources (in order), validation, test,
 // and per example: x, the label, the flip.
 func GenerateSources(cfg SourcesConfig, r *rand.Rand) (*SourceSet, error) {
+	if err := checkSphere("sources", cfg.Dim, cfg.WNorm); err != nil {
+		return nil, err
+	}
 	switch {
-	case cfg.Dim < 1:
-		return nil, fmt.Errorf("datasets: sources: dimension must be ≥ 1, got %d", cfg.Dim)
-	case !(cfg.WNorm > 0) || math.IsInf(cfg.WNorm, 0):
-		return nil, fmt.Errorf("datasets: sources: ‖w*‖ must be finite and > 0, got %v", cfg.WNorm)
 	case cfg.PerSource < 1:
 		return nil, fmt.Errorf("datasets: sources: examples per source must be ≥ 1, got %d", cfg.PerSource)
 	case cfg.Val < 1:
@@ -132,22 +128,6 @@ func GenerateSources(cfg SourcesConfig, r *rand.Rand) (*SourceSet, error) {
 		s.Test = clean("test", cfg.Test)
 	}
 	return s, nil
-}
-
-// sphere draws a vector uniform on the sphere of radius norm in R^d.
-func sphere(d int, norm float64, r *rand.Rand) []float64 {
-	w := make([]float64, d)
-	var n float64
-	for n == 0 {
-		for i := range w {
-			w[i] = r.NormFloat64()
-		}
-		n = math.Sqrt(dot(w, w))
-	}
-	for i := range w {
-		w[i] *= norm / n
-	}
-	return w
 }
 
 // PrefSourcesConfig configures GeneratePrefSources: preference pairs of the
@@ -262,13 +242,9 @@ func LoadSources(path string) (*Labeled, error) { return loadLabeled(path, true)
 func LoadExamples(path string) (*Labeled, error) { return loadLabeled(path, false) }
 
 func loadLabeled(path string, needSource bool) (*Labeled, error) {
-	f, err := os.Open(path)
+	f, err := openInput(path)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, &Error{File: path, Msg: err.Error()}
+		return nil, err
 	}
 	defer f.Close()
 	return ReadLabeled(f, path, needSource)
@@ -278,32 +254,12 @@ func loadLabeled(path string, needSource bool) (*Labeled, error) {
 // file name used in errors, and needSource says whether every line must
 // name its source.
 func ReadLabeled(r io.Reader, name string, needSource bool) (*Labeled, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 1<<16), sourcesMaxLine)
 	l := &Labeled{}
 	index := map[string]int{}
-	line := 0
-	for sc.Scan() {
-		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if line == 1 {
-			b = bytes.TrimPrefix(b, []byte{0xEF, 0xBB, 0xBF})
-		}
-		if len(b) == 0 {
-			continue
-		}
-		if err := l.addLine(b, name, line, needSource, index); err != nil {
-			return nil, err
-		}
-	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, Errorf(name, line+1, "", "line longer than %d bytes", sourcesMaxLine)
-		}
-		return nil, &Error{File: name, Line: line, Msg: err.Error()}
-	}
-	if len(l.Examples) == 0 {
-		return nil, &Error{File: name, Msg: "no examples: want one JSON object per line"}
+	if err := readJSONRecords(r, name, sourcesMaxLine, "examples", func(b []byte, line, col0 int) error {
+		return l.addLine(b, name, line, col0, needSource, index)
+	}); err != nil {
+		return nil, err
 	}
 	return l, nil
 }
@@ -316,18 +272,11 @@ type sourcesLine struct {
 	Source   json.RawMessage   `json:"source"`
 }
 
-func (l *Labeled) addLine(b []byte, name string, line int, needSource bool, index map[string]int) error {
+// addLine reads line b of the file; col0 bytes of the line precede b.
+func (l *Labeled) addLine(b []byte, name string, line, col0 int, needSource bool, index map[string]int) error {
 	var raw sourcesLine
-	if err := json.Unmarshal(quoteNonFinite(b), &raw); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			field := jsonFieldPath(te.Field)
-			if field == "" {
-				field = "line"
-			}
-			return Errorf(name, line, field, "want %s, got %s", jsonKind(te.Type.Kind().String()), te.Value)
-		}
-		return Errorf(name, line, "", "invalid JSON: %v", err)
+	if err := decodeJSONRecord(&raw, b, name, line, col0); err != nil {
+		return err
 	}
 	if raw.Features == nil {
 		return Errorf(name, line, "features", "missing: want an array of numbers")
@@ -342,17 +291,13 @@ func (l *Labeled) addLine(b []byte, name string, line int, needSource bool, inde
 		return Errorf(name, line, "features", "want %d numbers (the file's feature dimension), got %d", l.Dim, len(raw.Features))
 	}
 	e := Example{Features: make([]float64, l.Dim)}
-	for j, v := range raw.Features {
-		f, bad := prefsNumber(v)
-		if bad != "" || !isFinite(f) {
-			return Errorf(name, line, fmt.Sprintf("features[%d]", j), "want a finite number, got %s", badOr(bad, f))
-		}
-		e.Features[j] = f
+	if j, got := finiteNumbers(e.Features, raw.Features); j >= 0 {
+		return Errorf(name, line, fmt.Sprintf("features[%d]", j), "want a finite number, got %s", got)
 	}
 	if raw.Label == nil {
 		return Errorf(name, line, "label", "missing: want 0 or 1")
 	}
-	y, bad := prefsNumber(raw.Label)
+	y, bad := jsonNumber(raw.Label)
 	if bad != "" || (y != 0 && y != 1) {
 		return Errorf(name, line, "label", "want 0 or 1, got %s", badOr(bad, y))
 	}
@@ -382,7 +327,7 @@ func (l *Labeled) addLine(b []byte, name string, line int, needSource bool, inde
 
 // sourceKind describes a JSON value that is not a string.
 func sourceKind(raw json.RawMessage) string {
-	_, bad := prefsNumber(raw)
+	_, bad := jsonNumber(raw)
 	if bad == "" {
 		return "number " + string(raw)
 	}
@@ -422,41 +367,30 @@ func LoadPrefSources(path string) (*PrefSources, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(path)
+	f, err := openInput(path)
 	if err != nil {
-		return nil, &Error{File: path, Msg: err.Error()}
+		return nil, err
 	}
 	defer f.Close()
 	ps := &PrefSources{Train: p, Source: make([]int, 0, len(p.Pairs))}
 	index := map[string]int{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 1<<16), prefsMaxLine)
-	line := 0
-	for sc.Scan() {
-		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if line == 1 {
-			b = bytes.TrimPrefix(b, []byte{0xEF, 0xBB, 0xBF})
-		}
-		if len(b) == 0 {
-			continue
-		}
+	if err := scanJSONLines(f, path, prefsMaxLine, func(b []byte, line, col0 int) error {
 		// LoadPrefs has validated the line; only the source is left to read.
 		var raw struct {
 			Source json.RawMessage `json:"source"`
 		}
-		if err := json.Unmarshal(quoteNonFinite(b), &raw); err != nil {
-			return nil, Errorf(path, line, "", "invalid JSON: %v", err)
+		if err := decodeJSONRecord(&raw, b, path, line, col0); err != nil {
+			return err
 		}
 		if raw.Source == nil {
-			return nil, Errorf(path, line, "source", "missing: want the name of the pair's data source")
+			return Errorf(path, line, "source", "missing: want the name of the pair's data source")
 		}
 		var src string
 		if err := json.Unmarshal(raw.Source, &src); err != nil {
-			return nil, Errorf(path, line, "source", "want a string, got %s", sourceKind(raw.Source))
+			return Errorf(path, line, "source", "want a string, got %s", sourceKind(raw.Source))
 		}
 		if src == "" {
-			return nil, Errorf(path, line, "source", "want a non-empty name, got \"\"")
+			return Errorf(path, line, "source", "want a non-empty name, got \"\"")
 		}
 		k, ok := index[src]
 		if !ok {
@@ -466,9 +400,9 @@ func LoadPrefSources(path string) (*PrefSources, error) {
 			ps.FlipRates = append(ps.FlipRates, math.NaN())
 		}
 		ps.Source = append(ps.Source, k)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, &Error{File: path, Line: line, Msg: err.Error()}
+		return nil
+	}); err != nil {
+		return nil, err
 	}
 	if len(ps.Source) != len(p.Pairs) {
 		return nil, &Error{File: path, Msg: fmt.Sprintf("read %d sources for %d pairs (the file changed while being read?)", len(ps.Source), len(p.Pairs))}

@@ -194,7 +194,7 @@ func TestLoadSourcesErrors(t *testing.T) {
 		field, want string
 	}{
 		{"empty", "\n\n", true, 0, "", "no examples"},
-		{"json", ok + "\n{\"features\": [1,", true, 2, "", "invalid JSON"},
+		{"json", ok + "\n{\"features\": [1,", true, 2, "features", "unclosed array: want a complete JSON object, got end of line"},
 		{"features missing", `{"label": 1, "source": "a"}`, true, 1, "features", "missing"},
 		{"features type", `{"features": 3, "label": 1, "source": "a"}`, true, 1, "features", "want an array, got number"},
 		{"features empty", `{"features": [], "label": 1, "source": "a"}`, true, 1, "features", "non-empty"},

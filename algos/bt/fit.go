@@ -135,39 +135,58 @@ func (e *NoMLEError) Reason() string { return e.reason() }
 // Hunter 2004, Assumption 1). It returns nil or a *NoMLEError.
 func CheckMLE(c *datasets.ArenaCounts) error {
 	k := len(c.Models)
-	out := make([][]int, k)
-	in := make([][]int, k)
-	win := make([]bool, k)
-	lose := make([]bool, k)
+	g := newBeatGraph(k)
 	for _, p := range c.Pairs {
 		t := p.Ties + p.BothBad
-		if p.WinsA+t > 0 { // A → B
-			out[p.A] = append(out[p.A], p.B)
-			in[p.B] = append(in[p.B], p.A)
-			win[p.A], lose[p.B] = true, true
+		if p.WinsA+t > 0 {
+			g.edge(p.A, p.B)
 		}
 		if p.WinsB+t > 0 {
-			out[p.B] = append(out[p.B], p.A)
-			in[p.A] = append(in[p.A], p.B)
-			win[p.B], lose[p.A] = true, true
+			g.edge(p.B, p.A)
 		}
 	}
 	if k <= 1 {
 		return nil
 	}
+	return g.check(c.Models)
+}
+
+// beatGraph is the directed graph of a comparison data set with an edge
+// i → j whenever i beat, tied or was ranked above j. The likelihood of
+// Bradley–Terry, or of Plackett–Luce, has a finite maximum iff the graph is
+// strongly connected.
+type beatGraph struct {
+	out, in   [][]int
+	won, lost []bool // an edge leaves, enters the vertex
+}
+
+func newBeatGraph(k int) *beatGraph {
+	return &beatGraph{out: make([][]int, k), in: make([][]int, k), won: make([]bool, k), lost: make([]bool, k)}
+}
+
+func (g *beatGraph) edge(i, j int) {
+	g.out[i] = append(g.out[i], j)
+	g.in[j] = append(g.in[j], i)
+	g.won[i], g.lost[j] = true, true
+}
+
+// check returns nil when the graph is strongly connected, else a
+// *NoMLEError naming (by names, one per vertex) the vertices that never
+// won or never lost.
+func (g *beatGraph) check(names []string) error {
 	e := &NoMLEError{}
-	for i, m := range c.Models {
-		if !win[i] {
+	for i, m := range names {
+		if !g.won[i] {
 			e.NoWins = append(e.NoWins, m)
 		}
-		if !lose[i] {
+		if !g.lost[i] {
 			e.NoLosses = append(e.NoLosses, m)
 		}
 	}
 	if len(e.NoWins)+len(e.NoLosses) > 0 {
 		return e
 	}
-	if reachesAll(out) && reachesAll(in) {
+	if reachesAll(g.out) && reachesAll(g.in) {
 		return nil
 	}
 	e.Disconnected = true
@@ -191,6 +210,35 @@ func reachesAll(adj [][]int) bool {
 		}
 	}
 	return n == len(adj)
+}
+
+// mmUpdate ends an iteration of the MM algorithms (Hunter 2004) for
+// Bradley–Terry and Plackett–Luce, whose update is γ_i ← num_i / den_i: it
+// sets next to the update of gamma, with the prior's term in the
+// denominator, and returns the largest |log(next_i/γ_i)|, the step.
+func mmUpdate(next, gamma, num, den []float64, prior float64) (step float64) {
+	for i := range next {
+		d := den[i]
+		if prior > 0 {
+			d += prior / (gamma[i] + 1)
+		}
+		next[i] = num[i] / d
+	}
+	if prior == 0 {
+		// Geometric mean 1: the likelihood is scale-free in γ.
+		logMean := 0.0
+		for _, g := range next {
+			logMean += math.Log(g)
+		}
+		scale := math.Exp(-logMean / float64(len(next)))
+		for i := range next {
+			next[i] *= scale
+		}
+	}
+	for i := range next {
+		step = math.Max(step, math.Abs(math.Log(next[i]/gamma[i])))
+	}
+	return step
 }
 
 // problem is the count data in the form the solvers iterate over.
@@ -570,28 +618,7 @@ func FitMM(c *datasets.ArenaCounts, s *Settings) (*Fit, error) {
 				den[b] += q * (1 + tie/2/r)
 			}
 		}
-		for i := range next {
-			d := den[i]
-			if p.prior > 0 {
-				d += p.prior / (gamma[i] + 1)
-			}
-			next[i] = num[i] / d
-		}
-		if p.prior == 0 {
-			// Geometric mean 1: the likelihood is scale-free in γ.
-			logMean := 0.0
-			for _, g := range next {
-				logMean += math.Log(g)
-			}
-			scale := math.Exp(-logMean / float64(k))
-			for i := range next {
-				next[i] *= scale
-			}
-		}
-		step = 0
-		for i := range next {
-			step = math.Max(step, math.Abs(math.Log(next[i]/gamma[i])))
-		}
+		step = mmUpdate(next, gamma, num, den, p.prior)
 		gamma, next = next, gamma
 		if p.fitTie {
 			newTau := p.mmTie(gamma, tau)

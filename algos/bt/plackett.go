@@ -57,35 +57,13 @@ func CheckPlackettLuce(r *datasets.Rankings) error {
 	if k <= 1 {
 		return nil
 	}
-	out := make([][]int, k)
-	in := make([][]int, k)
-	above := make([]bool, k) // ranked above some item
-	below := make([]bool, k)
+	g := newBeatGraph(k)
 	for _, l := range r.Lists {
 		for p := 0; p+1 < len(l); p++ {
-			a, b := l[p], l[p+1]
-			out[a] = append(out[a], b)
-			in[b] = append(in[b], a)
-			above[a], below[b] = true, true
+			g.edge(l[p], l[p+1])
 		}
 	}
-	e := &NoMLEError{}
-	for i, it := range r.Items {
-		if !above[i] {
-			e.NoWins = append(e.NoWins, it)
-		}
-		if !below[i] {
-			e.NoLosses = append(e.NoLosses, it)
-		}
-	}
-	if len(e.NoWins)+len(e.NoLosses) > 0 {
-		return e
-	}
-	if reachesAll(out) && reachesAll(in) {
-		return nil
-	}
-	e.Disconnected = true
-	return e
+	return g.check(r.Items)
 }
 
 // FitPlackettLuce fits item log-strengths θ to rankings of named items by
@@ -168,27 +146,7 @@ func FitPlackettLuce(r *datasets.Rankings, s *PLSettings) (*PLFit, error) {
 				den[item] += inv[min(p, len(l)-2)]
 			}
 		}
-		for i := range next {
-			d := den[i]
-			if prior > 0 {
-				d += prior / (gamma[i] + 1)
-			}
-			next[i] = num[i] / d
-		}
-		if prior == 0 {
-			logMean := 0.0
-			for _, g := range next {
-				logMean += math.Log(g)
-			}
-			scale := math.Exp(-logMean / float64(k))
-			for i := range next {
-				next[i] *= scale
-			}
-		}
-		step = 0
-		for i := range next {
-			step = math.Max(step, math.Abs(math.Log(next[i]/gamma[i])))
-		}
+		step = mmUpdate(next, gamma, num, den, prior)
 		gamma, next = next, gamma
 	}
 	theta := make([]float64, k)
@@ -865,20 +823,12 @@ func appendRankings(all, r *datasets.Rankings, path string) error {
 	return nil
 }
 
-// splitRankings holds out a seeded fraction of candidate lists (as splitPairs).
+// splitRankings holds out a seeded fraction of candidate lists (see holdOut).
 func splitRankings(all *datasets.Rankings, frac float64, r *rand.Rand) (train, test *datasets.Rankings) {
-	n := all.Len()
-	k := int(math.Round(frac * float64(n)))
-	if frac > 0 && k == 0 {
-		k = 1
-	}
-	if k >= n {
-		k = n - 1
-	}
-	if k <= 0 {
+	trainIdx, testIdx := holdOut(all.Len(), frac, r)
+	if testIdx == nil {
 		return all, nil
 	}
-	perm := r.Perm(n)
 	mk := func(idx []int) *datasets.Rankings {
 		out := *all
 		out.Candidates = make([][][]float64, len(idx))
@@ -893,7 +843,7 @@ func splitRankings(all *datasets.Rankings, frac float64, r *rand.Rand) (train, t
 		}
 		return &out
 	}
-	return mk(perm[k:]), mk(perm[:k])
+	return mk(trainIdx), mk(testIdx)
 }
 
 func runPLItems(job *kernel.Job, r *datasets.Rankings) error {

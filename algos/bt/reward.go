@@ -1006,21 +1006,12 @@ func loadPairsFiles(paths []string, hashDim int) (*datasets.RewardPairs, error) 
 	return all, nil
 }
 
-// splitPairs holds out round(frac·n) pairs (at least 1 when frac > 0, and
-// at least 1 pair stays for training), chosen by a permutation from r.
+// splitPairs holds out a seeded fraction of the pairs (see holdOut).
 func splitPairs(all *datasets.RewardPairs, frac float64, r *rand.Rand) (train, test *datasets.RewardPairs) {
-	n := len(all.Pairs)
-	k := int(math.Round(frac * float64(n)))
-	if frac > 0 && k == 0 {
-		k = 1
-	}
-	if k >= n {
-		k = n - 1
-	}
-	if k <= 0 {
+	trainIdx, testIdx := holdOut(len(all.Pairs), frac, r)
+	if testIdx == nil {
 		return all, nil
 	}
-	perm := r.Perm(n)
 	mk := func(idx []int) *datasets.RewardPairs {
 		out := *all
 		out.Pairs = make([]datasets.RewardPair, len(idx))
@@ -1029,5 +1020,24 @@ func splitPairs(all *datasets.RewardPairs, frac float64, r *rand.Rand) (train, t
 		}
 		return &out
 	}
-	return mk(perm[k:]), mk(perm[:k])
+	return mk(trainIdx), mk(testIdx)
+}
+
+// holdOut picks round(frac·n) of n items to hold out (at least 1 when
+// frac > 0, and at least 1 item stays for training) by a permutation from
+// r, and returns the indices of the training and the held-out items; nil,
+// nil when it holds none out, and then r is not drawn from.
+func holdOut(n int, frac float64, r *rand.Rand) (train, test []int) {
+	k := int(math.Round(frac * float64(n)))
+	if frac > 0 && k == 0 {
+		k = 1
+	}
+	if k >= n {
+		k = n - 1
+	}
+	if k <= 0 {
+		return nil, nil
+	}
+	perm := r.Perm(n)
+	return perm[k:], perm[:k]
 }

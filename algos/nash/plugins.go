@@ -1,6 +1,7 @@
 package nash
 
 import (
+	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
 )
 
@@ -83,18 +84,11 @@ func (inpoPlugin) Run(job *kernel.Job) error {
 	if err := c.check(); err != nil {
 		return err
 	}
-	ev, err := newEvaluator(g, c.Tau)
-	if err != nil {
+	if _, err := selfPlay(job, g, c.Tau, c.Iterations, func(ev *evaluator) ([][]float64, error) {
+		return runINPO(job, g, ev, c, "")
+	}); err != nil {
 		return err
 	}
-	job.SetTotal(int64(c.Iterations))
-	addGameTables(job, ev)
-	pi, err := runINPO(job, g, ev, c, "")
-	if err != nil {
-		return err
-	}
-	setFinal(job, "", ev.eval(pi, nil))
-	addPolicyTables(job, ev, pi)
 	job.AddChart(kernel.Chart{Kind: "line", ID: "exploitability", Title: "INPO: exploitability and distance to π*_τ",
 		Series: []string{MetricExploitability, MetricL1TauNash}, XLabel: "iteration"})
 	return nil
@@ -143,18 +137,11 @@ func (dnoPlugin) Run(job *kernel.Job) error {
 	if err := c.check(); err != nil {
 		return err
 	}
-	ev, err := newEvaluator(g, 0)
-	if err != nil {
+	if _, err := selfPlay(job, g, 0, c.Iterations, func(ev *evaluator) ([][]float64, error) {
+		return runDNO(job, g, ev, c, "")
+	}); err != nil {
 		return err
 	}
-	job.SetTotal(int64(c.Iterations))
-	addGameTables(job, ev)
-	pi, err := runDNO(job, g, ev, c, "")
-	if err != nil {
-		return err
-	}
-	setFinal(job, "", ev.eval(pi, nil))
-	addPolicyTables(job, ev, pi)
 	job.AddChart(kernel.Chart{Kind: "line", ID: "exploitability", Title: "DNO: exploitability",
 		Series: []string{MetricExploitability}, XLabel: "iteration"})
 	return nil
@@ -185,20 +172,16 @@ func (mwuPlugin) Run(job *kernel.Job) error {
 	if err != nil {
 		return err
 	}
-	ev, err := newEvaluator(g, 0)
-	if err != nil {
-		return err
-	}
 	c := mwuConfig{Iterations: job.Params.Int(ParamIterations), Eta: job.Params.Float(ParamEta)}
-	job.SetTotal(int64(c.Iterations))
-	addGameTables(job, ev)
-	last, avg, err := runMWU(job, g, ev, c, "")
+	var avg [][]float64
+	ev, err := selfPlay(job, g, 0, c.Iterations, func(ev *evaluator) (last [][]float64, err error) {
+		last, avg, err = runMWU(job, g, ev, c, "")
+		return last, err
+	})
 	if err != nil {
 		return err
 	}
-	setFinal(job, "", ev.eval(last, nil))
 	setFinal(job, "_avg", ev.eval(avg, nil))
-	addPolicyTables(job, ev, last)
 	pt := job.Result.Tables[TablePolicies]
 	for i, a := range g.Actions {
 		pt.Add(a, "average", avg[0][i])
@@ -240,20 +223,15 @@ func (btPlugin) Run(job *kernel.Job) error {
 	if err != nil {
 		return err
 	}
-	ev, err := newEvaluator(g, 0)
-	if err != nil {
-		return err
-	}
 	c := btConfig{Iterations: job.Params.Int(ParamIterations), Beta: job.Params.Float(ParamBeta),
 		Mode: job.Params.String(ParamMode), Pairs: job.Params.Int(ParamPairs)}
-	job.SetTotal(int64(c.Iterations))
-	addGameTables(job, ev)
-	pi, scores, err := runBT(job, g, ev, c, "")
-	if err != nil {
+	var scores [][]float64
+	if _, err := selfPlay(job, g, 0, c.Iterations, func(ev *evaluator) (pi [][]float64, err error) {
+		pi, scores, err = runBT(job, g, ev, c, "")
+		return pi, err
+	}); err != nil {
 		return err
 	}
-	setFinal(job, "", ev.eval(pi, nil))
-	addPolicyTables(job, ev, pi)
 	st := job.AddTable("scores", "prompt", "action", "bt_score")
 	for x, pr := range g.Prompts {
 		for i, a := range g.Actions {
@@ -263,4 +241,27 @@ func (btPlugin) Run(job *kernel.Job) error {
 	job.AddChart(kernel.Chart{Kind: "line", ID: "exploitability", Title: "BT-RLHF: exploitability per round",
 		Series: []string{MetricExploitability}, XLabel: "round"})
 	return nil
+}
+
+// selfPlay is what the plugins that run one method on the game g share,
+// once the method's config is read and checked: it reports the game (the
+// preference table, the exact solutions and their charts), runs the method
+// for iterations iterations through run, with an evaluator that measures
+// policies against the solutions at regularisation tau, and reports the
+// last iterate run returns (final metrics and policy tables). The plugin
+// then adds what is its own, its chart last.
+func selfPlay(job *kernel.Job, g *datasets.Game, tau float64, iterations int, run func(ev *evaluator) ([][]float64, error)) (*evaluator, error) {
+	ev, err := newEvaluator(g, tau)
+	if err != nil {
+		return nil, err
+	}
+	job.SetTotal(int64(iterations))
+	addGameTables(job, ev)
+	pi, err := run(ev)
+	if err != nil {
+		return nil, err
+	}
+	setFinal(job, "", ev.eval(pi, nil))
+	addPolicyTables(job, ev, pi)
+	return ev, nil
 }
