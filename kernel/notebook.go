@@ -3,9 +3,12 @@ package kernel
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html"
 	"math"
+	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,6 +35,14 @@ var (
 	sendMD     = gonbui.DisplayMarkdown
 	updateHTML = gonbui.UpdateHTML // replaces the output with the same display id
 	syncOut    = gonbui.Sync       // waits until GoNB has the outputs, or the last ones of a cell can be lost
+
+	// notifyInterrupt relays the kernel's interrupt (SIGINT, see
+	// CellContext) to c until the returned stop is called; tests replace
+	// it to interrupt without signalling the test process.
+	notifyInterrupt = func(c chan<- os.Signal) (stop func()) {
+		signal.Notify(c, os.Interrupt)
+		return func() { signal.Stop(c) }
+	}
 )
 
 // InNotebook reports whether the program runs as a GoNB notebook cell.
@@ -183,14 +194,104 @@ const LiveInterval = 250 * time.Millisecond
 // chart has them all.
 const livePoints = 500
 
+// ErrInterrupted is the cause (context.Cause) of a CellContext, or of
+// RunLive's context, cancelled by the kernel's interrupt.
+var ErrInterrupted = errors.New("kernel: interrupted")
+
+// CellContext returns a context for the work of a notebook cell that is
+// cancelled, with cause ErrInterrupted, when the kernel is interrupted
+// (Jupyter's ■): GoNB sends the cell's program SIGINT, and kills it 5 s
+// later if it still runs. Go's default SIGINT handling kills the program at
+// once, losing what the cell would have shown; with CellContext a run (Run,
+// RunLive, Widgets, a loop of your own) stops at its next step and the
+// program ends by itself, showing what it has. A second interrupt kills
+// the program as usual. cancel releases the signal: defer it.
+//
+// Outside a notebook it is context.WithCancel(context.Background()): a
+// command or a test keeps its own SIGINT handling.
+func CellContext() (ctx context.Context, cancel context.CancelFunc) {
+	if !inNotebook() {
+		return context.WithCancel(context.Background())
+	}
+	return interruptible(context.Background())
+}
+
+// interruptible returns a child of parent cancelled with ErrInterrupted on
+// the first interrupt. The relay stops at that interrupt (so a second one
+// gets the default handling) or when the context ends; cancel stops it
+// before returning, so no interrupt after it is swallowed.
+func interruptible(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancelCause := context.WithCancelCause(parent)
+	sig := make(chan os.Signal, 1)
+	stop := sync.OnceFunc(notifyInterrupt(sig))
+	go func() {
+		select {
+		case <-sig:
+			stop()
+			cancelCause(ErrInterrupted)
+		case <-ctx.Done():
+			stop()
+		}
+	}()
+	return ctx, func() {
+		stop()
+		cancelCause(context.Canceled)
+	}
+}
+
+// StoppedError is RunLive's error for a run that its context stopped before
+// the end: the kernel's interrupt, a deadline, a cancel. errors.Is finds
+// both the cause (ErrInterrupted, context.DeadlineExceeded, …) and what Run
+// returned (context.Canceled, …).
+type StoppedError struct {
+	Plugin string
+	Step   int64 // the last step the plugin reported
+	Total  int64 // its total steps, 0 if unknown
+	Cause  error // context.Cause of the run's context
+	Err    error // Run's error
+}
+
+func (e *StoppedError) Error() string {
+	return e.Plugin + ": " + stoppedText(e.Cause, e.Step, e.Total)
+}
+
+// Unwrap returns Run's error and the cause.
+func (e *StoppedError) Unwrap() []error { return []error{e.Err, e.Cause} }
+
+// stoppedText says why and where a run stopped: "interrupted at step 120 / 1500".
+func stoppedText(cause error, step, total int64) string {
+	why := "cancelled"
+	switch {
+	case errors.Is(cause, ErrInterrupted):
+		why = "interrupted"
+	case errors.Is(cause, context.DeadlineExceeded):
+		why = "timed out"
+	}
+	if total > 0 {
+		return fmt.Sprintf("%s at step %d / %d", why, step, total)
+	}
+	return fmt.Sprintf("%s at step %d", why, step)
+}
+
 // RunLive runs plugin id like Run while a line chart of the named metrics
 // (all of them if none is named) redraws in place in the cell output, then
-// replaces it with the final chart and Shows the result. Outside a notebook
-// it is Run. An Observer in opts still gets every event.
+// replaces it with the final chart and Shows the result. An Observer in
+// opts still gets every event. Outside a notebook it is Run.
+//
+// In a notebook, interrupting the kernel stops the run whatever ctx is (it
+// is made interruptible as by CellContext): the chart keeps the curves so
+// far and says "interrupted at step N", and RunLive returns a
+// *StoppedError, as it does when ctx ends first. The error is shown under
+// the chart; a plugin error too.
 func RunLive(ctx context.Context, id string, opts Options, metrics ...string) (*Result, error) {
 	if !inNotebook() {
 		return Run(ctx, id, opts)
 	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := interruptible(ctx)
+	defer cancel()
 	lv := newLive(id, metrics)
 	next := opts.Observer
 	opts.Observer = func(e Event) {
@@ -201,6 +302,10 @@ func RunLive(ctx context.Context, id string, opts Options, metrics ...string) (*
 	}
 	lv.start()
 	res, err := Run(ctx, id, opts)
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		step, total := lv.progress()
+		err = &StoppedError{Plugin: id, Step: step, Total: total, Cause: context.Cause(ctx), Err: err}
+	}
 	lv.stop(err)
 	if err == nil {
 		Show(res)
@@ -223,6 +328,7 @@ type live struct {
 	step    int64
 	total   int64
 	dirty   bool
+	end     string // the final progress line, set by stop
 	done    chan struct{}
 	stopped chan struct{}
 }
@@ -289,11 +395,22 @@ func (lv *live) start() {
 	}()
 }
 
+// progress returns the last step reported and the total.
+func (lv *live) progress() (step, total int64) {
+	lv.mu.Lock()
+	defer lv.mu.Unlock()
+	return lv.step, lv.total
+}
+
 // stop ends the redraws and leaves the final chart (with the library
-// inline, so a saved notebook renders it) in place of the live one.
+// inline, so a saved notebook renders it) in place of the live one; its
+// progress line says how the run ended.
 func (lv *live) stop(runErr error) {
 	close(lv.done)
 	<-lv.stopped
+	lv.mu.Lock()
+	lv.end = endText(runErr, lv.step, lv.total)
+	lv.mu.Unlock()
 	updateHTML(lv.feedID, "")
 	updateHTML(lv.outID, lv.chartHTML(true))
 	if runErr != nil {
@@ -331,8 +448,12 @@ func (lv *live) chartHTML(final bool) string {
 	chart := plots.Line(id, title, series, plots.Axes{XLabel: "step"})
 	var b strings.Builder
 	b.WriteString(plots.HTML(chart))
+	progress := lv.end
+	if !final || progress == "" {
+		progress = progressText(lv.step, lv.total, final)
+	}
 	fmt.Fprintf(&b, "<div id=\"%s_progress\" style=\"font-family:monospace;font-size:0.85em\">%s</div>\n",
-		lv.chartID, html.EscapeString(progressText(lv.step, lv.total, final)))
+		lv.chartID, html.EscapeString(progress))
 	return b.String()
 }
 
@@ -402,6 +523,21 @@ func thin(pts []Point, n int) []Point {
 		out = append(out, pts[int(math.Round(float64(i)*stride))])
 	}
 	return out
+}
+
+// endText is the progress line of the final chart: done, stopped by the
+// context (*StoppedError), or failed.
+func endText(err error, step, total int64) string {
+	var stopped *StoppedError
+	switch {
+	case err == nil:
+		return progressText(step, total, true)
+	case errors.As(err, &stopped):
+		return stoppedText(stopped.Cause, stopped.Step, stopped.Total)
+	case total > 0:
+		return fmt.Sprintf("failed at step %d / %d", step, total)
+	}
+	return fmt.Sprintf("failed at step %d", step)
 }
 
 func progressText(step, total int64, final bool) string {

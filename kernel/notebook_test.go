@@ -3,11 +3,16 @@ package kernel
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
+	"os"
+	"os/signal"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // nbPlugin is a plugin whose Run is a function, for the notebook tests.
@@ -59,14 +64,65 @@ type outputs struct {
 	md      []string
 	updates []struct{ id, html string }
 	syncs   int
+	irq     *fakeInterrupts
+}
+
+// fakeInterrupts stands for the kernel's SIGINT: the channels CellContext
+// registered, and an interrupt that reaches them without signalling the
+// test process.
+type fakeInterrupts struct {
+	mu    sync.Mutex
+	chans map[chan<- os.Signal]bool
+}
+
+func (f *fakeInterrupts) notify(c chan<- os.Signal) func() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.chans[c] = true
+	return func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		delete(f.chans, c)
+	}
+}
+
+// interrupt delivers one interrupt as the runtime does: to every
+// registered channel, never blocking.
+func (f *fakeInterrupts) interrupt() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c := range f.chans {
+		select {
+		case c <- os.Interrupt:
+		default:
+		}
+	}
+}
+
+func (f *fakeInterrupts) registered() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.chans)
+}
+
+// waitDone waits for ctx to end; the bound only keeps a broken CellContext
+// from hanging the test.
+func waitDone(t *testing.T, ctx context.Context) {
+	t.Helper()
+	select {
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the context was not cancelled")
+	}
 }
 
 // fakeNotebook makes the package believe it runs in a notebook and records
 // every output; the hooks are restored when the test ends.
 func fakeNotebook(t *testing.T, in bool) *outputs {
 	t.Helper()
-	o := &outputs{}
-	saved := []any{inNotebook, sendHTML, sendMD, updateHTML, syncOut}
+	o := &outputs{irq: &fakeInterrupts{chans: map[chan<- os.Signal]bool{}}}
+	saved := []any{inNotebook, sendHTML, sendMD, updateHTML, syncOut, notifyInterrupt}
+	notifyInterrupt = o.irq.notify
 	inNotebook = func() bool { return in }
 	sendHTML = func(s string) { o.mu.Lock(); o.html = append(o.html, s); o.mu.Unlock() }
 	sendMD = func(s string) { o.mu.Lock(); o.md = append(o.md, s); o.mu.Unlock() }
@@ -82,6 +138,7 @@ func fakeNotebook(t *testing.T, in bool) *outputs {
 		sendMD = saved[2].(func(string))
 		updateHTML = saved[3].(func(string, string))
 		syncOut = saved[4].(func())
+		notifyInterrupt = saved[5].(func(chan<- os.Signal) func())
 	})
 	return o
 }
@@ -233,6 +290,212 @@ func TestRunLiveErrorShown(t *testing.T) {
 	if len(o.html) != 1 || !strings.Contains(o.html[0], "diverged at step 2") {
 		t.Errorf("got outputs %q, want one error line", o.html)
 	}
+	var stopped *StoppedError
+	if errors.As(err, &stopped) {
+		t.Errorf("a divergence is not a stop by the context: got %v", err)
+	}
+	if last := o.updates[len(o.updates)-1]; !strings.Contains(last.html, "failed at step 1<") {
+		t.Errorf("final chart: got %.300q, want the progress line \"failed at step 1\"", last.html)
+	}
+}
+
+func TestCellContextOutsideNotebook(t *testing.T) {
+	o := fakeNotebook(t, false)
+	ctx, cancel := CellContext()
+	defer cancel()
+	if n := o.irq.registered(); n != 0 {
+		t.Fatalf("outside a notebook CellContext must leave SIGINT alone; it registered %d channels", n)
+	}
+	o.irq.interrupt()
+	if ctx.Err() != nil {
+		t.Fatalf("got %v before cancel, want a live context", ctx.Err())
+	}
+	cancel()
+	if !errors.Is(ctx.Err(), context.Canceled) {
+		t.Errorf("after cancel: got %v, want context.Canceled", ctx.Err())
+	}
+}
+
+func TestCellContextInterrupt(t *testing.T) {
+	o := fakeNotebook(t, true)
+	ctx, cancel := CellContext()
+	defer cancel()
+	if n := o.irq.registered(); n != 1 {
+		t.Fatalf("got %d channels registered for SIGINT, want 1", n)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("got %v before any interrupt, want a live context", ctx.Err())
+	}
+	o.irq.interrupt()
+	waitDone(t, ctx)
+	if got := context.Cause(ctx); got != ErrInterrupted {
+		t.Errorf("cause: got %v, want ErrInterrupted", got)
+	}
+	if !errors.Is(ctx.Err(), context.Canceled) {
+		t.Errorf("ctx.Err: got %v, want context.Canceled", ctx.Err())
+	}
+	// The relay stops at the first interrupt, so a second one gets Go's
+	// default handling (the program ends) instead of being swallowed.
+	if n := o.irq.registered(); n != 0 {
+		t.Errorf("after the interrupt %d channels are still registered, want 0", n)
+	}
+}
+
+func TestCellContextCancel(t *testing.T) {
+	o := fakeNotebook(t, true)
+	ctx, cancel := CellContext()
+	cancel()
+	if n := o.irq.registered(); n != 0 {
+		t.Errorf("cancel returned with %d channels registered for SIGINT, want 0", n)
+	}
+	if got := context.Cause(ctx); got != context.Canceled {
+		t.Errorf("cause: got %v, want context.Canceled", got)
+	}
+	cancel() // twice is fine
+}
+
+// TestCellContextSIGINT sends a real SIGINT to the test process, as GoNB
+// does to a cell's program. A channel of the test's own stays registered
+// meanwhile, so that the signal cannot kill the process even if
+// CellContext failed to catch it.
+func TestCellContextSIGINT(t *testing.T) {
+	fakeNotebook(t, true)
+	notifyInterrupt = func(c chan<- os.Signal) func() { // the real one
+		signal.Notify(c, os.Interrupt)
+		return func() { signal.Stop(c) }
+	}
+	guard := make(chan os.Signal, 1)
+	signal.Notify(guard, os.Interrupt)
+	defer signal.Stop(guard)
+
+	ctx, cancel := CellContext()
+	defer cancel()
+	self, err := os.FindProcess(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := self.Signal(os.Interrupt); err != nil {
+		t.Skipf("cannot send SIGINT to the test process here: %v", err)
+	}
+	<-guard // delivered
+	waitDone(t, ctx)
+	if got := context.Cause(ctx); got != ErrInterrupted {
+		t.Errorf("cause: got %v, want ErrInterrupted", got)
+	}
+}
+
+// foreverPlugin records "loss" at every step until its context stops it,
+// calling at(step) after each record; it gives up (returning nil, which
+// the tests take as a failure to stop) after a million steps.
+func foreverPlugin(id string, at func(step int64)) nbPlugin {
+	return nbPlugin{
+		info: Info{ID: id, Summary: "runs until stopped"},
+		run: func(job *Job) error {
+			job.SetTotal(1_000_000)
+			for s := int64(1); s <= 1_000_000; s++ {
+				if err := job.Record(s, "loss", 1/float64(s)); err != nil {
+					return err
+				}
+				at(s)
+			}
+			return nil
+		},
+	}
+}
+
+func TestRunLiveInterrupted(t *testing.T) {
+	o := fakeNotebook(t, true)
+	registerNB(t, foreverPlugin("nb.forever", func(step int64) {
+		if step == 100 {
+			o.irq.interrupt()
+		}
+	}))
+	// context.Background: RunLive itself listens for the interrupt.
+	res, err := RunLive(context.Background(), "nb.forever", Options{}, "loss")
+	if res != nil || err == nil {
+		t.Fatalf("got result %v and error %v, want the run stopped", res, err)
+	}
+	var stopped *StoppedError
+	if !errors.As(err, &stopped) {
+		t.Fatalf("got %T %v, want a *StoppedError", err, err)
+	}
+	if !errors.Is(err, ErrInterrupted) || !errors.Is(err, context.Canceled) {
+		t.Errorf("errors.Is(err, ErrInterrupted), (err, context.Canceled): got %v, %v, want both true",
+			errors.Is(err, ErrInterrupted), errors.Is(err, context.Canceled))
+	}
+	if stopped.Step < 100 || stopped.Total != 1_000_000 {
+		t.Errorf("stopped at step %d of %d, want step ≥ 100 of 1000000", stopped.Step, stopped.Total)
+	}
+	want := fmt.Sprintf("interrupted at step %d / 1000000", stopped.Step)
+	if got := err.Error(); got != "nb.forever: "+want {
+		t.Errorf("error: got %q, want %q", got, "nb.forever: "+want)
+	}
+	last := o.updates[len(o.updates)-1]
+	if !strings.Contains(last.html, want+"<") || !strings.Contains(last.html, `"loss"`) {
+		t.Errorf("final chart: got %.300q, want the loss curve and the progress line %q", last.html, want)
+	}
+	if len(o.html) != 1 || !strings.Contains(o.html[0], "nb.forever: "+want) {
+		t.Errorf("got HTML outputs %q, want only the error line", o.html)
+	}
+	if n := o.irq.registered(); n != 0 {
+		t.Errorf("RunLive returned with %d channels registered for SIGINT, want 0", n)
+	}
+}
+
+func TestRunLiveCellContextInterrupted(t *testing.T) {
+	o := fakeNotebook(t, true)
+	registerNB(t, foreverPlugin("nb.forever2", func(step int64) {
+		if step == 10 {
+			o.irq.interrupt()
+		}
+	}))
+	ctx, cancel := CellContext()
+	defer cancel()
+	_, err := RunLive(ctx, "nb.forever2", Options{})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("got %v, want ErrInterrupted", err)
+	}
+	waitDone(t, ctx) // the cell's context ends too: the rest of the cell can stop
+}
+
+func TestRunLiveCancelled(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		stop func(cancel context.CancelFunc)
+		ctx  func() (context.Context, context.CancelFunc)
+		want string
+		is   error
+	}{
+		{"cancel", func(c context.CancelFunc) { c() }, func() (context.Context, context.CancelFunc) {
+			return context.WithCancel(context.Background())
+		}, "cancelled at step ", context.Canceled},
+		{"deadline", func(context.CancelFunc) { time.Sleep(20 * time.Millisecond) }, func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), time.Millisecond)
+		}, "timed out at step ", context.DeadlineExceeded},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := fakeNotebook(t, true)
+			ctx, cancel := tc.ctx()
+			defer cancel()
+			id := "nb.forever." + tc.name
+			registerNB(t, foreverPlugin(id, func(step int64) {
+				if step == 5 {
+					tc.stop(cancel)
+				}
+			}))
+			_, err := RunLive(ctx, id, Options{})
+			var stopped *StoppedError
+			if !errors.As(err, &stopped) || !errors.Is(err, tc.is) || errors.Is(err, ErrInterrupted) {
+				t.Fatalf("got %v, want a *StoppedError that is %v and not ErrInterrupted", err, tc.is)
+			}
+			if !strings.HasPrefix(err.Error(), id+": "+tc.want) {
+				t.Errorf("error: got %q, want it to start with %q", err, id+": "+tc.want)
+			}
+			if last := o.updates[len(o.updates)-1]; !strings.Contains(last.html, tc.want) {
+				t.Errorf("final chart: got %.300q, want %q", last.html, tc.want)
+			}
+		})
+	}
 }
 
 func TestFeedScript(t *testing.T) {
@@ -280,6 +543,25 @@ func TestThin(t *testing.T) {
 	}
 }
 
+func TestEndText(t *testing.T) {
+	for _, tc := range []struct {
+		err         error
+		step, total int64
+		want        string
+	}{
+		{nil, 20, 20, "done: 20 / 20 steps"},
+		{errors.New("boom"), 7, 20, "failed at step 7 / 20"},
+		{errors.New("boom"), 7, 0, "failed at step 7"},
+		{&StoppedError{Step: 3, Total: 9, Cause: ErrInterrupted}, 4, 9, "interrupted at step 3 / 9"},
+		{&StoppedError{Step: 3, Cause: context.DeadlineExceeded}, 4, 0, "timed out at step 3"},
+		{&StoppedError{Step: 3, Cause: context.Canceled}, 4, 0, "cancelled at step 3"},
+	} {
+		if got := endText(tc.err, tc.step, tc.total); got != tc.want {
+			t.Errorf("endText(%v, %d, %d): got %q, want %q", tc.err, tc.step, tc.total, got, tc.want)
+		}
+	}
+}
+
 func TestProgressText(t *testing.T) {
 	for _, tc := range []struct {
 		step, total int64
@@ -295,4 +577,18 @@ func TestProgressText(t *testing.T) {
 			t.Errorf("progressText(%d, %d, %v): got %q, want %q", tc.step, tc.total, tc.final, got, tc.want)
 		}
 	}
+}
+
+// A cell's loop of runs stops when the kernel is interrupted; outside a
+// notebook CellContext is an ordinary cancellable context, never cancelled
+// by a signal.
+func ExampleCellContext() {
+	ctx, cancel := CellContext()
+	defer cancel()
+	done := 0
+	for seed := 1; seed <= 3 && ctx.Err() == nil; seed++ {
+		done++ // e.g. kernel.Run(ctx, id, kernel.Options{Params: map[string]any{"seed": seed}})
+	}
+	fmt.Println(done, "runs; interrupted:", errors.Is(context.Cause(ctx), ErrInterrupted))
+	// Output: 3 runs; interrupted: false
 }

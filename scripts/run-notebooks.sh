@@ -14,6 +14,9 @@
 #      can die without an error output); the HTML export is opened in
 #      headless Chromium, where every chart must have drawn; a screenshot
 #      goes to build/notebooks/NAME.png.
+#   5. The interrupt check (scripts/nbinterrupt.py): a cell running a
+#      plugin for hours must stop, by itself, soon after the kernel is
+#      interrupted, and the kernel must run the next cell.
 #
 # The last line is "notebooks: N passed, M failed"; the exit status is 1 if
 # anything failed.
@@ -97,6 +100,16 @@ for nb in "${notebooks[@]}"; do
 		failed=$((failed + 1))
 	fi
 done
+
+# Counted as a failure, like the browser self-test, but not as a notebook.
+echo "run-notebooks: interrupting a running cell (scripts/nbinterrupt.py)"
+if timeout 600 "$PY" scripts/nbinterrupt.py >"$OUT/nbinterrupt.log" 2>&1; then
+	grep '^nbinterrupt: cell stopped' "$OUT/nbinterrupt.log"
+else
+	echo "run-notebooks: the interrupt check failed; the end of $OUT/nbinterrupt.log (kernel log lines left out):" >&2
+	grep -v -E '^[IWEF][0-9]{4} ' "$OUT/nbinterrupt.log" | tail -n 25 | sed 's/^/    /' >&2
+	failed=$((failed + 1))
+fi
 
 echo "notebooks: $passed passed, $failed failed"
 ((failed == 0))
