@@ -412,8 +412,8 @@ func reportList(names []string) string {
 
 // ReportHTML renders a result as one standalone, offline HTML page: a header
 // (plugin, seed, backend, module version, wall time, data files), the
-// params, the final metrics, the notes, every table (at most MaxTableRows
-// rows each) and the declared charts. Everything from the result is escaped.
+// params, the final metrics, the notes, the declared charts and every table
+// (at most MaxTableRows rows each). Everything from the result is escaped.
 func ReportHTML(res *Result) ([]byte, error) {
 	charts, err := Charts(res)
 	if err != nil {
@@ -467,14 +467,23 @@ func ReportHTML(res *Result) ([]byte, error) {
 		}
 		b.WriteString("</ul>\n")
 	}
+	// Charts before tables: the picture is what a reader looks for first.
+	if len(charts) > 0 {
+		b.WriteString("<h2>Charts</h2>\n")
+		seen := make(map[string]bool, len(charts))
+		for _, c := range charts {
+			if seen[c.ID()] {
+				return nil, fmt.Errorf("kernel: %s: two charts have ID %q", res.Plugin, c.ID())
+			}
+			seen[c.ID()] = true
+			b.WriteString(c.Snippet())
+		}
+	}
 	for _, name := range res.TableNames() {
 		fmt.Fprintf(&b, "<h2>Table: %s</h2>\n", esc(name))
 		b.WriteString(TableHTML(res.Tables[name]))
 	}
-	if len(charts) > 0 {
-		b.WriteString("<h2>Charts</h2>\n")
-	}
-	return plots.Page("alignlab report: "+res.Plugin, b.String(), charts...), nil
+	return plots.Page("alignlab report: "+res.Plugin, b.String()), nil
 }
 
 // TableHTML renders t as an HTML <table>, every header and cell escaped,

@@ -258,6 +258,9 @@ func TestReportHTML(t *testing.T) {
 			t.Errorf("report lacks %q", want)
 		}
 	}
+	if c, tb := strings.Index(s, "<h2>Charts</h2>"), strings.Index(s, "<h2>Table: "); c < 0 || tb < 0 || c > tb {
+		t.Errorf("charts at byte %d, first table at byte %d: want the charts first", c, tb)
+	}
 	if strings.Contains(s, "<td>"+fmt.Sprint(MaxTableRows)+"</td>") {
 		t.Errorf("report shows row %d of the big table", MaxTableRows)
 	}
