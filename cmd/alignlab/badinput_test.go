@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -193,28 +190,6 @@ func writeFile(t *testing.T, dir, name, content string) {
 	}
 }
 
-// exeWithin runs the built binary with a time limit, so that a loader that
-// blocks fails the test instead of hanging it.
-func exeWithin(t *testing.T, limit time.Duration, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), limit)
-	defer cancel()
-	var out, errb bytes.Buffer
-	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("%v: still running after %v", args, limit)
-	}
-	if ee, ok := err.(*exec.ExitError); ok {
-		return ee.ExitCode(), out.String(), errb.String()
-	}
-	if err != nil {
-		t.Fatalf("running %v: %v", args, err)
-	}
-	return 0, out.String(), errb.String()
-}
-
 func TestBadInput(t *testing.T) {
 	for _, tc := range badInputs {
 		t.Run(tc.name, func(t *testing.T) {
@@ -281,11 +256,7 @@ func TestDivergence(t *testing.T) {
 	if code != exitFailure || stdout != "" || strings.Count(stderr, "\n") != 1 {
 		t.Fatalf("exit %d, stdout %q, stderr %q; want exit 1 and one line", code, stdout, stderr)
 	}
-	for _, want := range []string{"alignlab: dpo.ipo: diverged at step ", " is +Inf (last finite: ", "loss=", "; try a smaller learning_rate\n"} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("stderr %q misses %q", stderr, want)
-		}
-	}
+	mustContain(t, "stderr", stderr, "alignlab: dpo.ipo: diverged at step ", " is +Inf (last finite: ", "loss=", "; try a smaller learning_rate\n")
 	if _, err := os.Stat(filepath.Join(out, "result.json")); !os.IsNotExist(err) {
 		t.Errorf("result.json exists after a diverged run (%v)", err)
 	}

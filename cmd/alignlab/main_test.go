@@ -52,13 +52,25 @@ func call(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
-// exe runs the built binary.
+// exe runs the built binary, with a limit far above any test's run.
 func exe(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return exeWithin(t, 5*time.Minute, args...)
+}
+
+// exeWithin runs the built binary with a time limit, so that a loader that
+// blocks fails the test instead of hanging it.
+func exeWithin(t *testing.T, limit time.Duration, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
 	var out, errb bytes.Buffer
-	cmd := exec.Command(binary, args...)
+	cmd := exec.CommandContext(ctx, binary, args...)
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("%v: still running after %v", args, limit)
+	}
 	if ee, ok := err.(*exec.ExitError); ok {
 		return ee.ExitCode(), out.String(), errb.String()
 	}
@@ -100,15 +112,21 @@ func TestDescribe(t *testing.T) {
 	if code != 0 || errs != "" {
 		t.Fatalf("exit %d, stderr %q", code, errs)
 	}
-	for _, want := range []string{
+	mustContain(t, "describe", out,
 		"test.toy — test plugin: noisy running estimate of a mean\n",
 		"  rate                   float  default 0.5        (0, 1]\n      step size towards the target\n",
 		"  mode                   choice default \"ok\"       one of ok, panic, diverge, slow\n",
 		"  seed                   int    default 1 ",
 		"Data (--data):\n  numbers (text)\n",
-	} {
+	)
+}
+
+// mustContain reports each of wants that out lacks; what names out.
+func mustContain(t *testing.T, what, out string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
 		if !strings.Contains(out, want) {
-			t.Errorf("describe misses %q:\n%s", want, out)
+			t.Errorf("%s misses %q:\n%s", what, want, out)
 		}
 	}
 }
@@ -132,11 +150,7 @@ func TestHelpAndVersion(t *testing.T) {
 	if code != 0 || errs != "" {
 		t.Fatalf("version: exit %d, stderr %q", code, errs)
 	}
-	for _, want := range []string{"alignlab ", "\ngo go1.", "\nbackend go "} {
-		if !strings.Contains(out, want) {
-			t.Errorf("version misses %q:\n%s", want, out)
-		}
-	}
+	mustContain(t, "version", out, "alignlab ", "\ngo go1.", "\nbackend go ")
 }
 
 // result is the part of the JSON result the command's tests look at.
@@ -187,18 +201,14 @@ func TestRunSummary(t *testing.T) {
 	if code != 0 || errs != "" {
 		t.Fatalf("exit %d, stderr %q", code, errs)
 	}
-	for _, want := range []string{
+	mustContain(t, "summary", out,
 		"test.toy  seed 1  backend go  ",
 		"\nfinal:\n  error     ",
 		"\nsummary (3 rows):\n  name      value\n  target    3\n  estimate  ",
 		"\n  steps     20\n",
 		"\nseries:\n  x  20 points  last ",
 		"\nnotes:\n  - toy result, not an algorithm\n",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("summary misses %q:\n%s", want, out)
-		}
-	}
+	)
 }
 
 func TestRunOut(t *testing.T) {
@@ -327,37 +337,64 @@ func TestCancelled(t *testing.T) {
 // TestInterrupt sends a real SIGINT to a running binary.
 func TestInterrupt(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "out")
-	cmd := exec.Command(binary, "run", "test.toy", "--set", "mode=slow", "--json", "--out", dir)
+	rest := interruptAfterStart(t, []string{"run", "test.toy", "--set", "mode=slow", "--json", "--out", dir}, "alignlab: test.toy: note: started")
+	if rest != "alignlab: interrupted\n" {
+		t.Errorf("after SIGINT: stderr %q; want only %q", rest, "alignlab: interrupted\n")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "result.json")); !os.IsNotExist(err) {
+		t.Errorf("result.json exists after an interrupted run (%v)", err)
+	}
+}
+
+// interruptAfterStart runs the binary, waits for the stderr line started,
+// sends SIGINT and checks the exit: status 130 within 30 s, "alignlab:
+// interrupted" ending the stderr that follows, nothing on stdout. It
+// returns that stderr.
+func interruptAfterStart(t *testing.T, args []string, started string) (stderrAfter string) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stdout bytes.Buffer
+	var stdout strings.Builder
 	cmd.Stdout = &stdout
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	sc := bufio.NewScanner(stderr)
-	if !sc.Scan() || sc.Text() != "alignlab: test.toy: note: started" {
+	if !sc.Scan() || sc.Text() != started {
 		cmd.Process.Kill()
 		cmd.Wait()
-		t.Fatalf("first stderr line %q, want the started note", sc.Text())
+		t.Fatalf("first stderr line %q, want %q", sc.Text(), started)
 	}
+	time.Sleep(300 * time.Millisecond) // into the work, past start-up
+	sent := time.Now()
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	rest, _ := io.ReadAll(stderr)
-	err = cmd.Wait()
+	var rest []byte
+	done := make(chan error, 1)
+	go func() {
+		rest, _ = io.ReadAll(stderr)
+		done <- cmd.Wait()
+	}()
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("%v: still running 30 s after SIGINT", args)
+	}
+	t.Logf("%v stopped %.2f s after SIGINT", args, time.Since(sent).Seconds())
 	ee, ok := err.(*exec.ExitError)
 	if !ok || ee.ExitCode() != exitInterrupted {
-		t.Fatalf("wait: %v; want exit status 130", err)
+		t.Fatalf("%v: wait: %v; want exit status 130", args, err)
 	}
-	if string(rest) != "alignlab: interrupted\n" || stdout.Len() != 0 {
-		t.Errorf("after SIGINT: stderr %q, stdout %q; want only %q", rest, stdout.String(), "alignlab: interrupted\n")
+	if !strings.HasSuffix(string(rest), "alignlab: interrupted\n") || strings.Contains(string(rest), "goroutine") || stdout.Len() != 0 {
+		t.Errorf("%v after SIGINT: stderr %q, stdout %q; want it to end with %q", args, rest, stdout.String(), "alignlab: interrupted\n")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "result.json")); !os.IsNotExist(err) {
-		t.Errorf("result.json exists after an interrupted run (%v)", err)
-	}
+	return string(rest)
 }
 
 // canonical drops the timing, the one part of a result allowed to differ

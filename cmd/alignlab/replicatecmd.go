@@ -43,57 +43,40 @@ type replicateArgs struct {
 func parseReplicateArgs(args []string) (*replicateArgs, error) {
 	ra := &replicateArgs{seed: kernel.DefaultSeed}
 	seedSet := false
-	for i := 0; i < len(args); i++ {
-		arg := args[i]
-		if arg == "--" {
-			ra.papers = append(ra.papers, args[i+1:]...)
-			break
-		}
-		if !strings.HasPrefix(arg, "-") || arg == "-" {
-			ra.papers = append(ra.papers, arg)
+	var err error
+	s := &flagScanner{args: args}
+	for s.scan() {
+		if !s.isFlag {
+			ra.papers = append(ra.papers, s.arg)
 			continue
 		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
-		switch name {
+		switch s.name {
 		case "h", "help":
 			return nil, errHelp
 		case "quick":
-			ra.quick = true
-			if hasValue {
-				b, err := strconv.ParseBool(value)
-				if err != nil {
-					return nil, fmt.Errorf("--quick=%s: want true or false", value)
-				}
-				ra.quick = b
+			if ra.quick, err = s.boolValue(); err != nil {
+				return nil, err
 			}
-			continue
-		case "out", "seed":
-		default:
-			return nil, fmt.Errorf("unknown flag %s for replicate (want --quick, --out or --seed)", arg)
-		}
-		if !hasValue {
-			if i+1 >= len(args) {
-				return nil, fmt.Errorf("flag --%s needs a value", name)
-			}
-			i++
-			value = args[i]
-		}
-		switch name {
 		case "out":
-			if value == "" {
-				return nil, errors.New("--out needs a directory")
+			if ra.out, err = s.needNonEmpty("a directory"); err != nil {
+				return nil, err
 			}
-			ra.out = value
 		case "seed":
+			value, err := s.needValue()
+			if err != nil {
+				return nil, err
+			}
 			if seedSet {
 				return nil, errors.New("--seed given twice")
 			}
 			seedSet = true
-			s, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
-			if err != nil || s < 0 || s > 1<<53 {
+			n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
+			if err != nil || n < 0 || n > 1<<53 {
 				return nil, fmt.Errorf("--seed %q: want an integer in [0, 9007199254740992]", value)
 			}
-			ra.seed = s
+			ra.seed = n
+		default:
+			return nil, s.unknown("replicate", "--quick, --out or --seed")
 		}
 	}
 	return ra, nil

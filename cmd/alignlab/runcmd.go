@@ -42,50 +42,27 @@ var errHelp = errors.New("help requested")
 func parseRunArgs(args []string) (*runArgs, error) {
 	ra := &runArgs{params: map[string]any{}}
 	seed := ""
-	for i := 0; i < len(args); i++ {
-		arg := args[i]
-		if arg == "--" {
-			for _, a := range args[i+1:] {
-				if err := ra.setID(a); err != nil {
-					return nil, err
-				}
-			}
-			break
-		}
-		if !strings.HasPrefix(arg, "-") || arg == "-" {
-			if err := ra.setID(arg); err != nil {
+	var err error
+	s := &flagScanner{args: args}
+	for s.scan() {
+		if !s.isFlag {
+			if err := ra.setID(s.arg); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(arg, "-"), "=")
-		switch name {
+		switch s.name {
 		case "h", "help":
 			return nil, errHelp
 		case "json":
-			if hasValue {
-				b, err := strconv.ParseBool(value)
-				if err != nil {
-					return nil, fmt.Errorf("--json=%s: want true or false", value)
-				}
-				ra.json = b
-			} else {
-				ra.json = true
+			if ra.json, err = s.boolValue(); err != nil {
+				return nil, err
 			}
-			continue
-		case "set", "data", "seed", "out":
-		default:
-			return nil, fmt.Errorf("unknown flag %s for run (want --set, --data, --seed, --out or --json)", arg)
-		}
-		if !hasValue {
-			if i+1 >= len(args) {
-				return nil, fmt.Errorf("flag --%s needs a value", name)
-			}
-			i++
-			value = args[i]
-		}
-		switch name {
 		case "set":
+			value, err := s.needValue()
+			if err != nil {
+				return nil, err
+			}
 			key, v, err := kernel.ParseSet(value)
 			if err != nil {
 				return nil, fmt.Errorf("--set %q: want key=value", value)
@@ -95,20 +72,26 @@ func parseRunArgs(args []string) (*runArgs, error) {
 			}
 			ra.params[key] = v
 		case "data":
-			if value == "" {
-				return nil, errors.New("--data needs a file path")
+			path, err := s.needNonEmpty("a file path")
+			if err != nil {
+				return nil, err
 			}
-			ra.data = append(ra.data, value)
+			ra.data = append(ra.data, path)
 		case "seed":
+			value, err := s.needValue()
+			if err != nil {
+				return nil, err
+			}
 			if seed != "" {
 				return nil, errors.New("--seed given twice")
 			}
 			seed = value
 		case "out":
-			if value == "" {
-				return nil, errors.New("--out needs a directory")
+			if ra.out, err = s.needNonEmpty("a directory"); err != nil {
+				return nil, err
 			}
-			ra.out = value
+		default:
+			return nil, s.unknown("run", "--set, --data, --seed, --out or --json")
 		}
 	}
 	if ra.id == "" {
