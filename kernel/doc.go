@@ -29,4 +29,16 @@
 //     series, tables, chart declarations, notes and timing.
 //
 // With the same seed and backend, Result.CanonicalJSON is byte-identical.
+//
+// # Reports and notebooks
+//
+// Charts turns a Result's chart declarations into plots charts, and
+// ReportHTML renders a whole Result as one offline page. In a GoNB notebook
+// (kernel is the only package that imports GoNB), Show displays a Result,
+// ShowCharts/ShowTable/ShowMarkdown/ShowHTML display the rest, RunLive runs a
+// plugin while its chart redraws in place, CellContext is cancelled by the
+// notebook's interrupt, and Widgets builds controls from a plugin's params.
+// Each is a no-op outside a notebook, so the same code runs in go test.
+// InstallKernelspec installs the "alignlab" Jupyter kernel
+// (alignlab kernel install).
 package kernel
