@@ -658,7 +658,7 @@ func pairsText(raw json.RawMessage, name string, line int, field string) ([]pair
 	case "array of messages", "empty array":
 		var msgs []pairsMessage
 		if err := json.Unmarshal(raw, &msgs); err != nil {
-			return nil, Errorf(name, line, field, "want a list of {\"role\", \"content\"} messages with string fields, got %s", pairsShort(raw))
+			return nil, Errorf(name, line, field, "want a list of {\"role\", \"content\"} messages with string fields, got %s", clipValue(string(raw)))
 		}
 		return msgs, nil
 	}
@@ -704,15 +704,7 @@ func pairsKind(raw json.RawMessage) string {
 		}
 		return "array"
 	}
-	return "number " + string(raw)
-}
-
-func pairsShort(raw json.RawMessage) string {
-	s := string(raw)
-	if len(s) > 40 {
-		s = s[:40] + "…"
-	}
-	return s
+	return "number " + clipValue(string(raw)) // digits can run to megabytes
 }
 
 // WriteRewardPairs writes vector pairs in LoadRewardPairs's format; strength,

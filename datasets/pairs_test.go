@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestReadRewardPairsVectors(t *testing.T) {
@@ -204,6 +205,52 @@ func TestGenerateHelpSteer(t *testing.T) {
 		}
 		if got := off[m] / count[m]; math.Abs(got-want) > 0.018 {
 			t.Errorf("strength %d: reported one off %.4f of the time, want %v", m+1, got, want)
+		}
+	}
+}
+
+// TestLongValuesClipped checks that the pairs and rankings loaders quote a
+// long bad value by the one rule of errtext.go: whole runes up to maxQuoted
+// bytes, then "… (N bytes)" with the whole length, so a message stays one
+// short line of valid UTF-8.
+func TestLongValuesClipped(t *testing.T) {
+	// The messages start at byte 27, so with 2-byte runes a cut at byte
+	// 64 (or the old 40) falls inside one.
+	msgs := `[{"role":"user","content":"` + strings.Repeat("é", 40) + `"},{"role":"user","content":3}]`
+	long := strings.Repeat("名", 30) // 90 bytes
+	digits := "1" + strings.Repeat("0", 99)
+	for _, c := range []struct {
+		name, loader, in, value string
+		want                    string // the message, after "f:1: "
+	}{
+		{"messages", "pairs", `{"chosen":` + msgs + `,"rejected":"b"}`, msgs,
+			`chosen: want a list of {"role", "content"} messages with string fields, got ` +
+				msgs[:63] + "… (" + fmt.Sprint(len(msgs)) + " bytes)"},
+		{"number", "pairs", `{"chosen":[1],"rejected":` + digits + `}`, digits,
+			"rejected: want an array of numbers, got number " + digits[:maxQuoted] + "… (100 bytes)"},
+		{"duplicate item", "rankings", `{"ranking":["` + long + `","b","` + long + `"]}`, long,
+			`ranking[2]: want distinct items, got "` + strings.Repeat("名", 21) + `"… (90 bytes) again (ranking[0])`},
+	} {
+		var err error
+		switch c.loader {
+		case "pairs":
+			_, err = ReadRewardPairs(strings.NewReader(c.in), "f", nil)
+		case "rankings":
+			_, err = ReadRankings(strings.NewReader(c.in), "f")
+		}
+		var de *Error
+		if !errors.As(err, &de) {
+			t.Fatalf("%s: got %v, want a *datasets.Error", c.name, err)
+		}
+		msg := err.Error()
+		if !utf8.ValidString(msg) {
+			t.Errorf("%s: message is not valid UTF-8: %q", c.name, msg)
+		}
+		if total := fmt.Sprintf("(%d bytes)", len(c.value)); !strings.Contains(msg, total) {
+			t.Errorf("%s: message %q does not name the whole length %s", c.name, msg, total)
+		}
+		if want := "f:1: " + c.want; msg != want {
+			t.Errorf("%s:\ngot  %s\nwant %s", c.name, msg, want)
 		}
 	}
 }

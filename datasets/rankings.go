@@ -299,7 +299,7 @@ func (rd *rankReader) items(raw json.RawMessage, line int) error {
 			return errf(field, "want a non-empty item name, got \"\"")
 		}
 		if j, dup := seen[s]; dup {
-			return errf(field, "want distinct items, got %q again (ranking[%d])", s, j)
+			return errf(field, "want distinct items, got %s again (ranking[%d])", quoteValue(s), j)
 		}
 		seen[s] = i
 		idx, ok := rd.index[s]

@@ -144,22 +144,35 @@ func (e *evaluator) eval(pi, prev [][]float64) metrics {
 	return m
 }
 
-// record appends the metrics of iteration t to the job's series, each name
-// suffixed by suffix ("" or "/method"); NaN metrics are skipped.
-func record(job *kernel.Job, t int, suffix string, m metrics) error {
-	for _, kv := range []struct {
-		name string
-		v    float64
-	}{
+// namedMetric is one metric and its series name.
+type namedMetric struct {
+	name string
+	v    float64
+}
+
+// named lists m's metrics under their names, in reporting order, leaving
+// out the NaN ones (not measured: no τ, no previous iterate). record and
+// setFinal both use it, so the series and the finals name the same things.
+func (m metrics) named() []namedMetric {
+	var out []namedMetric
+	for _, kv := range []namedMetric{
 		{MetricExploitability, m.Exploitability},
 		{MetricL1Nash, m.L1Nash},
 		{MetricL1TauNash, m.L1TauNash},
 		{MetricWinRateRef, m.WinRateRef},
 		{MetricWinRatePrev, m.WinRatePrev},
 	} {
-		if math.IsNaN(kv.v) {
-			continue
+		if !math.IsNaN(kv.v) {
+			out = append(out, kv)
 		}
+	}
+	return out
+}
+
+// record appends the metrics of iteration t to the job's series, each name
+// suffixed by suffix ("" or "/method"); NaN metrics are skipped.
+func record(job *kernel.Job, t int, suffix string, m metrics) error {
+	for _, kv := range m.named() {
 		if err := job.Record(int64(t), kv.name+suffix, kv.v); err != nil {
 			return err
 		}
@@ -169,19 +182,8 @@ func record(job *kernel.Job, t int, suffix string, m metrics) error {
 
 // setFinal sets the final metrics (NaN ones are left out).
 func setFinal(job *kernel.Job, suffix string, m metrics) {
-	for _, kv := range []struct {
-		name string
-		v    float64
-	}{
-		{MetricExploitability, m.Exploitability},
-		{MetricL1Nash, m.L1Nash},
-		{MetricL1TauNash, m.L1TauNash},
-		{MetricWinRateRef, m.WinRateRef},
-		{MetricWinRatePrev, m.WinRatePrev},
-	} {
-		if !math.IsNaN(kv.v) {
-			job.SetFinal(kv.name+suffix, kv.v)
-		}
+	for _, kv := range m.named() {
+		job.SetFinal(kv.name+suffix, kv.v)
 	}
 }
 
