@@ -5,6 +5,11 @@
 // Only the pure-Go backend is compiled in by default: it needs nothing
 // installed and never downloads. XLA (CPU or CUDA) is an opt-in for users who
 // have the PJRT plugin: build with -tags xla (see xla.go).
+//
+// On this backend (GoMLX v0.28.16), graph variables are baked in as
+// constants unless the graph is in training mode: a hand-written training
+// step must call scope.SetTraining(g, true), or its updates vanish after the
+// first step. See docs/writing-a-plugin.md.
 package backend
 
 import (
