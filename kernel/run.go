@@ -146,16 +146,17 @@ func NewJob(ctx context.Context, id string, params Params, data []string) *Job {
 	if s, ok := params[ParamSeed].(int64); ok {
 		seed = s
 	}
+	backend := Backend() // read once: the job runs on the backend its result records
 	return &Job{
-		ctx: ctx, Params: params, Data: data, Seed: seed, Backend: Backend(),
-		Result: newResult(id, params, seed),
+		ctx: ctx, Params: params, Data: data, Seed: seed, Backend: backend,
+		Result: newResult(id, params, seed, backend),
 		last:   map[string]Point{},
 	}
 }
 
-func newResult(id string, params Params, seed int64) *Result {
+func newResult(id string, params Params, seed int64, backend string) *Result {
 	return &Result{
-		Plugin: id, Params: params, Seed: seed, Backend: Backend(),
+		Plugin: id, Params: params, Seed: seed, Backend: backend,
 		Provenance: provenance(),
 		Final:      map[string]float64{},
 		Series:     map[string][]Point{},
