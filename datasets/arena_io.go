@@ -1,0 +1,632 @@
+package datasets
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"unicode/utf8"
+)
+
+// This file holds the battle file readers, JSON Lines, a JSON array or CSV,
+// all streamed through ScanBattles, and the JSON Lines writer.
+
+// maxLine bounds one JSONL line. Arena exports carry whole conversations per
+// line (a few MB); anything larger is almost certainly not a battle file.
+const battleMaxLine = 64 << 20
+
+// LoadBattles reads a battle file: JSON Lines (one object per line), a JSON
+// array of objects, or CSV with a header naming model_a, model_b and winner
+// (any order, other columns ignored). A name ending in .csv is read as CSV;
+// otherwise a first non-space byte '[' means a JSON array, anything else
+// JSONL. In JSON, fields other than model_a, model_b and winner are ignored.
+// Winner values are trimmed and lower-cased, then must be one of
+// "model_a", "model_b", "tie", "tie (bothbad)".
+//
+// Problems are reported as *Error with the file, the 1-based line and the
+// field. The file is read as a stream; only the battles are kept.
+func LoadBattles(path string) ([]Battle, error) {
+	var out []Battle
+	err := scanBattleFile(path, func(b Battle) error {
+		out = append(out, b)
+		return nil
+	})
+	return out, err
+}
+
+// LoadArenaCounts reads battle files (see LoadBattles for the formats) and
+// aggregates them into counts without keeping the battles: the way to read a
+// million-line export.
+func LoadArenaCounts(paths ...string) (*ArenaCounts, error) {
+	var agg ArenaAggregator
+	for _, p := range paths {
+		if err := scanBattleFile(p, agg.Add); err != nil {
+			return nil, err
+		}
+	}
+	return agg.Counts(), nil
+}
+
+func scanBattleFile(path string, fn func(Battle) error) error {
+	f, err := openInput(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return ScanBattles(f, path, fn)
+}
+
+// ReadBattles reads battles from r in any format LoadBattles accepts; name is
+// the file name used in errors and, by its extension, to recognise CSV.
+func ReadBattles(r io.Reader, name string) ([]Battle, error) {
+	var out []Battle
+	err := ScanBattles(r, name, func(b Battle) error {
+		out = append(out, b)
+		return nil
+	})
+	return out, err
+}
+
+// ScanBattles streams the battles of r to fn, in file order, stopping at the
+// first error (a *Error for bad input, or fn's error). Model names are
+// interned, so a long file does not hold one copy of a name per line.
+func ScanBattles(r io.Reader, name string, fn func(Battle) error) error {
+	s := &battleScanner{name: name, fn: fn, intern: map[string]string{}}
+	br := bufio.NewReaderSize(r, 1<<16)
+	if strings.EqualFold(filepath.Ext(name), ".csv") {
+		return s.csv(br)
+	}
+	first, err := battleFirstByte(br)
+	if err != nil {
+		return &Error{File: name, Msg: err.Error()}
+	}
+	switch first {
+	case 0:
+		return s.empty()
+	case '[':
+		return s.jsonArray(br)
+	}
+	return s.jsonl(br)
+}
+
+// firstByte returns the first byte that is not white space or a UTF-8 byte
+// order mark, without consuming it; 0 at end of input.
+func battleFirstByte(br *bufio.Reader) (byte, error) {
+	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
+		br.Discard(3)
+	}
+	for n := 1; ; n++ {
+		p, err := br.Peek(n)
+		if len(p) < n {
+			if err == io.EOF || err == nil {
+				return 0, nil
+			}
+			if err == bufio.ErrBufferFull {
+				// A whole buffer of white space: not JSON array, so JSONL will report it.
+				return ' ', nil
+			}
+			return 0, err
+		}
+		switch c := p[n-1]; c {
+		case ' ', '\t', '\r', '\n':
+		default:
+			return c, nil
+		}
+	}
+}
+
+type battleScanner struct {
+	inArray bool
+	name    string
+	fn      func(Battle) error
+	intern  map[string]string
+	count   int
+}
+
+func (s *battleScanner) errorf(line int, field, format string, args ...any) error {
+	return Errorf(s.name, line, field, format, args...)
+}
+
+func (s *battleScanner) empty() error {
+	return s.errorf(0, "", "want at least one battle, got an empty file")
+}
+
+// emit checks and normalizes one battle and hands it on.
+func (s *battleScanner) emit(line int, a, b, w string) error {
+	if a == "" {
+		return s.errorf(line, "model_a", "want a model name, got an empty string")
+	}
+	if b == "" {
+		return s.errorf(line, "model_b", "want a model name, got an empty string")
+	}
+	if a == b {
+		return s.errorf(line, "model_b", "want a model other than model_a, got %s on both sides", quoteValue(a))
+	}
+	norm, ok := normalizeWinner(w)
+	if !ok {
+		return s.errorf(line, "winner", "want one of %s, got %s", quoteBattleList(battleWinners), quoteValue(w))
+	}
+	s.count++
+	return s.fn(Battle{ModelA: s.name0(a), ModelB: s.name0(b), Winner: norm})
+}
+
+// internBytes returns b as a string, shared with earlier equal ones: a
+// million lines name a few hundred models and four outcomes.
+func (s *battleScanner) internBytes(b []byte) string {
+	if v, ok := s.intern[string(b)]; ok { // no allocation for the lookup
+		return v
+	}
+	v := string(b)
+	s.intern[v] = v
+	return v
+}
+
+func (s *battleScanner) name0(n string) string {
+	if v, ok := s.intern[n]; ok {
+		return v
+	}
+	s.intern[n] = n
+	return n
+}
+
+func normalizeWinner(w string) (string, bool) {
+	w = strings.ToLower(strings.TrimSpace(w))
+	for _, v := range battleWinners {
+		if w == v {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func quoteBattleList(vs []string) string {
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = fmt.Sprintf("%q", v)
+	}
+	return strings.Join(q, ", ")
+}
+
+// checkUTF8 reports the first invalid byte of b, at 1-based column col0 +
+// its index (col0 0: column unknown).
+func (s *battleScanner) checkUTF8(line int, b []byte, col0 int) error {
+	if utf8.Valid(b) {
+		return nil
+	}
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			if col0 == 0 {
+				return s.errorf(line, "", "want UTF-8 text, got byte 0x%02x", b[i])
+			}
+			return s.errorf(line, "", "want UTF-8 text, got byte 0x%02x at column %d", b[i], col0+i)
+		}
+		i += size
+	}
+	return nil
+}
+
+// record is one JSON battle object; fields stay raw so that a wrong type can
+// be reported by name instead of as a decoding failure.
+type battleRecord struct {
+	ModelA json.RawMessage `json:"model_a"`
+	ModelB json.RawMessage `json:"model_b"`
+	Winner json.RawMessage `json:"winner"`
+}
+
+// object decodes one JSON object (line is where it starts).
+func (s *battleScanner) object(line int, raw []byte) error {
+	col0 := 1
+	if s.inArray {
+		col0 = 0 // an element need not start its line: no column
+	}
+	if err := s.checkUTF8(line, raw, col0); err != nil {
+		return err
+	}
+	if a, b, w, ok := flatBattle(raw); ok {
+		return s.emit(line, s.internBytes(a), s.internBytes(b), s.internBytes(w))
+	}
+	trimmed := bytes.TrimLeft(raw, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		if len(trimmed) > 0 && json.Valid(trimmed) {
+			return s.errorf(line, "", "want a JSON object, got %s", battleJSONKind(trimmed))
+		}
+	}
+	var rec battleRecord
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return s.jsonError(line, err)
+	}
+	var vals [3]string
+	for i, f := range [3]struct {
+		name string
+		raw  json.RawMessage
+	}{{"model_a", rec.ModelA}, {"model_b", rec.ModelB}, {"winner", rec.Winner}} {
+		if f.raw == nil {
+			if f.name == "winner" {
+				return s.errorf(line, f.name, "want one of %s, got no such field", quoteBattleList(battleWinners))
+			}
+			return s.errorf(line, f.name, "want a model name, got no such field")
+		}
+		if f.raw[0] != '"' {
+			return s.errorf(line, f.name, "want a string, got %s", battleJSONKind(f.raw))
+		}
+		if bytes.IndexByte(f.raw, '\\') < 0 {
+			vals[i] = s.internBytes(f.raw[1 : len(f.raw)-1])
+		} else if err := json.Unmarshal(f.raw, &vals[i]); err != nil {
+			return s.errorf(line, f.name, "want a string, got %s", clipValue(string(f.raw)))
+		}
+	}
+	return s.emit(line, vals[0], vals[1], vals[2])
+}
+
+// flatBattle is the fast path of object: a flat JSON object whose strings
+// have no escapes and whose other values are numbers, true, false or null,
+// with model_a, model_b and winner present once each as strings. It returns
+// ok false for anything else (nested values, escapes, other types, invalid
+// JSON, keys that match only case-insensitively), which the encoding/json
+// path then decodes or reports, so both paths give the same battles.
+func flatBattle(b []byte) (modelA, modelB, winner []byte, ok bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return nil, nil, nil, false
+	}
+	i = skipSpace(b, i+1)
+	var seen [3]bool
+	if i < len(b) && b[i] == '}' {
+		return nil, nil, nil, false
+	}
+	for {
+		key, j, good := flatString(b, i)
+		if !good {
+			return nil, nil, nil, false
+		}
+		i = skipSpace(b, j)
+		if i >= len(b) || b[i] != ':' {
+			return nil, nil, nil, false
+		}
+		i = skipSpace(b, i+1)
+		field := -1
+		switch string(key) {
+		case "model_a":
+			field = 0
+		case "model_b":
+			field = 1
+		case "winner":
+			field = 2
+		default:
+			if strings.EqualFold(string(key), "model_a") || strings.EqualFold(string(key), "model_b") || strings.EqualFold(string(key), "winner") {
+				return nil, nil, nil, false
+			}
+		}
+		if field >= 0 {
+			val, j, good := flatString(b, i)
+			if !good || seen[field] {
+				return nil, nil, nil, false
+			}
+			seen[field] = true
+			switch field {
+			case 0:
+				modelA = val
+			case 1:
+				modelB = val
+			case 2:
+				winner = val
+			}
+			i = j
+		} else if i < len(b) && b[i] == '"' {
+			_, j, good := flatString(b, i)
+			if !good {
+				return nil, nil, nil, false
+			}
+			i = j
+		} else if j, good := flatScalar(b, i); good {
+			i = j
+		} else {
+			return nil, nil, nil, false
+		}
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return nil, nil, nil, false
+		}
+		if b[i] == '}' {
+			break
+		}
+		if b[i] != ',' {
+			return nil, nil, nil, false
+		}
+		i = skipSpace(b, i+1)
+	}
+	if skipSpace(b, i+1) != len(b) || !seen[0] || !seen[1] || !seen[2] {
+		return nil, nil, nil, false
+	}
+	return modelA, modelB, winner, true
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// flatString reads a JSON string without escapes or control bytes at b[i].
+func flatString(b []byte, i int) (val []byte, next int, ok bool) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, i, false
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return b[i+1 : j], j + 1, true
+		case c == '\\' || c < 0x20:
+			return nil, i, false
+		}
+	}
+	return nil, i, false
+}
+
+// flatScalar reads a JSON number, true, false or null at b[i].
+func flatScalar(b []byte, i int) (next int, ok bool) {
+	for _, lit := range []string{"true", "false", "null"} {
+		if bytes.HasPrefix(b[i:], []byte(lit)) {
+			return i + len(lit), true
+		}
+	}
+	j := i
+	if j < len(b) && b[j] == '-' {
+		j++
+	}
+	digits := func() int {
+		k := j
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		return j - k
+	}
+	switch {
+	case j < len(b) && b[j] == '0':
+		j++
+	case digits() == 0:
+		return i, false
+	}
+	if j < len(b) && b[j] == '.' {
+		j++
+		if digits() == 0 {
+			return i, false
+		}
+	}
+	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
+		j++
+		if j < len(b) && (b[j] == '+' || b[j] == '-') {
+			j++
+		}
+		if digits() == 0 {
+			return i, false
+		}
+	}
+	return j, true
+}
+
+func (s *battleScanner) jsonError(line int, err error) error {
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se) && se.Error() == "unexpected end of JSON input":
+		return s.errorf(line, "", "want a complete JSON object, got truncated JSON")
+	case errors.As(err, &se):
+		return s.errorf(line, "", "want a JSON object, got invalid JSON at column %d: %s", se.Offset, se.Error())
+	}
+	return s.errorf(line, "", "want a JSON object, got %v", err)
+}
+
+// jsonKind names the JSON type of a value by its first byte.
+func battleJSONKind(raw []byte) string {
+	switch raw[0] {
+	case '"':
+		return "string"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	}
+	return "number"
+}
+
+func (s *battleScanner) jsonl(br *bufio.Reader) error {
+	sc := bufio.NewScanner(br)
+	sc.Buffer(make([]byte, 0, 1<<16), battleMaxLine)
+	line := 0
+	for sc.Scan() {
+		line++
+		b := sc.Bytes()
+		if len(bytes.TrimSpace(b)) == 0 {
+			continue
+		}
+		if err := s.object(line, b); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return s.errorf(line+1, "", "want a line of at most %d MiB, got a longer one", battleMaxLine>>20)
+		}
+		return s.errorf(line+1, "", "%v", err)
+	}
+	if s.count == 0 {
+		return s.empty()
+	}
+	return nil
+}
+
+// lineTracker counts the newlines of what a json.Decoder consumed, so that an
+// element found at a byte offset can be given its line.
+type battleLineTracker struct {
+	r     io.Reader
+	buf   []byte // bytes from offset base on
+	start int    // bytes of buf already counted
+	base  int64  // offset of buf[start]
+	line  int    // newlines before base
+}
+
+func (t *battleLineTracker) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if t.start > len(t.buf)/2 {
+		t.buf = append(t.buf[:0], t.buf[t.start:]...)
+		t.start = 0
+	}
+	t.buf = append(t.buf, p[:n]...)
+	return n, err
+}
+
+// lineAt returns the 1-based line of the byte at off; offsets must not decrease.
+func (t *battleLineTracker) lineAt(off int64) int {
+	k := int(off - t.base)
+	if k > len(t.buf)-t.start {
+		k = len(t.buf) - t.start
+	}
+	if k > 0 {
+		t.line += bytes.Count(t.buf[t.start:t.start+k], []byte{'\n'})
+		t.start += k
+		t.base += int64(k)
+	}
+	return t.line + 1
+}
+
+// lastLine returns the line of the last non-space byte read.
+func (t *battleLineTracker) lastLine() int {
+	rest := bytes.TrimRight(t.buf[t.start:], " \t\r\n")
+	return t.line + bytes.Count(rest, []byte{'\n'}) + 1
+}
+
+func (s *battleScanner) jsonArray(br *bufio.Reader) error {
+	s.inArray = true
+	lt := &battleLineTracker{r: br}
+	dec := json.NewDecoder(lt)
+	if _, err := dec.Token(); err != nil { // the '[' already seen
+		return s.errorf(1, "", "want a JSON array, got %v", err)
+	}
+	for dec.More() {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			var se *json.SyntaxError
+			switch {
+			case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+				errors.As(err, &se) && se.Error() == "unexpected end of JSON input":
+				return s.errorf(lt.lastLine(), "", "want a complete JSON array, got truncated JSON")
+			case errors.As(err, &se):
+				return s.errorf(lt.lineAt(se.Offset), "", "want a JSON array of objects, got invalid JSON: %s", se.Error())
+			}
+			return s.errorf(lt.lineAt(dec.InputOffset()), "", "want a JSON array of objects, got %v", err)
+		}
+		line := lt.lineAt(dec.InputOffset() - int64(len(raw)))
+		if err := s.object(line, raw); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) && se.Error() != "unexpected end of JSON input" {
+			return s.errorf(lt.lineAt(se.Offset), "", "want a JSON array of objects, got invalid JSON: %s", se.Error())
+		}
+		return s.errorf(lt.lastLine(), "", "want a complete JSON array, got truncated JSON")
+	}
+	if s.count == 0 {
+		return s.errorf(1, "", "want at least one battle, got an empty array")
+	}
+	return nil
+}
+
+func (s *battleScanner) csv(br *bufio.Reader) error {
+	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
+		br.Discard(3)
+	}
+	cr := csv.NewReader(br)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		return s.empty()
+	}
+	if err != nil {
+		return s.csvError(err)
+	}
+	col := map[string]int{"model_a": -1, "model_b": -1, "winner": -1}
+	for i, h := range header {
+		if err := s.checkUTF8(1, []byte(h), 1); err != nil {
+			return err
+		}
+		h = strings.ToLower(strings.TrimSpace(h))
+		if _, ok := col[h]; ok && col[h] < 0 {
+			col[h] = i
+		}
+	}
+	for _, f := range []string{"model_a", "model_b", "winner"} {
+		if col[f] < 0 {
+			return s.errorf(1, f, "want a header with columns model_a, model_b, winner, got %s", quoteValue(strings.Join(header, ",")))
+		}
+	}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return s.csvError(err)
+		}
+		line, _ := cr.FieldPos(0)
+		for i, f := range rec {
+			l, c := cr.FieldPos(i)
+			if err := s.checkUTF8(l, []byte(f), c); err != nil {
+				return err
+			}
+		}
+		var vals [3]string
+		for i, f := range []string{"model_a", "model_b", "winner"} {
+			if col[f] >= len(rec) {
+				return s.errorf(line, f, "want %d fields, got %d", len(header), len(rec))
+			}
+			vals[i] = strings.TrimSpace(rec[col[f]])
+		}
+		if err := s.emit(line, vals[0], vals[1], vals[2]); err != nil {
+			return err
+		}
+	}
+	if s.count == 0 {
+		return s.errorf(0, "", "want at least one battle after the header, got none")
+	}
+	return nil
+}
+
+func (s *battleScanner) csvError(err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return s.errorf(pe.Line, "", "want CSV, got %v at column %d", pe.Err, pe.Column)
+	}
+	return s.errorf(0, "", "%v", err)
+}
+
+// WriteBattlesJSONL writes battles as JSON Lines, one
+// {"model_a": …, "model_b": …, "winner": …} object per line.
+func WriteBattlesJSONL(w io.Writer, battles []Battle) error {
+	bw := bufio.NewWriter(w)
+	for _, b := range battles {
+		if _, err := fmt.Fprintf(bw, "{\"model_a\":%s,\"model_b\":%s,\"winner\":%s}\n",
+			battleJSONString(b.ModelA), battleJSONString(b.ModelB), battleJSONString(b.Winner)); err != nil {
+			return err
+		}
+	}
+	return bw.Flush()
+}
+
+func battleJSONString(s string) []byte {
+	b, _ := json.Marshal(s)
+	return b
+}
