@@ -146,3 +146,114 @@ func keys(m map[string]string) []string {
 	}
 	return ks
 }
+
+// TestAddingAFamily follows docs/adding-a-family.md literally: in a scratch
+// copy of the module it writes the guide's family into algos/skill, adds the
+// one blank import to algos/all (the only edit outside the folder), and runs
+// go vet and go test on the family, the determinism test of every plugin
+// for it, and the import-direction tests.
+func TestAddingAFamily(t *testing.T) {
+	if testing.Short() {
+		t.Skip("copies the module and builds it (a minute)")
+	}
+	md, err := os.ReadFile("adding-a-family.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := goFiles(md)
+	if err != nil {
+		t.Fatalf("adding-a-family.md: %v", err)
+	}
+	for name := range files {
+		if path.Dir(name) != "algos/skill" {
+			t.Fatalf("the guide writes %s, outside its family's folder algos/skill", name)
+		}
+	}
+	const importLine = `_ "github.com/alignlab/alignlab/algos/skill"`
+	if !bytes.Contains(md, []byte(importLine)) {
+		t.Fatalf("the guide does not show the algos/all line %s", importLine)
+	}
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(root, "build"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	scratch, err := os.MkdirTemp(filepath.Join(root, "build"), "_family")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(scratch) })
+	if err := copyModule(root, scratch); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range files {
+		dst := filepath.Join(scratch, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allGo := filepath.Join(scratch, "algos", "all", "all.go")
+	src, err := os.ReadFile(allGo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	patched := strings.Replace(string(src), "import (\n", "import (\n\t"+importLine+"\n", 1)
+	if patched == string(src) {
+		t.Fatal("algos/all/all.go has no import block to add the family to")
+	}
+	if err := os.WriteFile(allGo, []byte(patched), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		args []string
+		want string // in the output, when set
+	}{
+		{[]string{"vet", "./algos/skill"}, ""},
+		{[]string{"test", "-count=1", "./algos/skill"}, ""},
+		{[]string{"test", "-count=1", "-run", "TestEveryPluginDeterministic/skill.bt", "-v", "./replicate"}, "--- PASS: TestEveryPluginDeterministic/skill.bt"},
+		{[]string{"test", "-count=1", "./algos/all"}, ""},
+	} {
+		cmd := exec.Command("go", step.args...)
+		cmd.Dir = scratch
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("go %s: %v\n%s", strings.Join(step.args, " "), err, out)
+		} else if !strings.Contains(string(out), step.want) {
+			t.Errorf("go %s: no %q in its output:\n%s", strings.Join(step.args, " "), step.want, out)
+		}
+	}
+}
+
+// copyModule copies the module's source tree (not .git, build outputs or
+// notebooks) from root to dst.
+func copyModule(root, dst string) error {
+	skip := map[string]bool{".git": true, "build": true, "notebooks": true, "out": true}
+	return filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if rel != "." && (skip[d.Name()] || strings.HasPrefix(d.Name(), "_")) {
+				return filepath.SkipDir
+			}
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+}

@@ -1,5 +1,7 @@
-// Package kernel is the heart of alignlab: the plugin registry, the run
-// contract and the notebook side.
+// Package kernel is the heart of alignlab: the plugin contract — the
+// registry, the declared params, the run contract and its Result — and
+// nothing else, so that a plugin package links neither GoNB nor the chart
+// library.
 //
 // # Registry
 //
@@ -9,7 +11,15 @@
 //	import _ "github.com/alignlab/alignlab/algos/all"
 //
 // Register panics on a duplicate ID; Lookup of an unknown ID lists the known
-// ones and names the forgotten import; IDs returns them sorted.
+// ones and names the forgotten import; IDs returns them sorted. A renamed
+// plugin keeps its old ID working with RegisterAlias (Describe marks it
+// deprecated). The registry is a Registry[Plugin]; replicate's papers use
+// the same generic type.
+//
+// Optional abilities are found by type assertion, as database/sql finds a
+// driver's: a plugin that implements Quick carries the small params with
+// which the tests that run every registered plugin (determinism,
+// provenance) run it, so adding a plugin needs no edit elsewhere.
 //
 // # The run contract
 //
@@ -30,15 +40,21 @@
 //
 // With the same seed and backend, Result.CanonicalJSON is byte-identical.
 //
+// # Studies
+//
+// RunStudy runs a registered plugin over a grid of params (Vary one key, or
+// Zip several that move together) and seeds, every cell a Run; a failed
+// cell is kept with its error. The StudyResult's Summary has the mean and
+// standard error of every final metric per grid point, and its Result
+// declares the charts a report or notebook draws.
+//
 // # Reports and notebooks
 //
-// Charts turns a Result's chart declarations into plots charts, and
-// ReportHTML renders a whole Result as one offline page. In a GoNB notebook
-// (kernel is the only package that imports GoNB), Show displays a Result,
-// ShowCharts/ShowTable/ShowMarkdown/ShowHTML display the rest, RunLive runs a
-// plugin while its chart redraws in place, CellContext is cancelled by the
-// notebook's interrupt, and Widgets builds controls from a plugin's params.
-// Each is a no-op outside a notebook, so the same code runs in go test.
-// InstallKernelspec installs the "alignlab" Jupyter kernel
-// (alignlab kernel install).
+// The two sides that show a Result live in subpackages:
+// [github.com/alignlab/alignlab/kernel/report] draws its chart declarations
+// (report.Charts) and renders it as one offline HTML page (report.HTML);
+// [github.com/alignlab/alignlab/kernel/notebook] displays results, tables
+// and charts in a GoNB notebook (notebook.Show, notebook.RunLive,
+// notebook.Widgets, notebook.CellContext, …) and installs the "alignlab"
+// Jupyter kernel. Only the notebook package imports GoNB.
 package kernel

@@ -3,9 +3,7 @@ package kernel
 import (
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
-	"sync"
 )
 
 // Paper is the reference a plugin implements.
@@ -51,10 +49,33 @@ type Plugin interface {
 	Run(job *Job) error
 }
 
+// Quick is an optional ability of a Plugin, found by type assertion in the
+// manner of database/sql's optional driver interfaces: params that make a
+// run take well under a second while still drawing random numbers
+// (sampling, mini-batches, bootstraps), so that the tests that run every
+// registered plugin (determinism, provenance) need no edit elsewhere when a
+// plugin is added. A plugin without it is run with its defaults there.
+type Quick interface {
+	QuickParams() map[string]any
+}
+
+// QuickParams returns the Quick params of the plugin registered as id, and
+// whether it has any.
+func QuickParams(id string) (map[string]any, bool) {
+	p, err := Lookup(id)
+	if err != nil {
+		return nil, false
+	}
+	q, ok := p.(Quick)
+	if !ok {
+		return nil, false
+	}
+	return q.QuickParams(), true
+}
+
 var (
-	registryMu sync.RWMutex
-	registry   = map[string]Plugin{}
-	validID    = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`)
+	registry = NewRegistry[Plugin]("plugin")
+	validID  = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`)
 )
 
 // Register makes a plugin available by its ID. It panics if p is nil, if the
@@ -79,25 +100,25 @@ func Register(p Plugin) {
 				info.ID, prm.Default, prm.Key, prm.Type, prm.Allowed()))
 		}
 	}
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if _, dup := registry[info.ID]; dup {
-		panic("kernel: Register called twice for plugin " + info.ID)
-	}
-	registry[info.ID] = p
+	registry.Add(info.ID, p)
 }
 
-// IDs returns the IDs of the registered plugins, sorted.
-func IDs() []string {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	ids := make([]string, 0, len(registry))
-	for id := range registry {
-		ids = append(ids, id)
+// RegisterAlias keeps old working as another ID of the registered plugin
+// id, after a rename: Lookup and Run accept it (the result carries id),
+// IDs does not list it, and Describe marks it deprecated. It panics if old
+// is not a valid ID or is taken, or if id is not registered.
+func RegisterAlias(old, id string) {
+	if !validID.MatchString(old) {
+		panic(fmt.Sprintf("kernel: RegisterAlias: plugin ID %q is not lowercase and dot-namespaced", old))
 	}
-	sort.Strings(ids)
-	return ids
+	registry.Alias(old, id)
 }
+
+// Deprecated returns the current ID of an alias and true, or id and false.
+func Deprecated(id string) (string, bool) { return registry.Canonical(id) }
+
+// IDs returns the IDs of the registered plugins, sorted (without aliases).
+func IDs() []string { return registry.Names() }
 
 // UnknownPluginError is returned by Lookup for an ID nobody registered.
 type UnknownPluginError struct {
@@ -115,9 +136,7 @@ func (e *UnknownPluginError) Error() string {
 
 // Lookup returns the plugin registered under id.
 func Lookup(id string) (Plugin, error) {
-	registryMu.RLock()
-	p, ok := registry[id]
-	registryMu.RUnlock()
+	p, ok := registry.Get(id)
 	if !ok {
 		return nil, &UnknownPluginError{ID: id, Known: IDs()}
 	}
@@ -125,11 +144,7 @@ func Lookup(id string) (Plugin, error) {
 }
 
 // unregister is for tests that register throw-away plugins.
-func unregister(id string) {
-	registryMu.Lock()
-	delete(registry, id)
-	registryMu.Unlock()
-}
+func unregister(id string) { registry.Remove(id) }
 
 // Options are the inputs of one run besides the plugin ID.
 type Options struct {
@@ -154,6 +169,9 @@ func Describe(id string) (string, error) {
 	info := p.Info()
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s — %s\n", info.ID, info.Summary)
+	if to, ok := Deprecated(id); ok {
+		fmt.Fprintf(&b, "\nDeprecated: %s is an old ID of %s; use %s.\n", id, to, to)
+	}
 	if len(info.Papers) > 0 {
 		b.WriteString("\nPaper:\n")
 		for _, pp := range info.Papers {

@@ -152,7 +152,7 @@ func (t *Table) Strings(name string) []string {
 }
 
 // Chart declares a chart of a Result, drawn from its series or tables by
-// kernel.Charts (for reports and notebooks). Being data, it survives JSON.
+// report.Charts (for reports and notebooks). Being data, it survives JSON.
 type Chart struct {
 	// Kind is one of "line" (Series vs step), "leaderboard" (Label, Value,
 	// Low, High columns of Table), "heatmap" (X, Y, Value columns of Table),

@@ -286,7 +286,10 @@ func Run(ctx context.Context, id string, opts Options) (*Result, error) {
 		}
 		hashes = append(hashes, h)
 	}
-	job := NewJob(ctx, id, params, opts.Data)
+	job := NewJob(ctx, info.ID, params, opts.Data)
+	if info.ID != id {
+		job.Note("%s is a deprecated ID of %s; use %s", id, info.ID, info.ID)
+	}
 	job.observer = opts.Observer
 	job.Result.Provenance.Data = hashes
 	start := time.Now()

@@ -16,48 +16,17 @@ import (
 	"github.com/alignlab/alignlab/kernel"
 )
 
-// fastParams are, for every registered plugin, params that make a run take
-// well under a second while still drawing random numbers (sampling,
-// mini-batches, bootstraps), so that determinism is tested where it can
-// break. A plugin without an entry fails TestEveryPluginDeterministic: add
-// one when you register a plugin.
-var fastParams = map[string]map[string]any{
-	"bt.ratings":        {"bootstrap_rounds": 20},
-	"bt.compare":        {"bootstrap_rounds": 10, "battles_b": 300},
-	"bt.plackett_luce":  {"bootstrap_rounds": 10, "rankings": 60},
-	"bt.reward":         {"steps": 10, "eval_every": 5, "pairs": 200, "test_pairs": 50, "batch_size": 32, "model": "mlp", "fnn_num_hidden_nodes": 4},
-	"bt.reward_losses":  {"steps": 10, "regression_steps": 5, "pairs": 200, "test_pairs": 50, "repeats": 1},
-	"dpo.dpo":           {"pairs": 400, "test_prompts": 50, "steps": 15, "eval_every": 5, "policy": "mlp", "batch_size": 64, "fnn_num_hidden_nodes": 8},
-	"dpo.cdpo":          {"pairs": 400, "test_prompts": 50, "steps": 15, "eval_every": 5, "batch_size": 100},
-	"dpo.ipo":           {"pairs": 400, "test_prompts": 50, "steps": 15, "eval_every": 5},
-	"dpo.rdpo":          {"pairs": 400, "test_prompts": 50, "steps": 15, "eval_every": 5, "batch_size": 100, "epsilon": 0.2, "flip_rate": 0.2},
-	"dpo.tdpo_dpo":      {"policy": "tabular", "steps": 10, "eval_every": 5, "sft_samples": 200, "sft_steps": 5, "pairs": 100, "kl_samples": 64},
-	"dpo.tdpo1":         {"steps": 10, "eval_every": 5, "hidden": 4, "sft_samples": 200, "sft_steps": 5, "pairs": 100, "kl_samples": 64},
-	"dpo.tdpo2":         {"policy": "tabular", "steps": 10, "eval_every": 5, "sft_samples": 200, "sft_steps": 5, "pairs": 100, "kl_samples": 64},
-	"dpo.tdpo_frontier": {"policy": "tabular", "betas": "0.1,1", "steps": 10, "eval_every": 5, "sft_samples": 200, "sft_steps": 5, "pairs": 100, "kl_samples": 64},
-	"nash.bt_rlhf":      {"mode": "sampled", "pairs": 3000, "iterations": 2},
-	"nash.compare":      {"iterations": 2, "pairs": 100, "steps": 10},
-	"nash.dno":          {"mode": "sampled", "variant": "prct", "iterations": 2, "pairs": 100, "steps": 10},
-	"nash.inpo":         {"mode": "sampled", "iterations": 2, "pairs": 100, "steps": 10},
-	"nash.mwu":          {"iterations": 50},
-	"sb.light": {"steps": 10, "components": 4, "batch_size": 32, "eval_every": 5, "test_points": 10,
-		"samples_per_x": 20, "plot_samples": 20, "trajectories": 2, "sde_steps": 5},
-	"bilevel.reweight": {"steps": 10, "rounds": 2, "eval_every": 5, "per_source": 40, "val": 40, "test": 40, "dim": 4, "flip_rates": "0,0.3"},
-	// test.toy is registered only in the alignlab command's tests.
-	"test.toy": {"steps": 5},
-}
-
 // TestEveryPluginDeterministic runs every registered plugin twice with the
 // same seed and compares the canonical JSON byte for byte; it also checks
-// each result's provenance. With the fast params the whole test takes a
+// each result's provenance. With each plugin's QuickParams (kernel.Quick:
+// a plugin carries its own, so a new plugin needs no edit here) the whole test takes a
 // few seconds on 2 cores, so it runs with -short too.
 func TestEveryPluginDeterministic(t *testing.T) {
 	const seed = 7
 	for _, id := range kernel.IDs() {
-		fast, ok := fastParams[id]
+		fast, ok := kernel.QuickParams(id)
 		if !ok {
-			t.Errorf("plugin %s has no entry in fastParams (replicate/determinism_test.go): add small, fast params for it", id)
-			continue
+			t.Logf("%s has no QuickParams method (kernel.Quick): running it with its defaults", id)
 		}
 		t.Run(id, func(t *testing.T) {
 			params := map[string]any{kernel.ParamSeed: seed}

@@ -26,10 +26,11 @@ func init() {
 	})
 }
 
-// rdpoSweep is the sweep the replication runs: the notebook's
-// (notebooks/02-robust-dpo.ipynb, dpo.DefaultSweepConfig: n = 20,000,
-// 3 replicates, every loss and flip rate) or, quick, the three logistic
-// losses at ε ∈ {0, 0.3} with n = 5,000 and 6 replicates.
+// rdpoSweep is the sweep the replication runs (the plugin dpo.sweep, through
+// dpo.Sweep): the notebook's (notebooks/02-robust-dpo.ipynb,
+// dpo.DefaultSweepConfig: n = 20,000, 3 replicates, every loss and flip
+// rate) or, quick, the three logistic losses at ε ∈ {0, 0.3} with n = 5,000
+// and 6 replicates.
 func rdpoSweep(quick bool, seed int64) dpo.SweepConfig {
 	cfg := dpo.DefaultSweepConfig()
 	cfg.Seed = uint64(seed)
@@ -123,7 +124,7 @@ type rdpoPrediction struct {
 }
 
 // rdpoTheory predicts, for the sweep's own designs (regenerated as
-// dpo.Sweep draws them: replicate r from PCG(seed + r, 1); a different
+// dpo.sweep draws them: replicate r from PCG(seed + r, 1); a different
 // stream would give statistically equivalent designs), rDPO's error ratio
 // and DPO's shrinkage at flip rate eps.
 //

@@ -12,11 +12,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
 	"github.com/alignlab/alignlab/kernel"
+	"github.com/alignlab/alignlab/kernel/report"
 	"github.com/alignlab/alignlab/plots"
 )
 
@@ -157,35 +157,18 @@ type Paper struct {
 	Run   func(ctx context.Context, quick bool, seed int64) ([]Claim, []*kernel.Result, error)
 }
 
-var (
-	registryMu sync.RWMutex
-	registry   = map[string]Paper{}
-)
+var registry = kernel.NewRegistry[Paper]("paper")
 
 // Register adds a paper. It panics on an empty or duplicate name or a nil Run.
 func Register(p Paper) {
 	if p.Name == "" || p.Name != strings.ToLower(p.Name) || strings.ContainsAny(p.Name, " \t\n") || p.Run == nil {
 		panic(fmt.Sprintf("replicate: Register: want a lowercase name and a Run function, got %q", p.Name))
 	}
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if _, dup := registry[p.Name]; dup {
-		panic("replicate: Register called twice for paper " + p.Name)
-	}
-	registry[p.Name] = p
+	registry.Add(p.Name, p)
 }
 
 // Names returns the registered papers' names, sorted.
-func Names() []string {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	names := make([]string, 0, len(registry))
-	for n := range registry {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func Names() []string { return registry.Names() }
 
 // UnknownPaperError is returned for a name nobody registered.
 type UnknownPaperError struct {
@@ -199,9 +182,7 @@ func (e *UnknownPaperError) Error() string {
 
 // Lookup returns the paper registered under name.
 func Lookup(name string) (Paper, error) {
-	registryMu.RLock()
-	p, ok := registry[name]
-	registryMu.RUnlock()
+	p, ok := registry.Get(name)
 	if !ok {
 		return Paper{}, &UnknownPaperError{Name: name, Known: Names()}
 	}
@@ -475,9 +456,9 @@ func (r *Report) HTML() ([]byte, error) {
 				for _, k := range sortedKeys(res.Final) {
 					t.Add(k, res.Final[k])
 				}
-				b.WriteString(kernel.TableHTML(t))
+				b.WriteString(report.TableHTML(t))
 			}
-			charts, err := kernel.ChartsWithPrefix(res, fmt.Sprintf("p%d_r%d", pi, ri))
+			charts, err := report.ChartsWithPrefix(res, fmt.Sprintf("p%d_r%d", pi, ri))
 			if err != nil {
 				return nil, fmt.Errorf("replicate: %s: %w", p.Name, err)
 			}

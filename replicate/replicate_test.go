@@ -85,11 +85,9 @@ func withPapers(t *testing.T, papers ...Paper) {
 		Register(p)
 	}
 	t.Cleanup(func() {
-		registryMu.Lock()
 		for _, p := range papers {
-			delete(registry, p.Name)
+			registry.Remove(p.Name)
 		}
-		registryMu.Unlock()
 	})
 }
 

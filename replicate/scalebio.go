@@ -8,6 +8,7 @@ import (
 	"gonum.org/v1/gonum/integrate/quad"
 
 	"github.com/alignlab/alignlab/algos/bilevel"
+	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/kernel"
 )
 
@@ -49,7 +50,7 @@ func runScaleBiO(ctx context.Context, quick bool, seed int64) ([]Claim, []*kerne
 	run := func(model string, seed int64) (*kernel.Result, error) {
 		params := map[string]any{bilevel.ParamModel: model, kernel.ParamSeed: seed}
 		if quick {
-			params[bilevel.ParamSteps] = scalebioStepsQuick
+			params[fit.ParamSteps] = scalebioStepsQuick
 		}
 		return kernel.Run(ctx, bilevel.ID, kernel.Options{Params: params})
 	}

@@ -6,13 +6,14 @@ import (
 	"math"
 	"strings"
 
+	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/algos/tdpo"
 	"github.com/alignlab/alignlab/kernel"
 )
 
 // The checks of the TDPO replication. The SeqKL claims read the runs of
-// notebooks/03-token-level-dpo.ipynb part (a): dpo.tdpo_dpo, dpo.tdpo1 and
-// dpo.tdpo2 at their defaults (the paper's β = 0.1, α = 0.5; a 16-unit
+// notebooks/03-token-level-dpo.ipynb part (a): tdpo.dpo, tdpo.tdpo1 and
+// tdpo.tdpo2 at their defaults (the paper's β = 0.1, α = 0.5; a 16-unit
 // GRU; 300 Adam steps). The frontier claims compare TDPO2 (α = 0.5) with
 // DPO at the KL values tdpoFrontierKLs, where every β run of both methods
 // has a checkpoint path (their KL passes 0.25 nats within ~10 steps); above
@@ -40,7 +41,7 @@ var tdpoFrontierKLs = []float64{0.1, 0.25}
 // tdpoBudgets are the kl_budgets of every frontier run, the notebook's.
 const tdpoBudgets = "0.1,0.25,0.5,1,2,4"
 
-// tdpoSetting is one dpo.tdpo_frontier sweep of the replication.
+// tdpoSetting is one tdpo.frontier sweep of the replication.
 type tdpoSetting struct {
 	name   string
 	params map[string]any
@@ -56,11 +57,11 @@ type tdpoSetting struct {
 func tdpoSettings(quick bool) []tdpoSetting {
 	if quick {
 		return []tdpoSetting{{"GRU, T = 4, β ∈ {0.2, 1}, 30 steps", map[string]any{
-			tdpo.ParamBetas: "0.2,1", tdpo.ParamAlphas: "0.5", tdpo.ParamSteps: 30, tdpo.ParamBudgets: tdpoBudgets}}}
+			tdpo.ParamBetas: "0.2,1", tdpo.ParamAlphas: "0.5", fit.ParamSteps: 30, tdpo.ParamBudgets: tdpoBudgets}}}
 	}
 	return []tdpoSetting{
 		{"GRU, T = 4", map[string]any{tdpo.ParamAlphas: "0.5,1", tdpo.ParamBudgets: tdpoBudgets}},
-		{"tabular, T = 4", map[string]any{tdpo.ParamPolicy: tdpo.ArchTabular, tdpo.ParamLearningRate: 0.05,
+		{"tabular, T = 4", map[string]any{tdpo.ParamPolicy: tdpo.ArchTabular, fit.ParamLearningRate: 0.05,
 			tdpo.ParamAlphas: "0.5,1", tdpo.ParamBudgets: tdpoBudgets}},
 		{"GRU, T = 5", map[string]any{tdpo.ParamLength: 5, tdpo.ParamBetas: "0.05,0.2,1", tdpo.ParamBudgets: tdpoBudgets}},
 	}
@@ -113,7 +114,7 @@ func runTDPO(ctx context.Context, quick bool, seed int64) ([]Claim, []*kernel.Re
 	d, t1, t2 := seqKL[tdpo.DPO], seqKL[tdpo.TDPO1], seqKL[tdpo.TDPO2]
 	run := fmt.Sprintf("β = %g, α = %g, %d steps, one seed: same task, pairs and mini-batches", tdpo.DefaultBeta, tdpo.DefaultAlpha, tdpo.DefaultSteps)
 	farBelow := func(which string, i int) string {
-		return fmt.Sprintf("the paper's IMDb experiment (its figure of the sequential KL of preferred and dispreferred responses over training): TDPO2 keeps both far below DPO's; the factor ½ is a convention for \"far below\", not a number read off the figure. Measured (dpo.tdpo_dpo vs dpo.tdpo2, %s): %s SeqKL DPO %.3g nats, TDPO2 %.3g",
+		return fmt.Sprintf("the paper's IMDb experiment (its figure of the sequential KL of preferred and dispreferred responses over training): TDPO2 keeps both far below DPO's; the factor ½ is a convention for \"far below\", not a number read off the figure. Measured (tdpo.dpo vs tdpo.tdpo2, %s): %s SeqKL DPO %.3g nats, TDPO2 %.3g",
 			run, which, d[i], t2[i])
 	}
 	minDiff, maxShare := math.Inf(1), math.Inf(-1)
@@ -140,7 +141,7 @@ func runTDPO(ctx context.Context, quick bool, seed int64) ([]Claim, []*kernel.Re
 			fmt.Sprintf("checks this testbed's finding, which differs from the paper (notebook 03): the paper's figure puts TDPO1 between DPO and TDPO2 (a ratio below 1); here it tracks DPO. TDPO1's margin adds δ_w − δ_l with weight 1, so its gradient rewards raising δ_w as much as lowering δ_l and nothing holds the joint drift back; TDPO2's stop-gradient on δ_w removes the first. ¾ is a convention for \"at DPO's level\" (TDPO2 sits below ½, the claims above). Measured (%s): δ_w, δ_l = %.3g, %.3g (DPO), %.3g, %.3g (TDPO1), %.3g, %.3g (TDPO2)",
 				run, d[0], d[1], t1[0], t1[1], t2[0], t2[1])),
 		Check("frontier_no_loss", fmt.Sprintf("frontier: TDPO2 − DPO reward at equal KL (worst of KL %s%s)", klList, settings), minDiff, AtLeast(-tdpoLossTolerance),
-			fmt.Sprintf("the paper's IMDb reward–KL frontier: TDPO2 reaches at least DPO's reward at equal KL(π_θ ‖ π_ref). Each method's frontier at a KL is the most reward any of its β runs has where its path crosses that KL (dpo.tdpo_frontier's at_kl, exact reward and KL); the tolerance %g reward is a convention. Measured: %s",
+			fmt.Sprintf("the paper's IMDb reward–KL frontier: TDPO2 reaches at least DPO's reward at equal KL(π_θ ‖ π_ref). Each method's frontier at a KL is the most reward any of its β runs has where its path crosses that KL (tdpo.frontier's at_kl, exact reward and KL); the tolerance %g reward is a convention. Measured: %s",
 				tdpoLossTolerance, measured)),
 		Check("frontier_gain_not_reproduced", fmt.Sprintf("[paper's gain NOT reproduced] share of DPO's gap to the optimum closed by TDPO2 (KL %s%s)", klList, settings), maxShare, AtMost(tdpoVisibleGain),
 			fmt.Sprintf("checks the NON-reproduction found in notebook 03: the paper reports a better frontier for TDPO2; on this testbed its gain stays at a few hundredths. No policy beats the exact optimum R*(KL) (π*_β ∝ π_ref·exp(r/β)), so a gain is measured against DPO's room to gain: Σ(TDPO2 − DPO) ÷ Σ(R* − DPO) over KL ∈ {%s} (1: TDPO2 on the optimal frontier, 0: no gain). Passes while TDPO2 closes less than half the gap, a convention for \"no visible gain\"; a failure would mean the paper's gain reproduces here. Above 0.5 nats TDPO2 ties or trails, and its runs level off near 1 nat at α = 0.5 (notebook 03). Measured: %s",
@@ -158,7 +159,7 @@ type tdpoGain struct {
 	gap     []float64 // R* − DPO: the most any method could gain over DPO
 }
 
-// frontierGain reads the at_kl table of a dpo.tdpo_frontier result at the
+// frontierGain reads the at_kl table of a tdpo.frontier result at the
 // KL values kls for method (a TDPO2 method name), DPO and the optimum.
 func frontierGain(res *kernel.Result, setting, method string, kls []float64) (tdpoGain, error) {
 	g := tdpoGain{setting: setting, kl: kls}

@@ -49,7 +49,7 @@ func TestTDPOQuick(t *testing.T) {
 	}
 }
 
-// atKLResult builds a dpo.tdpo_frontier-like result whose at_kl table
+// atKLResult builds a tdpo.frontier-like result whose at_kl table
 // holds the given rewards per method at KL 0.1 and 0.25.
 func atKLResult(rewards map[string][2]float64) *kernel.Result {
 	t := kernel.NewTable("method", "kl", "reward")

@@ -3,8 +3,8 @@
 
 Jupyter's interrupt (■) reaches GoNB as an interrupt_request (the
 kernelspec's interrupt_mode is "message"); GoNB sends the cell's program
-SIGINT and kills it 5 s later if it still runs. kernel.RunLive and
-kernel.CellContext catch that SIGINT: the run stops at its next step, the
+SIGINT and kills it 5 s later if it still runs. notebook.RunLive and
+notebook.CellContext catch that SIGINT: the run stops at its next step, the
 live chart says "interrupted at step N" and the cell ends by itself.
 
 This script drives the kernel as Jupyter does (jupyter_client): it runs the
@@ -14,7 +14,7 @@ requires:
 
   - the cell's execute_reply within LIMIT_S of the interrupt;
   - that the program ended by itself, not killed: RunLive returned an error
-    that is kernel.ErrInterrupted, the final chart says "interrupted at
+    that is notebook.ErrInterrupted, the final chart says "interrupted at
     step N", and no "signal: ..." line is on stderr;
   - that the kernel still runs a cell afterwards.
 
@@ -49,14 +49,15 @@ IMPORT_CELL = """import (
 
 	_ "github.com/alignlab/alignlab/algos/all"
 	"github.com/alignlab/alignlab/kernel"
+	"github.com/alignlab/alignlab/kernel/notebook"
 )
 """
 LONG_CELL = """%%
-ctx, stop := kernel.CellContext()
+ctx, stop := notebook.CellContext()
 defer stop()
-_, err := kernel.RunLive(ctx, "dpo.rdpo", kernel.Options{Params: map[string]any{"steps": STEPS}}, "loss")
+_, err := notebook.RunLive(ctx, "dpo.rdpo", kernel.Options{Params: map[string]any{"steps": STEPS}}, "loss")
 fmt.Printf("nbinterrupt: RunLive returned: %v\\n", err)
-fmt.Printf("nbinterrupt: ErrInterrupted: %v\\n", errors.Is(err, kernel.ErrInterrupted))
+fmt.Printf("nbinterrupt: ErrInterrupted: %v\\n", errors.Is(err, notebook.ErrInterrupted))
 fmt.Printf("nbinterrupt: cell context done: %v\\n", ctx.Err() != nil)
 """.replace("STEPS", str(STEPS))
 QUICK_CELL = """%%
@@ -201,7 +202,7 @@ def main():
             raise Failure(f"RunLive did not return the interrupted error; the cell's output:\n{tail(long.text())}")
         step = int(got.group(2))
         if "nbinterrupt: ErrInterrupted: true" not in long.stdout or "nbinterrupt: cell context done: true" not in long.stdout:
-            raise Failure(f"the error is not kernel.ErrInterrupted, or the cell context is not done:\n{tail(long.text())}")
+            raise Failure(f"the error is not notebook.ErrInterrupted, or the cell context is not done:\n{tail(long.text())}")
         if re.search(r"signal: (interrupt|killed)", long.stderr):
             raise Failure(f"the cell's program was killed by a signal instead of stopping:\n{tail(long.text())}")
         final = f"interrupted at step {step} / {STEPS}"

@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+
+	"github.com/alignlab/alignlab/algos/fit"
 )
 
 // The methods Compare runs, in the order of its results.
@@ -56,15 +58,10 @@ func (c *Comparison) Method(name string) (MethodResult, bool) {
 // MLP) and trained for cfg.Steps steps with the same optimizer and learning
 // rate (cfg.LearningRate). ScaleBiO's series go to rec (see Reweight); rec
 // may be nil.
-func Compare(ctx context.Context, p *Problem, cfg Config, r *rand.Rand, rec Recorder) (*Comparison, error) {
-	if err := cfg.check(); err != nil {
-		return nil, err
-	}
-	if err := p.check(); err != nil {
-		return nil, err
-	}
-	m := cfg.learner(p.Dim)
-	if err := m.check(p.Kind); err != nil {
+func Compare(ctx context.Context, p *Problem, cfg Config, r *rand.Rand, rec fit.Recorder) (_ *Comparison, err error) {
+	defer fit.Catch("bilevel", &err)
+	m, err := prepare(p, cfg)
+	if err != nil {
 		return nil, err
 	}
 	init := m.params(r)

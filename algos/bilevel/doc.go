@@ -29,18 +29,33 @@
 // against staying near it; a source whose mean loss is higher at w than at
 // u pulls w away from the validation optimum and loses weight. The three
 // blocks step simultaneously, each with its own GoMLX Adam (or AdamW, whose
-// decay applies to w and u only) state and learning rate. LambdaGradient is
-// the closed form of the λ-direction; the tests check GoMLX's autodiff
-// against it.
+// decay applies to w and u only) state and learning rate, made by
+// fit.NewOptimizer. LambdaGradient is the closed form of the λ-direction;
+// the tests check GoMLX's autodiff against it.
+//
+// Every optimizer loop (ScaleBiO's and each baseline's) runs on fit.Loop,
+// which stops on a cancelled context and on a non-finite loss, naming the
+// step; ScaleBiO's loss there is the minimax objective
+// L₁(w) + α(L₂(w, λ) − L₂(u, λ)). The shared hyperparameters (optimizer,
+// learning_rate, steps, eval_every) are package fit's (fit.Params,
+// fit.Read, Config's embedded fit.Config); learning_rate_u,
+// learning_rate_lambda and adam_weight_decay are this package's.
 //
 // # Inner models
 //
 // logistic regression (z = w·x + b) and a one-hidden-layer tanh MLP on
-// binary labels, with the log-loss ℓ = softplus(z) − y·z; and model dpo, a
-// log-linear policy π_θ ∝ π_ref·exp(θ·φ) on preference pairs, whose loss is
-// algos/dpo's DPO pair loss ℓ = −log σ(β θ·(φ(y_w) − φ(y_l))): reweighting
-// sources of preference pairs with different flip rates, the case the paper
-// targets. Everything is full batch in float64.
+// binary labels, with the per-example log-loss
+//
+//	ℓ = softplus(z) − y·z   (GoMLX's Softplus)
+//
+// and model dpo, a log-linear policy π_θ ∝ π_ref·exp(θ·φ) on preference
+// pairs, whose loss is DPO's pair loss, pairloss.Loss{Kind:
+// pairloss.Logistic, Beta: β} from algos/pairloss,
+//
+//	ℓ = −log σ(βh),   h = θ·(φ(y_w) − φ(y_l)),
+//
+// reweighting sources of preference pairs with different flip rates, the
+// case the paper targets. Everything is full batch in float64.
 //
 // # Baselines and reports
 //
@@ -51,7 +66,8 @@
 // margin dropped, uniform weights on the rest), scalebio (the minimax's w)
 // and scalebio_retrain (a fresh model trained with ScaleBiO's final weights
 // fixed). The plugin bilevel.reweight records the weights over training
-// (series weight/<source>, val_loss, penalty, alpha) and reports the tables
+// (series weight/<source>, val_loss, penalty, alpha; objective only at the
+// step where training diverged) and reports the tables
 // methods (method, val_logloss, test_logloss, test_accuracy), weights
 // (source, flip_rate, weight) and filter, with charts of each.
 //

@@ -9,14 +9,14 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
-	"github.com/alignlab/alignlab/algos/dpo"
+	"github.com/alignlab/alignlab/algos/pairloss"
 )
 
 // The inner models (ParamModel).
 const (
 	ModelLogistic = "logistic" // z = w·x + b, ℓ = −[y log σ(z) + (1−y) log σ(−z)]
 	ModelMLP      = "mlp"      // z = v·tanh(Wx + c) + b, the same ℓ
-	ModelDPO      = "dpo"      // h = θ·Δφ, ℓ = −log σ(βh) (dpo.PairLosses, kind dpo)
+	ModelDPO      = "dpo"      // h = θ·Δφ, ℓ = −log σ(βh) (pairloss.Logistic, DPO's loss)
 )
 
 // Models lists the inner models.
@@ -45,8 +45,8 @@ func (m learner) check(kind string) error {
 		if kind != KindPreference {
 			return fmt.Errorf("bilevel: model %s needs preference pairs, got %s data", ModelDPO, kind)
 		}
-		if err := dpo.Check(dpo.DPO, m.beta, 0); err != nil {
-			return fmt.Errorf("bilevel: %w", err)
+		if err := m.pairLoss().Check("bilevel"); err != nil {
+			return err
 		}
 	default:
 		return fmt.Errorf("bilevel: unknown model %q (known: %s, %s, %s)", m.kind, ModelLogistic, ModelMLP, ModelDPO)
@@ -114,13 +114,19 @@ func (m learner) scores(scope *model.Scope, x *Node) *Node {
 // addScalar adds the scalar node s to every element of x.
 func addScalar(x, s *Node) *Node { return Add(x, BroadcastToShape(s, x.Shape())) }
 
+// pairLoss is DPO's pair loss −log σ(βh).
+func (m learner) pairLoss() pairloss.Loss {
+	return pairloss.Loss{Kind: pairloss.Logistic, Beta: m.beta}
+}
+
 // losses returns the per-example loss ℓ_i of scores z with labels y.
 // Classification: the logistic loss softplus(z) − y·z (= −log σ(z) for
-// y = 1, −log σ(−z) for y = 0). DPO: dpo.PairLosses of kind dpo, whose
-// labels are all 1.
+// y = 1, −log σ(−z) for y = 0), a loss per example, not per pair, written
+// with GoMLX's Softplus. DPO: the pair loss −log σ(βh), whose labels are
+// all 1.
 func (m learner) losses(z, y *Node) *Node {
 	if m.kind == ModelDPO {
-		return dpo.PairLosses(dpo.DPO, z, m.beta, 0)
+		return m.pairLoss().Pairs(z)
 	}
 	return Sub(Softplus(z), Mul(y, z))
 }

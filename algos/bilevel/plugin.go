@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
 )
@@ -14,22 +15,23 @@ import (
 const ID = "bilevel.reweight"
 
 // Hyperparameter keys. Keys shared with GoMLX have GoMLX's names
-// (learning_rate, optimizer, adam_weight_decay, fnn_num_hidden_nodes).
+// (adam_weight_decay, fnn_num_hidden_nodes). The shared training keys are
+// package fit's: fit.ParamSteps (int ≥ 1, default 1000: optimizer steps of
+// ScaleBiO and of each baseline), fit.ParamLearningRate (float > 0,
+// default 0.05: w and the baselines' models), fit.ParamOptimizer (adam or
+// adamw, default adam) and fit.ParamEvalEvery (int ≥ 1, default 10: steps
+// between recorded weights).
 const (
 	ParamModel              = "model"                // logistic, mlp or dpo, default logistic
 	ParamAlpha              = "alpha"                // float > 0, default 1: α of the first round
 	ParamAlphaGrowth        = "alpha_growth"         // float ≥ 1, default 1.5: α's factor per round
 	ParamRounds             = "rounds"               // int ≥ 1, default 10: rounds of equal length (α fixed within one)
-	ParamSteps              = "steps"                // int ≥ 1, default 1000: optimizer steps of ScaleBiO and of each baseline
-	ParamLearningRate       = "learning_rate"        // float > 0, default 0.05: w (and the baselines' models)
 	ParamLearningRateU      = "learning_rate_u"      // float > 0, default 0.05: u
 	ParamLearningRateLambda = "learning_rate_lambda" // float > 0, default 0.05: λ
-	ParamOptimizer          = "optimizer"            // adam or adamw, default adam
 	ParamWeightDecay        = "adam_weight_decay"    // float ≥ 0, default 0.01: AdamW's decay of w and u
 	ParamHidden             = "fnn_num_hidden_nodes" // int ≥ 1, default 16: MLP hidden units
 	ParamBeta               = "beta"                 // float > 0, default 1: DPO's β
 	ParamFilterMargin       = "filter_margin"        // float ≥ 0, default 0.1: val_filter's threshold above the best source's loss
-	ParamEvalEvery          = "eval_every"           // int ≥ 1, default 10: steps between recorded weights
 
 	// The generated data, used when no --data is given.
 	ParamFlipRates = "flip_rates" // comma-separated rates in [0, 1], default "0,0,0.1,0.2,0.3,0.4,0.5,0.5": one source each
@@ -79,7 +81,10 @@ var Paper = kernel.Paper{
 
 type plugin struct{}
 
-var _ kernel.Plugin = plugin{}
+var (
+	_ kernel.Plugin = plugin{}
+	_ kernel.Quick  = plugin{}
+)
 
 func init() { kernel.Register(plugin{}) }
 
@@ -87,7 +92,39 @@ func positive(key string, def float64, doc string) kernel.Param {
 	return kernel.Param{Key: key, Type: kernel.Float, Default: def, Range: kernel.Range{Min: 0, Max: math.Inf(1), MinExclusive: true}, Doc: doc}
 }
 
+// QuickParams are small params for the tests that run every plugin: two
+// sources of 40 examples, 10 steps.
+func (plugin) QuickParams() map[string]any {
+	return map[string]any{
+		fit.ParamSteps: 10, ParamRounds: 2, fit.ParamEvalEvery: 5, ParamPerSource: 40,
+		ParamVal: 40, ParamTest: 40, ParamDim: 4, ParamFlipRates: "0,0.3",
+	}
+}
+
+// sharedParams returns fit's declarations of the shared params by key, so
+// that Info lists them where it always has (describe's order).
+func sharedParams() map[string]kernel.Param {
+	ps := map[string]kernel.Param{}
+	for _, p := range fit.Params(fit.Defaults{
+		Optimizers:   []string{fit.Adam, fit.AdamW},
+		LearningRate: DefaultLearningRate,
+		MaxLR:        math.Inf(1),
+		Steps:        DefaultSteps,
+		EvalEvery:    DefaultEvalEvery,
+		Doc: map[string]string{
+			fit.ParamOptimizer:    "GoMLX optimizer of every block (adamw: decoupled decay of w and u)",
+			fit.ParamLearningRate: "learning rate of w (and of the baselines' models)",
+			fit.ParamSteps:        "optimizer steps of ScaleBiO and of every baseline fit (full batch)",
+			fit.ParamEvalEvery:    "steps between recorded weights",
+		},
+	}) {
+		ps[p.Key] = p
+	}
+	return ps
+}
+
 func (plugin) Info() kernel.Info {
+	shared := sharedParams()
 	return kernel.Info{
 		ID:      ID,
 		Summary: "ScaleBiO: learn per-source data weights on a clean validation set by first-order bilevel minimax",
@@ -97,16 +134,16 @@ func (plugin) Info() kernel.Info {
 			positive(ParamAlpha, DefaultAlpha, "α of the first round: weight of the lower-level penalty α(L₂(w, λ) − L₂(u, λ))"),
 			kernel.FloatParam(ParamAlphaGrowth, DefaultAlphaGrowth, 1, math.Inf(1), "α is multiplied by this after each round"),
 			kernel.IntParam(ParamRounds, DefaultRounds, 1, math.MaxInt32, "rounds of equal length; α is fixed within a round"),
-			kernel.IntParam(ParamSteps, DefaultSteps, 1, math.MaxInt32, "optimizer steps of ScaleBiO and of every baseline fit (full batch)"),
-			positive(ParamLearningRate, DefaultLearningRate, "learning rate of w (and of the baselines' models)"),
+			shared[fit.ParamSteps],
+			shared[fit.ParamLearningRate],
 			positive(ParamLearningRateU, DefaultLearningRate, "learning rate of u"),
 			positive(ParamLearningRateLambda, DefaultLearningRateLambda, "learning rate of λ"),
-			kernel.ChoiceParam(ParamOptimizer, OptimizerAdam, []string{OptimizerAdam, OptimizerAdamW}, "GoMLX optimizer of every block (adamw: decoupled decay of w and u)"),
+			shared[fit.ParamOptimizer],
 			kernel.FloatParam(ParamWeightDecay, DefaultWeightDecay, 0, math.Inf(1), "AdamW weight decay of the model parameters (optimizer=adamw)"),
 			kernel.IntParam(ParamHidden, DefaultHidden, 1, 1<<16, "MLP hidden units (model=mlp)"),
 			positive(ParamBeta, DefaultBeta, "DPO's β (model=dpo)"),
 			kernel.FloatParam(ParamFilterMargin, DefaultFilterMargin, 0, math.Inf(1), "val_filter drops sources whose mean loss under the val_only model exceeds the lowest by more"),
-			kernel.IntParam(ParamEvalEvery, DefaultEvalEvery, 1, math.MaxInt32, "steps between recorded weights"),
+			shared[fit.ParamEvalEvery],
 			kernel.StringParam(ParamFlipRates, DefaultFlipRates, "generated data: one source per comma-separated label-flip rate in [0, 1]"),
 			kernel.IntParam(ParamPerSource, DefaultPerSource, 1, 1<<24, "generated data: examples (pairs) per source"),
 			kernel.IntParam(ParamDim, DefaultDim, 1, 1<<12, "generated data: feature dimension d"),
@@ -141,13 +178,14 @@ with simultaneous steps (each block its own Adam/AdamW state and learning rate):
 α grows by alpha_growth after each of the rounds. A source whose loss is higher at w (which
 fits the clean validation set) than at u (which fits the current mixture) loses weight.
 Inner models: logistic regression, a tanh MLP, or (model=dpo) a log-linear policy with the
-DPO pair loss −log σ(β θ·(φ(y_w) − φ(y_l))) of algos/dpo.
+DPO pair loss −log σ(β θ·(φ(y_w) − φ(y_l))) (algos/pairloss, kind logistic).
 Baselines, trained for the same steps from the same start: uniform (p_k = 1/S), oracle (only
 the sources with the lowest known flip rate), val_only (fitted to the validation set),
 val_filter (sources scored by the val_only model's mean loss; those above the lowest +
 filter_margin dropped; uniform on the rest) and scalebio_retrain (a fresh model with
 ScaleBiO's final weights fixed).
-Reports: series weight/<source> (p_k), val_loss (L₁(w)), penalty (L₂(w) − L₂(u)) and alpha;
+Reports: series weight/<source> (p_k), val_loss (L₁(w)), penalty (L₂(w) − L₂(u)) and alpha
+(objective, L₁(w) + α(L₂(w) − L₂(u)), only at the step where training diverged);
 tables methods (method, val_logloss, test_logloss, test_accuracy: mean loss and accuracy on the
 clean sets; for dpo the preference log-loss −log σ(βh)), weights (source, flip_rate, weight)
 and filter (source, flip_rate, val_model_loss, kept); finals <metric>/<method> and
@@ -164,13 +202,15 @@ rates 0.05, adam. The paper's LLM setting used AdamW, lr 1e-5 (w, u) and 1e-2 (�
 
 // ConfigOf reads a Config from validated params.
 func ConfigOf(p kernel.Params) Config {
-	return Config{
-		Model: p.String(ParamModel), Hidden: p.Int(ParamHidden), Beta: p.Float(ParamBeta),
-		Alpha: p.Float(ParamAlpha), AlphaGrowth: p.Float(ParamAlphaGrowth), Rounds: p.Int(ParamRounds), Steps: p.Int(ParamSteps),
-		LearningRate: p.Float(ParamLearningRate), LearningRateU: p.Float(ParamLearningRateU), LearningRateLambda: p.Float(ParamLearningRateLambda),
-		Optimizer: p.String(ParamOptimizer), WeightDecay: p.Float(ParamWeightDecay),
-		FilterMargin: p.Float(ParamFilterMargin), EvalEvery: p.Int(ParamEvalEvery),
+	c := Config{
+		Config: fit.Read(p),
+		Model:  p.String(ParamModel), Hidden: p.Int(ParamHidden), Beta: p.Float(ParamBeta),
+		Alpha: p.Float(ParamAlpha), AlphaGrowth: p.Float(ParamAlphaGrowth), Rounds: p.Int(ParamRounds),
+		LearningRateU: p.Float(ParamLearningRateU), LearningRateLambda: p.Float(ParamLearningRateLambda),
+		FilterMargin: p.Float(ParamFilterMargin),
 	}
+	c.WeightDecay = p.Float(ParamWeightDecay)
+	return c
 }
 
 // ParseFlipRates parses a comma-separated list of rates in [0, 1].
@@ -190,7 +230,7 @@ func ParseFlipRates(s string) ([]float64, error) {
 func (plugin) Run(job *kernel.Job) error {
 	cfg := ConfigOf(job.Params)
 	cfg.Backend = job.Backend
-	if err := cfg.check(); err != nil {
+	if err := cfg.Check(); err != nil {
 		return err
 	}
 	p, err := problemOf(job, cfg.Model)

@@ -11,8 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
+	kreport "github.com/alignlab/alignlab/kernel/report" // package bilevel has a func report
 )
 
 // smallParams is a problem small enough for a unit test: three sources
@@ -20,7 +22,7 @@ import (
 func smallParams(model string) map[string]any {
 	return map[string]any{
 		ParamModel: model, ParamFlipRates: "0,0.2,0.5", ParamPerSource: 300, ParamDim: 5,
-		ParamVal: 100, ParamTest: 2000, ParamSteps: 300, ParamRounds: 3, ParamHidden: 4,
+		ParamVal: 100, ParamTest: 2000, fit.ParamSteps: 300, ParamRounds: 3, ParamHidden: 4,
 	}
 }
 
@@ -55,9 +57,9 @@ func TestPluginInfo(t *testing.T) {
 	for _, pr := range info.Params {
 		keys[pr.Key] = true
 	}
-	for _, k := range []string{ParamModel, ParamAlpha, ParamAlphaGrowth, ParamRounds, ParamSteps, ParamLearningRate,
-		ParamLearningRateU, ParamLearningRateLambda, ParamOptimizer, ParamWeightDecay, ParamHidden, ParamBeta,
-		ParamFilterMargin, ParamEvalEvery, ParamFlipRates, ParamPerSource, ParamDim, ParamSignal, ParamVal, ParamTest} {
+	for _, k := range []string{ParamModel, ParamAlpha, ParamAlphaGrowth, ParamRounds, fit.ParamSteps, fit.ParamLearningRate,
+		ParamLearningRateU, ParamLearningRateLambda, fit.ParamOptimizer, ParamWeightDecay, ParamHidden, ParamBeta,
+		ParamFilterMargin, fit.ParamEvalEvery, ParamFlipRates, ParamPerSource, ParamDim, ParamSignal, ParamVal, ParamTest} {
 		if !keys[k] {
 			t.Errorf("param %s is not declared", k)
 		}
@@ -111,7 +113,7 @@ func TestPluginClassification(t *testing.T) {
 		if len(res.Charts) != 3 {
 			t.Errorf("%s: %d charts, want 3", model, len(res.Charts))
 		}
-		if _, err := kernel.Charts(res); err != nil {
+		if _, err := kreport.Charts(res); err != nil {
 			t.Errorf("%s: charts: %v", model, err)
 		}
 	}
@@ -119,7 +121,7 @@ func TestPluginClassification(t *testing.T) {
 
 func TestPluginDeterministic(t *testing.T) {
 	params := smallParams(ModelMLP)
-	params[ParamSteps] = 60
+	params[fit.ParamSteps] = 60
 	params[ParamPerSource] = 60
 	params[ParamRounds] = 2
 	a, err := run(t, params).CanonicalJSON()
@@ -157,7 +159,7 @@ func TestPluginData(t *testing.T) {
 		return path
 	}
 	train, val, test := write("train.jsonl", s.Train), write("val.jsonl", s.Val), write("test.jsonl", s.Test)
-	params := map[string]any{ParamSteps: 100, ParamRounds: 2}
+	params := map[string]any{fit.ParamSteps: 100, ParamRounds: 2}
 	res := run(t, params, train, val, test)
 	w := res.Tables[TableWeights]
 	if got := strings.Join(w.Strings("source"), ","); got != "curated,scraped" {
@@ -216,7 +218,7 @@ func TestPluginData(t *testing.T) {
 	for i, k := range ps.Source {
 		names[i] = []string{"gold", "noisy"}[k]
 	}
-	dpoParams := map[string]any{ParamModel: ModelDPO, ParamSteps: 200, ParamRounds: 2}
+	dpoParams := map[string]any{ParamModel: ModelDPO, fit.ParamSteps: 200, ParamRounds: 2}
 	res = run(t, dpoParams, writePrefs("ptrain.jsonl", ps.Train, names), writePrefs("pval.jsonl", ps.Val, nil), writePrefs("ptest.jsonl", ps.Test, nil))
 	if got := strings.Join(res.Tables[TableWeights].Strings("source"), ","); got != "gold,noisy" {
 		t.Errorf("pair sources: got %s, want gold,noisy", got)
@@ -228,5 +230,18 @@ func TestPluginData(t *testing.T) {
 	params[ParamFlipRates] = "0,x"
 	if _, err := kernel.Run(context.Background(), ID, kernel.Options{Params: params}); err == nil || !strings.Contains(err.Error(), `flip_rates: want comma-separated rates in [0, 1], got "x"`) {
 		t.Errorf("bad flip_rates: got %v", err)
+	}
+}
+
+// A diverging run stops with a *kernel.DivergedError naming the step and
+// the objective: α = 10³⁰⁰ of the first round grows to +Inf in the second,
+// whose first step is step 21 of 40.
+func TestPluginDiverged(t *testing.T) {
+	params := map[string]any{ParamFlipRates: "0,0.5", ParamPerSource: 40, ParamDim: 4, ParamVal: 40, ParamTest: 40,
+		fit.ParamSteps: 40, ParamRounds: 2, ParamAlpha: 1e300, ParamAlphaGrowth: 1e10}
+	_, err := kernel.Run(context.Background(), ID, kernel.Options{Params: params})
+	var de *kernel.DivergedError
+	if !errors.As(err, &de) || de.Step != 21 || de.Metric != MetricObjective {
+		t.Errorf("got %v, want a *kernel.DivergedError at step 21, metric %s", err, MetricObjective)
 	}
 }

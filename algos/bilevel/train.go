@@ -13,76 +13,83 @@ import (
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 
 	"github.com/alignlab/alignlab/algos/backend"
-)
-
-// The optimizers (ParamOptimizer), GoMLX's.
-const (
-	OptimizerAdam  = "adam"  // Adam, β1 = 0.9, β2 = 0.999
-	OptimizerAdamW = "adamw" // Adam with decoupled weight decay on the model parameters (ScaleBiO's choice)
+	"github.com/alignlab/alignlab/algos/fit"
 )
 
 // Config is one run of Reweight or Compare. DefaultConfig gives the
 // defaults the plugin documents.
 type Config struct {
+	// The shared training hyperparameters: Steps (of ScaleBiO and of every
+	// baseline fit, ≥ 1), LearningRate (of w and of the baselines' models),
+	// Optimizer (fit.Adam or fit.AdamW, for every block), WeightDecay
+	// (AdamW's decay of w and u, not of λ), AdamEpsilon and EvalEvery
+	// (steps between recorded weights). BatchSize must be 0: everything is
+	// full batch.
+	fit.Config
+
 	Model  string  // ModelLogistic, ModelMLP or ModelDPO
 	Hidden int     // MLP hidden units
 	Beta   float64 // DPO's β
 
 	Alpha       float64 // α of the first round, > 0
 	AlphaGrowth float64 // α is multiplied by this after every round, ≥ 1
-	Rounds      int     // rounds of equal length, ≥ 1
-	Steps       int     // optimizer steps of ScaleBiO and of every baseline fit, ≥ 1
+	Rounds      int     // rounds of equal length, 1 ≤ Rounds ≤ Steps
 
-	LearningRate       float64 // w, and the models of the baselines
 	LearningRateU      float64 // u
 	LearningRateLambda float64 // λ
-	Optimizer          string  // OptimizerAdam or OptimizerAdamW
-	WeightDecay        float64 // AdamW's decay of w and u (not of λ)
 
 	FilterMargin float64 // the val_filter baseline drops sources whose loss exceeds the lowest by more
-	EvalEvery    int     // steps between recorded weights
 	Backend      string  // GoMLX backend configuration; "" means "go"
 }
 
 // DefaultConfig returns the plugin's defaults.
 func DefaultConfig() Config {
 	return Config{
+		Config: fit.Config{
+			Optimizer: fit.Adam, LearningRate: DefaultLearningRate, Steps: DefaultSteps,
+			EvalEvery: DefaultEvalEvery, WeightDecay: DefaultWeightDecay,
+		},
 		Model: ModelLogistic, Hidden: DefaultHidden, Beta: DefaultBeta,
-		Alpha: DefaultAlpha, AlphaGrowth: DefaultAlphaGrowth, Rounds: DefaultRounds, Steps: DefaultSteps,
-		LearningRate: DefaultLearningRate, LearningRateU: DefaultLearningRate, LearningRateLambda: DefaultLearningRateLambda,
-		Optimizer: OptimizerAdam, WeightDecay: DefaultWeightDecay,
-		FilterMargin: DefaultFilterMargin, EvalEvery: DefaultEvalEvery,
+		Alpha: DefaultAlpha, AlphaGrowth: DefaultAlphaGrowth, Rounds: DefaultRounds,
+		LearningRateU: DefaultLearningRate, LearningRateLambda: DefaultLearningRateLambda,
+		FilterMargin: DefaultFilterMargin,
 	}
 }
 
-func (c *Config) check() error {
+// Check reports the first invalid field of c (the inner model is checked
+// against the data by Reweight and Compare).
+func (c Config) Check() error {
 	pos := func(name string, v float64) error {
 		if !(v > 0) || math.IsInf(v, 1) {
 			return fmt.Errorf("bilevel: %s must be finite and > 0, got %v", name, v)
 		}
 		return nil
 	}
+	if err := pos("alpha", c.Alpha); err != nil {
+		return err
+	}
+	if err := c.Config.Check("bilevel"); err != nil {
+		return err
+	}
 	for _, p := range []struct {
 		name string
 		v    float64
-	}{{"alpha", c.Alpha}, {"learning rate", c.LearningRate}, {"learning rate of u", c.LearningRateU}, {"learning rate of λ", c.LearningRateLambda}} {
+	}{{"learning rate of u", c.LearningRateU}, {"learning rate of λ", c.LearningRateLambda}} {
 		if err := pos(p.name, p.v); err != nil {
 			return err
 		}
 	}
 	switch {
+	case c.Optimizer != fit.Adam && c.Optimizer != fit.AdamW:
+		return fmt.Errorf("bilevel: unknown optimizer %q (known: %s, %s)", c.Optimizer, fit.Adam, fit.AdamW)
+	case c.BatchSize != 0:
+		return fmt.Errorf("bilevel: training is full batch; batch size must be 0, got %d", c.BatchSize)
 	case !(c.AlphaGrowth >= 1) || math.IsInf(c.AlphaGrowth, 1):
 		return fmt.Errorf("bilevel: alpha growth must be finite and ≥ 1, got %v", c.AlphaGrowth)
-	case c.Rounds < 1 || c.Steps < 1 || c.Rounds > c.Steps:
+	case c.Rounds < 1 || c.Rounds > c.Steps:
 		return fmt.Errorf("bilevel: want 1 ≤ rounds ≤ steps, got %d rounds of %d steps", c.Rounds, c.Steps)
-	case c.Optimizer != OptimizerAdam && c.Optimizer != OptimizerAdamW:
-		return fmt.Errorf("bilevel: unknown optimizer %q (known: %s, %s)", c.Optimizer, OptimizerAdam, OptimizerAdamW)
-	case !(c.WeightDecay >= 0) || math.IsInf(c.WeightDecay, 1):
-		return fmt.Errorf("bilevel: weight decay must be finite and ≥ 0, got %v", c.WeightDecay)
 	case !(c.FilterMargin >= 0) || math.IsInf(c.FilterMargin, 1):
 		return fmt.Errorf("bilevel: filter margin must be finite and ≥ 0, got %v", c.FilterMargin)
-	case c.EvalEvery < 1:
-		return fmt.Errorf("bilevel: eval_every must be ≥ 1, got %d", c.EvalEvery)
 	}
 	return nil
 }
@@ -98,20 +105,17 @@ func (c *Config) alphaAt(t int) float64 {
 	return c.Alpha * math.Pow(c.AlphaGrowth, float64(round))
 }
 
-// newOptimizer returns the GoMLX optimizer of one block of variables.
-// Weight decay applies to the model parameters only: on λ it would pull
-// the weights towards uniform, which is not part of the objective.
-func (c *Config) newOptimizer(lr float64, decay bool) optimizer.Interface {
-	a := optimizer.Adam().LearningRate(lr)
-	if decay && c.Optimizer == OptimizerAdamW && c.WeightDecay > 0 {
-		a = a.WeightDecay(c.WeightDecay)
-	}
-	return a.Done()
+// modelOptimizer returns the optimizer of a block of model parameters (w,
+// u, a baseline's model) at learning rate lr: c's Adam or AdamW.
+func (c *Config) modelOptimizer(lr float64) (optimizer.Interface, error) {
+	return fit.NewOptimizer(c.Optimizer, lr, c.WeightDecay, c.AdamEpsilon)
 }
 
-// Recorder receives metrics during training; kernel.Job.Record is one. A
-// non-nil error stops training and is returned.
-type Recorder func(step int64, metric string, value float64) error
+// lambdaOptimizer returns λ's optimizer: Adam without weight decay, which
+// on λ would pull the weights towards uniform, not part of the objective.
+func (c *Config) lambdaOptimizer() (optimizer.Interface, error) {
+	return fit.NewOptimizer(fit.Adam, c.LearningRateLambda, 0, c.AdamEpsilon)
+}
 
 // Eval is a model's mean per-example loss and accuracy on a set: for
 // classification the log-loss, for DPO −log σ(βh) (the preference
@@ -260,26 +264,19 @@ func sourceMatrix(p *Problem) []float64 {
 	return m
 }
 
-// recoverGraph turns a panic of GoMLX graph building or execution into *err.
-func recoverGraph(err *error) {
-	if r := recover(); r != nil {
-		if e, ok := r.(error); ok {
-			*err = fmt.Errorf("bilevel: %w", e)
-		} else {
-			*err = fmt.Errorf("bilevel: %v", r)
-		}
-	}
-}
-
 // fitWeighted trains a fresh copy of the learner (starting at init) for
-// cfg.Steps steps on sp, minimising Σ_i c_i ℓ_i with fixed per-example
-// weights c, and returns the session holding it.
-func fitWeighted(ctx context.Context, m learner, sp Examples, c []float64, init []param, cfg Config) (s *session, err error) {
-	defer recoverGraph(&err)
-	if s, err = newSession(m, cfg.Backend, init, scopeW); err != nil {
+// cfg.Steps steps on sp, on a fit.Loop, minimising Σ_i c_i ℓ_i with fixed
+// per-example weights c, and returns the session holding it. It records
+// nothing; a non-finite loss is an error naming the step.
+func fitWeighted(ctx context.Context, m learner, sp Examples, c []float64, init []param, cfg Config) (*session, error) {
+	s, err := newSession(m, cfg.Backend, init, scopeW)
+	if err != nil {
 		return nil, err
 	}
-	opt := cfg.newOptimizer(cfg.LearningRate, true)
+	opt, err := cfg.modelOptimizer(cfg.LearningRate)
+	if err != nil {
+		return nil, err
+	}
 	step, err := model.NewExec(s.be, s.store, func(scope *model.Scope, g *Graph) *Node {
 		scope.SetTraining(g, true) // see newSession
 		x := Const(g, tensors.FromFlatDataAndDimensions(sp.X, sp.N, m.dim))
@@ -292,17 +289,16 @@ func fitWeighted(ctx context.Context, m learner, sp Examples, c []float64, init 
 	if err != nil {
 		return nil, fmt.Errorf("bilevel: building the training graph: %w", err)
 	}
-	for range cfg.Steps {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+	loop := fit.NewLoop("bilevel", cfg.Steps, func(int) (float64, error) {
 		out, err := step.Call()
 		if err != nil {
-			return nil, fmt.Errorf("bilevel: training step: %w", err)
+			return 0, err
 		}
-		if v := tensors.ToScalar[float64](out[0]); math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("bilevel: the weighted training loss diverged (%v); try a smaller learning rate", v)
-		}
+		return tensors.ToScalar[float64](out[0]), nil
+	})
+	loop.LossMetric = "weighted training loss"
+	if err := loop.Run(ctx); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -333,41 +329,65 @@ const (
 	MetricValLoss      = "val_loss"
 	MetricPenalty      = "penalty" // L₂(w, λ) − L₂(u, λ) ≥ 0 when u has reached the lower-level optimum
 	MetricAlpha        = "alpha"
+	// MetricObjective is the minimax objective L₁(w) + α(L₂(w, λ) −
+	// L₂(u, λ)) of a step; it is recorded only when it is not finite (the
+	// step at which ScaleBiO diverged).
+	MetricObjective = "objective"
 )
 
 // Reweight learns per-source weights p = softmax(λ) by ScaleBiO's
 // first-order minimax (see the package documentation): every step updates
 // u, w and λ simultaneously from the same point, each with its own Adam
 // (or AdamW) state and learning rate, α growing by AlphaGrowth per round.
-// The learner starts from init (nil: drawn from r) in both w and u. It
-// records, at step 0, every cfg.EvalEvery steps and at cfg.Steps, the
-// weights (weight/<source>), val_loss (L₁(w)), penalty and alpha; rec may
-// be nil.
-func Reweight(ctx context.Context, p *Problem, cfg Config, r *rand.Rand, rec Recorder) (*Reweighting, error) {
-	if err := cfg.check(); err != nil {
-		return nil, err
-	}
-	if err := p.check(); err != nil {
-		return nil, err
-	}
-	m := cfg.learner(p.Dim)
-	if err := m.check(p.Kind); err != nil {
+// The learner starts from the same parameters (drawn from r for the MLP)
+// in both w and u. The steps run on a fit.Loop. Reweight records to rec
+// (which may be nil), at step 0, every cfg.EvalEvery steps and at
+// cfg.Steps, the weights after that many steps (weight/<source>) and, but
+// at cfg.Steps, val_loss (L₁(w)), penalty and alpha measured at that point
+// by the next step; at cfg.Steps, val_loss of the final w. A non-finite
+// objective L₁(w) + α(L₂(w, λ) − L₂(u, λ)) stops it, naming the step
+// (through rec, when set, as metric objective).
+func Reweight(ctx context.Context, p *Problem, cfg Config, r *rand.Rand, rec fit.Recorder) (_ *Reweighting, err error) {
+	defer fit.Catch("bilevel", &err)
+	m, err := prepare(p, cfg)
+	if err != nil {
 		return nil, err
 	}
 	rw, _, err := reweight(ctx, p, cfg, m, m.params(r), rec)
 	return rw, err
 }
 
-func reweight(ctx context.Context, p *Problem, cfg Config, m learner, init []param, rec Recorder) (rw *Reweighting, s *session, err error) {
-	defer recoverGraph(&err)
-	if s, err = newSession(m, cfg.Backend, init, scopeW, scopeU); err != nil {
+// prepare checks cfg and p and returns the learner of p's kind.
+func prepare(p *Problem, cfg Config) (learner, error) {
+	if err := cfg.Check(); err != nil {
+		return learner{}, err
+	}
+	if err := p.check(); err != nil {
+		return learner{}, err
+	}
+	m := cfg.learner(p.Dim)
+	return m, m.check(p.Kind)
+}
+
+func reweight(ctx context.Context, p *Problem, cfg Config, m learner, init []param, rec fit.Recorder) (*Reweighting, *session, error) {
+	s, err := newSession(m, cfg.Backend, init, scopeW, scopeU)
+	if err != nil {
 		return nil, nil, err
 	}
 	ns := len(p.Sources)
 	lambda := s.store.RootScope().At(scopeLambda).VariableWithValue("lambda", make([]float64, ns))
-	optW := cfg.newOptimizer(cfg.LearningRate, true)
-	optU := cfg.newOptimizer(cfg.LearningRateU, true)
-	optL := cfg.newOptimizer(cfg.LearningRateLambda, false)
+	optW, err := cfg.modelOptimizer(cfg.LearningRate)
+	if err != nil {
+		return nil, nil, err
+	}
+	optU, err := cfg.modelOptimizer(cfg.LearningRateU)
+	if err != nil {
+		return nil, nil, err
+	}
+	optL, err := cfg.lambdaOptimizer()
+	if err != nil {
+		return nil, nil, err
+	}
 	tr, va := p.Train, p.Val
 	step, err := model.NewExec(s.be, s.store, func(scope *model.Scope, alpha *Node) (*Node, *Node, *Node) {
 		g := alpha.Graph()
@@ -403,10 +423,8 @@ func reweight(ctx context.Context, p *Problem, cfg Config, m learner, init []par
 		}
 		return tensors.CopyFlatData[float64](t)
 	}
+	// The weights after t steps are recorded at step t.
 	recordWeights := func(t int) error {
-		if rec == nil {
-			return nil
-		}
 		lam, err := readLambda()
 		if err != nil {
 			return err
@@ -418,43 +436,44 @@ func reweight(ctx context.Context, p *Problem, cfg Config, m learner, init []par
 		}
 		return nil
 	}
-	for t := range cfg.Steps {
-		if err := ctx.Err(); err != nil {
-			return nil, nil, err
-		}
-		report := rec != nil && t%cfg.EvalEvery == 0
-		if report {
-			if err := recordWeights(t); err != nil {
-				return nil, nil, err
-			}
-		}
+	loop := fit.NewLoop("bilevel", cfg.Steps, func(n int) (float64, error) {
+		t := n - 1 // steps taken before this one
 		alpha := cfg.alphaAt(t)
 		out, err := step.Call(alpha)
 		if err != nil {
-			return nil, nil, fmt.Errorf("bilevel: ScaleBiO step %d: %w", t+1, err)
+			return 0, err
 		}
 		l1, l2w, l2u := tensors.ToScalar[float64](out[0]), tensors.ToScalar[float64](out[1]), tensors.ToScalar[float64](out[2])
-		if report {
+		objective := l1 + alpha*(l2w-l2u)
+		// The losses are measured at the point before the update, the
+		// point of step t; the loop checks the objective first.
+		if rec != nil && t%cfg.EvalEvery == 0 && !math.IsNaN(objective) && !math.IsInf(objective, 0) {
 			for _, v := range []struct {
 				name string
 				v    float64
 			}{{MetricValLoss, l1}, {MetricPenalty, l2w - l2u}, {MetricAlpha, alpha}} {
 				if err := rec(int64(t), v.name, v.v); err != nil {
-					return nil, nil, err
+					return 0, err
 				}
 			}
-		} else if math.IsNaN(l1+l2w+l2u) || math.IsInf(l1+l2w+l2u, 0) {
-			return nil, nil, fmt.Errorf("bilevel: ScaleBiO diverged at step %d (L₁ = %v, L₂(w) = %v, L₂(u) = %v); try smaller learning rates or α", t, l1, l2w, l2u)
 		}
+		return objective, nil
+	})
+	loop.Record = rec
+	loop.LossMetric = MetricObjective
+	loop.Hint = "try smaller learning rates or a smaller alpha"
+	if rec != nil {
+		loop.OnStart("weights", recordWeights)
+		loop.EveryN(cfg.EvalEvery, "weights", recordWeights)
 	}
-	if err := recordWeights(cfg.Steps); err != nil {
+	if err := loop.Run(ctx); err != nil {
 		return nil, nil, err
 	}
 	lam, err := readLambda()
 	if err != nil {
 		return nil, nil, err
 	}
-	rw = &Reweighting{Lambda: lam, Weights: Weights(lam)}
+	rw := &Reweighting{Lambda: lam, Weights: Weights(lam)}
 	if rw.Val, _, err = s.evaluate(p.Val); err != nil {
 		return nil, nil, err
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 
+	"github.com/alignlab/alignlab/algos/fit"
+	"github.com/alignlab/alignlab/algos/pairloss"
 	"github.com/alignlab/alignlab/datasets"
 )
 
@@ -37,9 +39,7 @@ func toyConfig() Config {
 }
 
 // logisticLoss is ℓ = softplus(z) − y·z in plain float64.
-func logisticLoss(z, y float64) float64 {
-	return math.Max(z, 0) + math.Log1p(math.Exp(-math.Abs(z))) - y*z
-}
+func logisticLoss(z, y float64) float64 { return pairloss.SoftplusNegFloat64(-z) - y*z }
 
 // The λ-direction that autodiff takes through the training graph's pieces
 // (source means of per-example losses, the softmax) equals the closed form
@@ -206,7 +206,7 @@ func TestFitWeightedReachesOptimum(t *testing.T) {
 		for j := range x {
 			z += wv[j] * x[j]
 		}
-		r := c[i] * (1/(1+math.Exp(-z)) - p.Train.Y[i])
+		r := c[i] * (pairloss.Sigmoid(z) - p.Train.Y[i])
 		for j := range x {
 			grad[j] += r * x[j]
 		}
@@ -266,7 +266,7 @@ func TestConfigErrors(t *testing.T) {
 }
 
 func TestAlphaSchedule(t *testing.T) {
-	cfg := Config{Alpha: 2, AlphaGrowth: 3, Rounds: 4, Steps: 10}
+	cfg := Config{Config: fit.Config{Steps: 10}, Alpha: 2, AlphaGrowth: 3, Rounds: 4}
 	want := []float64{2, 2, 2, 6, 6, 18, 18, 18, 54, 54} // rounds of 3, 2, 3, 2 steps
 	for step, w := range want {
 		if got := cfg.alphaAt(step); math.Abs(got-w) > 1e-12 {

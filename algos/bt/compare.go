@@ -278,7 +278,16 @@ func init() { kernel.Register(comparePlugin{}) }
 
 type comparePlugin struct{}
 
-var _ kernel.Plugin = comparePlugin{}
+var (
+	_ kernel.Plugin = comparePlugin{}
+	_ kernel.Quick  = comparePlugin{}
+)
+
+// QuickParams are small params that still draw random numbers (the second
+// arena's battles, the bootstrap resamples).
+func (comparePlugin) QuickParams() map[string]any {
+	return map[string]any{ParamBootstrapRounds: 10, ParamBattlesB: 300}
+}
 
 // PaperKendall is Kendall's τ.
 var PaperKendall = kernel.Paper{Authors: "M. G. Kendall", Year: 1938, Title: "A new measure of rank correlation"}

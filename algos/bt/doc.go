@@ -1,8 +1,9 @@
 // Package bt fits Bradley–Terry ratings to pairwise battles between models,
 // as on the Chatbot Arena leaderboard, and registers the bt.ratings plugin;
 // it also trains Bradley–Terry reward models (bt.reward, bt.reward_losses),
-// fits Plackett–Luce to rankings of any length (bt.plackett_luce) and
-// measures the rank agreement of leaderboards (bt.compare).
+// fits Plackett–Luce to rankings of any length (bt.plackett_luce), compares
+// it with pairwise Bradley–Terry on the rank breaking (bt.pl_vs_pairwise)
+// and measures the rank agreement of leaderboards (bt.compare).
 //
 // Papers:
 //   - R. A. Bradley and M. E. Terry (1952), "Rank analysis of incomplete
@@ -99,13 +100,19 @@
 // datasets.HashFeatures) minimising Σ w_i ℓ_i / Σ w_i with, for
 // Δ = r(y_w) − r(y_l) and preference strength m,
 //
-//	bt:         ℓ = −log σ(Δ)
-//	margin_bt:  ℓ = −log σ(Δ − m)
-//	scaled_bt:  ℓ = −m · log σ(Δ)
-//	regression: ℓ = ½[(r(y_w) − s_w)² + (r(y_l) − s_l)²]   (ratings s)
+//	bt:         ℓ = −log σ(Δ)                               (pairloss.Logistic, β = 1, h = Δ)
+//	margin_bt:  ℓ = −log σ(Δ − m)                           (pairloss.Margin, β = 1, m per pair)
+//	scaled_bt:  ℓ = −m · log σ(Δ)                           (m × pairloss.Logistic)
+//	regression: ℓ = ½[(r(y_w) − s_w)² + (r(y_l) − s_l)²]   (ratings s; not a pair loss)
 //
-// and regression_then_scaled_bt, the HelpSteer2-Preference recipe: regression
-// first, then scaled BT from its weights. TrainReward reports accuracy and
+// The pairwise losses are package pairloss's, computed in the stable form
+// −log σ(z) = pairloss.SoftplusNeg(z) and averaged by
+// pairloss.WeightedMean. regression_then_scaled_bt is the
+// HelpSteer2-Preference recipe: regression first, then scaled BT from its
+// weights with a fresh optimizer. Each stage is a fit.Loop, its steps
+// counted across the stages; optimizer, learning_rate, steps, batch_size
+// and eval_every are package fit's shared params (fit.Params, fit.Read),
+// and mini-batches are drawn by fit.Batcher. TrainReward reports accuracy and
 // margin, and on planted data (datasets.GenerateRewardPairs,
 // datasets.GenerateHelpSteer) the Bayes accuracy of the planted reward, the
 // accuracy against the true ordering and the correlation with r*.
@@ -117,7 +124,7 @@
 // scaled-BT loss is convex and its second stage converges (see
 // notebooks/01-bradley-terry.ipynb).
 //
-// # Plackett–Luce and PRO (bt.plackett_luce)
+// # Plackett–Luce and PRO (bt.plackett_luce, bt.pl_vs_pairwise)
 //
 // A ranking y¹ ≻ … ≻ yⁿ has Plackett–Luce probability
 // Π_k exp(s_k) / Σ_{i≥k} exp(s_i). For named items (s = θ_item)
@@ -130,7 +137,14 @@
 //
 //	Σ_k [ log Σ_{i≥k} exp(s_i T^k_i) − s_k T^k_k ],  T^k_i = r(y^k) − r(y^i),  T^k_k = max_{i>k} T^k_i,
 //
-// or T ≡ 1 (the Plackett–Luce likelihood).
+// or T ≡ 1 (the Plackett–Luce likelihood), full batch on a fit.Loop
+// (TrainPRO).
+//
+// bt.pl_vs_pairwise (PLVersusPairwise) draws Plackett–Luce rankings of
+// planted strengths for a growing number of rankings and compares the
+// recovery (RMSE, Kendall τ) of FitPlackettLuce with that of FitNewton on
+// the full rank breaking (BreakRankings), which treats the pairs of a
+// ranking as independent.
 //
 // # Rank agreement (bt.compare)
 //

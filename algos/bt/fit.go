@@ -8,6 +8,7 @@ import (
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/alignlab/alignlab/algos/pairloss"
 	"github.com/alignlab/alignlab/datasets"
 )
 
@@ -351,21 +352,8 @@ func (p *problem) tieParam(tau float64, requested string) float64 {
 	return 0
 }
 
-// logSigmoid is log σ(x), accurate for large |x|.
-func logSigmoid(x float64) float64 {
-	if x >= 0 {
-		return -math.Log1p(math.Exp(-x))
-	}
-	return x - math.Log1p(math.Exp(x))
-}
-
-func sigmoid(x float64) float64 {
-	if x >= 0 {
-		return 1 / (1 + math.Exp(-x))
-	}
-	e := math.Exp(x)
-	return e / (1 + e)
-}
+// logSigmoid is log σ(x) = −softplus(−x), accurate for large |x|.
+func logSigmoid(x float64) float64 { return -pairloss.SoftplusNegFloat64(x) }
 
 // pairTerms are one pair's log-likelihood and its derivatives with respect
 // to d = θa − θb and τ (log κ or log ν).
@@ -402,7 +390,7 @@ func (p *problem) pair(i int, d, tau float64, derivs bool) pairTerms {
 			r.ll += t * (logSigmoid(-u) + logSigmoid(-v) + math.Log(-math.Expm1(-2*tau)))
 		}
 		if derivs {
-			su, sv := sigmoid(u), sigmoid(v)
+			su, sv := pairloss.Sigmoid(u), pairloss.Sigmoid(v)
 			du := wa*(1-su) - t*su
 			dv := wb*(1-sv) - t*sv
 			huu := -(wa + t) * su * (1 - su)
@@ -484,7 +472,7 @@ func (p *problem) gradient(theta []float64, tau float64, g []float64, h *mat.Sym
 	}
 	if p.prior > 0 {
 		for i, th := range theta {
-			s := sigmoid(th)
+			s := pairloss.Sigmoid(th)
 			obj += p.prior * (logSigmoid(th) + logSigmoid(-th)) / 2
 			g[i] += p.prior * (0.5 - s)
 			if h != nil {

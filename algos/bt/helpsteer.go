@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
 )
@@ -88,11 +89,11 @@ func CompareRewardLosses(ctx context.Context, cfg LossComparisonConfig, r *rand.
 		for _, loss := range losses {
 			rc := cfg.Reward
 			rc.Loss = loss
-			fit, err := TrainReward(ctx, train, nil, rc, rand.New(rand.NewPCG(initSeed, 0x1a17)), nil)
+			rf, err := TrainReward(ctx, train, nil, rc, rand.New(rand.NewPCG(initSeed, 0x1a17)), nil)
 			if err != nil {
 				return nil, fmt.Errorf("bt: compare losses: %s: %w", loss, err)
 			}
-			m := EvaluateReward(fit.Model, test, "")
+			m := EvaluateReward(rf.Model, test, "")
 			acc[loss] = append(acc[loss], [4]float64{m.ByStrength[0], m.ByStrength[1], m.ByStrength[2], m.AccuracyTrue})
 			done++
 			if progress != nil {
@@ -171,12 +172,21 @@ func init() { kernel.Register(lossesPlugin{}) }
 
 type lossesPlugin struct{}
 
-var _ kernel.Plugin = lossesPlugin{}
+var (
+	_ kernel.Plugin = lossesPlugin{}
+	_ kernel.Quick  = lossesPlugin{}
+)
+
+// QuickParams are small params that still draw random numbers (the
+// repeat's data).
+func (lossesPlugin) QuickParams() map[string]any {
+	return map[string]any{fit.ParamSteps: 10, ParamRegressionSteps: 5, ParamPairs: 200, ParamTestPairs: 50, ParamRepeats: 1}
+}
 
 func (lossesPlugin) Info() kernel.Info {
 	def := DefaultLossComparisonConfig()
 	d := def.Data
-	params := rewardParams(def.Reward)
+	params := rewardParams(def.Reward, 0)
 	params = append(params,
 		kernel.IntParam(ParamRepeats, int64(def.Repeats), 1, 1000, "independent datasets per loss (mean ± standard error)"),
 		kernel.ChoiceParam(ParamRewardShape, d.Shape, datasets.RewardShapes, "the planted reward r*(y), linear or half quadratic"),

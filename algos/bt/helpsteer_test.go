@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/kernel"
 )
 
@@ -42,7 +43,7 @@ func TestCompareRewardLosses(t *testing.T) {
 	}
 }
 
-var fastLosses = map[string]any{ParamRepeats: 1, ParamPairs: 100, ParamTestPairs: 200, ParamSteps: 20, ParamRegressionSteps: 10}
+var fastLosses = map[string]any{ParamRepeats: 1, ParamPairs: 100, ParamTestPairs: 200, fit.ParamSteps: 20, ParamRegressionSteps: 10}
 
 func TestRewardLossesPluginDeterministic(t *testing.T) {
 	var prev []byte

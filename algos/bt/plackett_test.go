@@ -11,6 +11,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
 )
@@ -216,7 +217,7 @@ func TestPROLossGraphClosedForm(t *testing.T) {
 	}
 	theta := []float64{0.7, -1.3, 0.4}
 	for _, temp := range []string{TemperatureDynamic, TemperatureConstant} {
-		tr, err := NewPROTrainer(r, PROConfig{Temperature: temp, Steps: 1, LearningRate: 0.1, Optimizer: OptimizerSGD})
+		tr, err := NewPROTrainer(r, PROConfig{Temperature: temp, Config: fit.Config{Steps: 1, LearningRate: 0.1, Optimizer: fit.SGD}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -279,7 +280,7 @@ func TestPRORecoversPlantedDirection(t *testing.T) {
 }
 
 var fastPL = map[string]any{ParamBootstrapRounds: 10, ParamRankings: 100}
-var fastPRO = map[string]any{ParamMode: ModeCandidates, ParamSteps: 20, ParamLists: 50, ParamTestLists: 50, ParamEvalEvery: 10}
+var fastPRO = map[string]any{ParamMode: ModeCandidates, fit.ParamSteps: 20, ParamLists: 50, ParamTestLists: 50, fit.ParamEvalEvery: 10}
 
 func TestPlackettLucePluginDeterministic(t *testing.T) {
 	for _, params := range []map[string]any{fastPL, fastPRO} {
@@ -315,7 +316,7 @@ func TestPlackettLucePluginFiles(t *testing.T) {
 {"candidates":[[0.5,0.5],[0,-1]],"rewards":[1,-1]}
 {"candidates":[[2,0],[1,1],[0,0]],"rewards":[3,2,0]}
 `)
-	res, err = kernel.Run(context.Background(), "bt.plackett_luce", kernel.Options{Params: map[string]any{ParamSteps: 10, ParamHoldout: 0.34}, Data: []string{cands}})
+	res, err = kernel.Run(context.Background(), "bt.plackett_luce", kernel.Options{Params: map[string]any{fit.ParamSteps: 10, ParamHoldout: 0.34}, Data: []string{cands}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,14 @@ func init() { kernel.Register(ratings{}) }
 
 type ratings struct{}
 
-var _ kernel.Plugin = ratings{}
+var (
+	_ kernel.Plugin = ratings{}
+	_ kernel.Quick  = ratings{}
+)
+
+// QuickParams are small params that still draw random numbers (the
+// bootstrap resamples).
+func (ratings) QuickParams() map[string]any { return map[string]any{ParamBootstrapRounds: 20} }
 
 func (ratings) Info() kernel.Info {
 	return kernel.Info{

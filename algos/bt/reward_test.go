@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/alignlab/alignlab/algos/backend"
+	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
 )
@@ -169,7 +171,7 @@ func TestRewardTrainerSGDStep(t *testing.T) {
 	data := smallPairs()
 	for _, loss := range singleStageLosses {
 		cfg := DefaultRewardConfig()
-		cfg.Optimizer, cfg.LearningRate = OptimizerSGD, eta
+		cfg.Optimizer, cfg.LearningRate = fit.SGD, eta
 		tr, err := NewRewardTrainer(data, cfg, loss, nil, rand.New(rand.NewPCG(1, 1)))
 		if err != nil {
 			t.Fatal(err)
@@ -207,7 +209,7 @@ func TestRegressionThenScaledBTStartsFromRegression(t *testing.T) {
 	const tol = 1e-12
 	data := smallPairs()
 	cfg := DefaultRewardConfig()
-	cfg.Optimizer, cfg.LearningRate, cfg.RegressionSteps, cfg.Steps = OptimizerSGD, 0.1, 5, 0
+	cfg.Optimizer, cfg.LearningRate, cfg.RegressionSteps, cfg.Steps = fit.SGD, 0.1, 5, 0
 	cfg.Loss = LossRegression
 	cfg.Steps = 5
 	reg, err := TrainReward(context.Background(), data, nil, cfg, rand.New(rand.NewPCG(1, 1)), nil)
@@ -229,6 +231,27 @@ func TestRegressionThenScaledBTStartsFromRegression(t *testing.T) {
 	}
 	if math.Abs(b1-(b0-0.1*gb)) > tol || two.Steps != 6 {
 		t.Errorf("b got %v, want %v; steps %d, want 6", b1, b0-0.1*gb, two.Steps)
+	}
+}
+
+// Steps count across the two stages: each stage records every EvalEvery
+// of its steps and at its last step, numbered from the start of training.
+func TestTrainRewardRecordsAcrossStages(t *testing.T) {
+	cfg := DefaultRewardConfig()
+	cfg.Loss, cfg.RegressionSteps, cfg.Steps, cfg.EvalEvery = LossRegressionThenScaledBT, 3, 4, 2
+	var steps []int64
+	rec := func(step int64, metric string, v float64) error {
+		if metric == "loss" {
+			steps = append(steps, step)
+		}
+		return nil
+	}
+	rf, err := TrainReward(context.Background(), smallPairs(), nil, cfg, rand.New(rand.NewPCG(1, 1)), rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int64{2, 3, 5, 7}; !slices.Equal(steps, want) || rf.Steps != 7 {
+		t.Errorf("loss recorded at %v after %d steps, want %v after 7", steps, rf.Steps, want)
 	}
 }
 
@@ -330,7 +353,7 @@ func writeFile(t *testing.T, name, content string) string {
 
 // fastReward are the bt.reward params of quick tests (and of the
 // repository's determinism test).
-var fastReward = map[string]any{ParamSteps: 20, ParamPairs: 200, ParamTestPairs: 100, ParamEvalEvery: 10}
+var fastReward = map[string]any{fit.ParamSteps: 20, ParamPairs: 200, ParamTestPairs: 100, fit.ParamEvalEvery: 10}
 
 func TestRewardPluginDeterministic(t *testing.T) {
 	for _, extra := range []map[string]any{
@@ -374,7 +397,7 @@ func TestRewardPluginFiles(t *testing.T) {
 {"chosen":[-1,2,0.5],"rejected":[0,0,0],"weight":2}
 {"chosen":[2,2,2],"rejected":[1,-1,0]}
 `)
-	res, err := kernel.Run(context.Background(), "bt.reward", kernel.Options{Params: map[string]any{ParamSteps: 5, ParamHoldout: 0.25}, Data: []string{vec}})
+	res, err := kernel.Run(context.Background(), "bt.reward", kernel.Options{Params: map[string]any{fit.ParamSteps: 5, ParamHoldout: 0.25}, Data: []string{vec}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,7 +407,7 @@ func TestRewardPluginFiles(t *testing.T) {
 	text := writeFile(t, "t.jsonl", `{"prompt":"How do I boil an egg?","chosen":"Simmer it for seven minutes.","rejected":"No idea."}
 {"chosen":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello! How can I help?"}],"rejected":[{"role":"user","content":"Hi"},{"role":"assistant","content":"What."}]}
 `)
-	res, err = kernel.Run(context.Background(), "bt.reward", kernel.Options{Params: map[string]any{ParamSteps: 5, ParamHashDim: 16, ParamHoldout: 0.0}, Data: []string{text}})
+	res, err = kernel.Run(context.Background(), "bt.reward", kernel.Options{Params: map[string]any{fit.ParamSteps: 5, ParamHashDim: 16, ParamHoldout: 0.0}, Data: []string{text}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,10 +9,10 @@
 // With h = [log π_θ(y_w|x) − log π_ref(y_w|x)] − [log π_θ(y_l|x) − log π_ref(y_l|x)],
 // β > 0 and an assumed flip rate ε ∈ [0, ½), the pair losses are
 //
-//	dpo:  −log σ(βh)
-//	cdpo: −(1−ε) log σ(βh) − ε log σ(−βh)
-//	ipo:  (h − 1/(2β))²
-//	rdpo: [−(1−ε) log σ(βh) + ε log σ(−βh)] / (1 − 2ε)
+//	dpo:  −log σ(βh)                                    pairloss.Logistic
+//	cdpo: −(1−ε) log σ(βh) − ε log σ(−βh)               pairloss.Conservative
+//	ipo:  (h − 1/(2β))²                                 pairloss.IPO(β) (Square, m = 1/(2β))
+//	rdpo: [−(1−ε) log σ(βh) + ε log σ(−βh)] / (1 − 2ε)  pairloss.Robust
 //
 // and a batch loss is their weighted mean Σ w_i ℓ(h_i) / Σ w_i. If each label
 // is flipped with probability ε (h → −h), (1−ε)·rdpo(h) + ε·rdpo(−h) = dpo(h):
@@ -21,22 +21,26 @@
 // pair (slope −βε/(1−2ε) as h → ∞), so a log-linear θ may need a bound
 // (Config.Radius) when n is small or ε overstates the true flip rate.
 //
-// Loss and PairLosses build the losses in a GoMLX graph (for other
-// algorithms, e.g. reweighting schemes that learn the weights);
-// LossFloat64 and PairLossFloat64 are the same in plain float64.
+// The losses are package pairloss's (one softplus form, one range check);
+// the names dpo, cdpo, ipo and rdpo are this family's: Kind.PairLoss maps
+// a name, β and ε to the pairloss.Loss, whose Pairs and Mean build it in a
+// GoMLX graph and whose Float64 and MeanFloat64 evaluate it in float64.
 //
 // Policies over a finite candidate set per prompt: log-linear
 // π_θ(y|x) ∝ π_ref(y|x)·exp(θ·φ(x, y)), for which h = θ·(φ(y_w) − φ(y_l)), and
 // an MLP f replacing θ·φ. Train fits them with GoMLX autodiff and Adam or
-// SGD, starting at π_ref. On the planted testbed (datasets.GeneratePrefs:
+// SGD, starting at π_ref, on the shared training loop of package fit
+// (fit.Loop, fit.Batcher, fit's optimizers and hyperparameters optimizer,
+// learning_rate, steps, batch_size, eval_every). On the planted testbed (datasets.GeneratePrefs:
 // r* = w*·φ, Bradley–Terry labels flipped at a known rate) it measures the
 // policy exactly against the optimum of the KL-regularised objective
 //
 //	J(π) = E_x[ E_{y∼π} r*(x, y) − β KL(π(·|x) ‖ π_ref(·|x)) ],
 //	π* ∝ π_ref·exp(r*/β), θ* = w*/β,
 //
-// reporting the gap J* − J(π) and ‖θ − θ*‖/‖θ*‖. Sweep compares the losses
-// across flip rates and sample sizes (notebooks/02-robust-dpo.ipynb).
+// reporting the gap J* − J(π) and ‖θ − θ*‖/‖θ*‖. The plugin dpo.sweep
+// compares the losses across flip rates and sample sizes; Sweep runs it
+// from a SweepConfig (notebooks/02-robust-dpo.ipynb, replicate rdpo).
 //
 // The plugins dpo.dpo, dpo.cdpo, dpo.ipo and dpo.rdpo record, every
 // eval_every steps, the series loss, accuracy (h > 0 as labelled, ties ½),
@@ -44,5 +48,8 @@
 // and, on planted data, gap and param_error; finals add J and J_star; the
 // log-linear policy's θ is the table theta (index, value). Without --data
 // they generate the planted testbed; with it they read JSONL comparisons
-// (datasets.LoadPrefs).
+// (datasets.LoadPrefs). dpo.sweep reports the tables sweep (gap, parameter
+// error, shrinkage, cosine and clean accuracy per loss and ε, means over
+// replicates with standard errors), param_error_vs_epsilon and
+// param_error_vs_n, with the rDPO theory lines ∝ 1/(1−2ε) and ∝ 1/√n.
 package dpo

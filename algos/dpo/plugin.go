@@ -5,26 +5,25 @@ import (
 	"math"
 	"strings"
 
+	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
 )
 
 // Hyperparameter keys of the plugins. Keys shared with GoMLX have GoMLX's
-// names (learning_rate, optimizer, l2_regularization, fnn_num_hidden_nodes,
-// fnn_num_hidden_layers).
+// names (l2_regularization, fnn_num_hidden_nodes, fnn_num_hidden_layers).
+// The training keys optimizer (adam or sgd, default adam), learning_rate
+// (default 0.05), steps (default 500), batch_size (pairs per step, default
+// 0 = full batch) and eval_every (default 10) are package fit's
+// (fit.ParamOptimizer, …).
 const (
-	ParamBeta         = "beta"                  // float > 0, default 1: the KL weight β
-	ParamEpsilon      = "epsilon"               // float in [0, 0.5), default 0.1: the flip rate cdpo and rdpo assume
-	ParamPolicy       = "policy"                // loglinear or mlp, default loglinear
-	ParamOptimizer    = "optimizer"             // adam or sgd, default adam (GoMLX's key)
-	ParamLearningRate = "learning_rate"         // float > 0, default 0.05 (GoMLX's key)
-	ParamSteps        = "steps"                 // int ≥ 1, default 500: optimizer steps
-	ParamBatchSize    = "batch_size"            // int ≥ 0, default 0: pairs per step, 0 = full batch
-	ParamL2           = "l2_regularization"     // float ≥ 0, default 0: adds l2·‖θ‖² (GoMLX's key)
-	ParamRadius       = "theta_radius"          // float ≥ 0, default 0: project θ onto ‖θ‖ ≤ radius after each step (0 = off)
-	ParamHidden       = "fnn_num_hidden_nodes"  // int ≥ 1, default 32: MLP units per layer (GoMLX's key)
-	ParamLayers       = "fnn_num_hidden_layers" // int ≥ 1, default 1: MLP hidden layers (GoMLX's key)
-	ParamEvalEvery    = "eval_every"            // int ≥ 1, default 10: steps between recorded metrics
+	ParamBeta    = "beta"                  // float > 0, default 1: the KL weight β
+	ParamEpsilon = "epsilon"               // float in [0, 0.5), default 0.1: the flip rate cdpo and rdpo assume
+	ParamPolicy  = "policy"                // loglinear or mlp, default loglinear
+	ParamL2      = "l2_regularization"     // float ≥ 0, default 0: adds l2·‖θ‖² (GoMLX's key)
+	ParamRadius  = "theta_radius"          // float ≥ 0, default 0: project θ onto ‖θ‖ ≤ radius after each step (0 = off)
+	ParamHidden  = "fnn_num_hidden_nodes"  // int ≥ 1, default 32: MLP units per layer (GoMLX's key)
+	ParamLayers  = "fnn_num_hidden_layers" // int ≥ 1, default 1: MLP hidden layers (GoMLX's key)
 
 	// The planted testbed, used when no --data is given.
 	ParamDim         = "dim"          // int ≥ 1, default 8: feature dimension d
@@ -70,12 +69,45 @@ var Paper = kernel.Paper{
 
 type plugin struct{ kind Kind }
 
-var _ kernel.Plugin = plugin{}
+var (
+	_ kernel.Plugin = plugin{}
+	_ kernel.Quick  = plugin{}
+)
 
 func init() {
 	for _, k := range Kinds {
 		kernel.Register(plugin{kind: k})
 	}
+	kernel.Register(sweepPlugin{})
+}
+
+// QuickParams are small runs that still draw random numbers: mini-batches
+// (cdpo, rdpo) or the MLP's initial weights and mini-batches (dpo).
+func (p plugin) QuickParams() map[string]any {
+	q := map[string]any{ParamPairs: 400, ParamTestPrompts: 50, fit.ParamSteps: 15, fit.ParamEvalEvery: 5}
+	switch p.kind {
+	case DPO:
+		q[ParamPolicy], q[fit.ParamBatchSize], q[ParamHidden] = PolicyMLP, 64, 8
+	case CDPO:
+		q[fit.ParamBatchSize] = 100
+	case RDPO:
+		q[fit.ParamBatchSize], q[ParamEpsilon], q[ParamFlipRate] = 100, 0.2, 0.2
+	}
+	return q
+}
+
+// trainParams declares the shared training params with the plugins'
+// defaults; evalEvery 0 leaves eval_every out.
+func trainParams(steps, evalEvery int) []kernel.Param {
+	return fit.Params(fit.Defaults{
+		Optimizers:   []string{fit.Adam, fit.SGD},
+		LearningRate: DefaultLearningRate,
+		MaxLR:        math.Inf(1),
+		Steps:        steps,
+		HasBatch:     true,
+		EvalEvery:    evalEvery,
+		Doc:          map[string]string{fit.ParamBatchSize: "pairs per step; 0 = full batch"},
+	})
 }
 
 var summaries = map[Kind]string{
@@ -105,26 +137,10 @@ func (p plugin) Info() kernel.Info {
 		})
 	}
 	params = append(params,
-		kernel.ChoiceParam(ParamPolicy, PolicyLogLinear, []string{PolicyLogLinear, PolicyMLP}, "loglinear: π ∝ π_ref·exp(θ·φ); mlp: π ∝ π_ref·exp(f(φ)), f a tanh MLP"),
-		kernel.ChoiceParam(ParamOptimizer, OptimizerAdam, []string{OptimizerAdam, OptimizerSGD}, "GoMLX optimizer (sgd: constant learning rate)"),
-		kernel.Param{Key: ParamLearningRate, Type: kernel.Float, Default: DefaultLearningRate,
-			Range: kernel.Range{Min: 0, Max: math.Inf(1), MinExclusive: true}, Doc: "optimizer learning rate"},
-		kernel.IntParam(ParamSteps, DefaultSteps, 1, math.MaxInt32, "optimizer steps"),
-		kernel.IntParam(ParamBatchSize, 0, 0, math.MaxInt32, "pairs per step; 0 = full batch"),
-		kernel.FloatParam(ParamL2, 0, 0, math.Inf(1), "L2 penalty weight: adds l2·‖θ‖² (MLP: all weight matrices)"),
-		kernel.FloatParam(ParamRadius, 0, 0, math.Inf(1), "log-linear: project θ onto ‖θ‖ ≤ radius after each step; 0 = off"),
-		kernel.IntParam(ParamHidden, DefaultHidden, 1, 1<<16, "MLP units per hidden layer"),
-		kernel.IntParam(ParamLayers, DefaultLayers, 1, 16, "MLP hidden layers"),
-		kernel.IntParam(ParamEvalEvery, DefaultEvalEvery, 1, math.MaxInt32, "steps between recorded metrics"),
-		kernel.IntParam(ParamDim, DefaultDim, 1, 1<<12, "planted testbed: feature dimension d"),
-		kernel.Param{Key: ParamWNorm, Type: kernel.Float, Default: DefaultWNorm,
-			Range: kernel.Range{Min: 0, Max: math.Inf(1), MinExclusive: true}, Doc: "planted testbed: ‖w*‖ of the true reward r* = w*·φ"},
-		kernel.IntParam(ParamCandidates, DefaultCandidates, 2, 1<<12, "planted testbed: candidates per prompt"),
-		kernel.ChoiceParam(ParamRef, RefUniform, []string{RefUniform, RefRandom}, "planted testbed: π_ref uniform, or softmax of N(0,1) logits"),
-		kernel.IntParam(ParamPairs, DefaultPairs, 1, 1<<26, "planted testbed: training comparisons n"),
-		kernel.FloatParam(ParamFlipRate, DefaultFlipRate, 0, 0.5, "planted testbed: probability that a label is flipped"),
-		kernel.IntParam(ParamTestPrompts, DefaultTestPrompts, 1, 1<<20, "planted testbed: held-out prompts for J and the gap"),
-	)
+		kernel.ChoiceParam(ParamPolicy, PolicyLogLinear, []string{PolicyLogLinear, PolicyMLP}, "loglinear: π ∝ π_ref·exp(θ·φ); mlp: π ∝ π_ref·exp(f(φ)), f a tanh MLP"))
+	params = append(params, trainParams(DefaultSteps, DefaultEvalEvery)...)
+	params = append(params, modelParams()...)
+	params = append(params, testbedParams(DefaultPairs, true)...)
 	return kernel.Info{
 		ID:      "dpo." + string(p.kind),
 		Summary: summaries[p.kind],
@@ -140,6 +156,33 @@ chosen, rejected: distinct candidate indices; weight: optional, > 0 (default 1)`
 		}},
 		Doc: p.doc(),
 	}
+}
+
+// modelParams declares the regularisation and MLP params.
+func modelParams() []kernel.Param {
+	return []kernel.Param{
+		kernel.FloatParam(ParamL2, 0, 0, math.Inf(1), "L2 penalty weight: adds l2·‖θ‖² (MLP: all weight matrices)"),
+		kernel.FloatParam(ParamRadius, 0, 0, math.Inf(1), "log-linear: project θ onto ‖θ‖ ≤ radius after each step; 0 = off"),
+		kernel.IntParam(ParamHidden, DefaultHidden, 1, 1<<16, "MLP units per hidden layer"),
+		kernel.IntParam(ParamLayers, DefaultLayers, 1, 16, "MLP hidden layers"),
+	}
+}
+
+// testbedParams declares the planted testbed's params, with its flip rate
+// if flip is set.
+func testbedParams(pairs int, flip bool) []kernel.Param {
+	ps := []kernel.Param{
+		kernel.IntParam(ParamDim, DefaultDim, 1, 1<<12, "planted testbed: feature dimension d"),
+		{Key: ParamWNorm, Type: kernel.Float, Default: DefaultWNorm,
+			Range: kernel.Range{Min: 0, Max: math.Inf(1), MinExclusive: true}, Doc: "planted testbed: ‖w*‖ of the true reward r* = w*·φ"},
+		kernel.IntParam(ParamCandidates, DefaultCandidates, 2, 1<<12, "planted testbed: candidates per prompt"),
+		kernel.ChoiceParam(ParamRef, RefUniform, []string{RefUniform, RefRandom}, "planted testbed: π_ref uniform, or softmax of N(0,1) logits"),
+		kernel.IntParam(ParamPairs, int64(pairs), 1, 1<<26, "planted testbed: training comparisons n"),
+	}
+	if flip {
+		ps = append(ps, kernel.FloatParam(ParamFlipRate, DefaultFlipRate, 0, 0.5, "planted testbed: probability that a label is flipped"))
+	}
+	return append(ps, kernel.IntParam(ParamTestPrompts, DefaultTestPrompts, 1, 1<<20, "planted testbed: held-out prompts for J and the gap"))
 }
 
 func (p plugin) doc() string {
@@ -200,34 +243,34 @@ func (p plugin) Run(job *kernel.Job) error {
 		job.Note("%s: epsilon %v differs from the data's flip_rate %v; the loss assumes the wrong noise rate", job.Result.Plugin, cfg.Epsilon, data.Truth.FlipRate)
 	}
 	job.SetTotal(int64(cfg.Steps))
-	fit, err := Train(job.Context(), data, cfg, job.Rand(), job.Record)
+	f, err := Train(job.Context(), data, cfg, job.Rand(), job.Record)
 	if err != nil {
 		return err
 	}
-	fit.Metrics.Each(job.SetFinal)
-	if fit.Theta != nil {
+	f.Metrics.Each(job.SetFinal)
+	if f.Theta != nil {
 		t := job.AddTable("theta", "index", "value")
-		for i, v := range fit.Theta {
+		for i, v := range f.Theta {
 			t.Add(i, v)
 		}
 	}
-	if fit.ThetaStar != nil {
+	if f.ThetaStar != nil {
 		t := job.AddTable("theta_star", "index", "value")
-		for i, v := range fit.ThetaStar {
+		for i, v := range f.ThetaStar {
 			t.Add(i, v)
 		}
 	}
 	job.AddChart(kernel.Chart{Kind: "line", ID: "loss", Title: "training loss (as labelled)", Series: []string{MetricLoss}, XLabel: "step", YLabel: "loss"})
 	acc := []string{MetricAccuracy}
-	if fit.Metrics.HasClean {
+	if f.Metrics.HasClean {
 		acc = append(acc, MetricAccuracyClean)
 	}
 	job.AddChart(kernel.Chart{Kind: "line", ID: "accuracy", Title: "reward accuracy (h > 0)", Series: acc, XLabel: "step", YLabel: "accuracy"})
 	job.AddChart(kernel.Chart{Kind: "line", ID: "margin", Title: "implicit reward margin mean(βh)", Series: []string{MetricMargin}, XLabel: "step", YLabel: "margin"})
-	if fit.Metrics.HasTruth {
+	if f.Metrics.HasTruth {
 		job.AddChart(kernel.Chart{Kind: "line", ID: "gap", Title: "sub-optimality gap J* − J(π)", Series: []string{MetricGap}, XLabel: "step", YLabel: "gap"})
 	}
-	if fit.Metrics.HasParamError {
+	if f.Metrics.HasParamError {
 		job.AddChart(kernel.Chart{Kind: "line", ID: "param_error", Title: "‖θ − θ*‖/‖θ*‖", Series: []string{MetricParamError}, XLabel: "step", YLabel: "relative error"})
 	}
 	return nil
@@ -237,23 +280,34 @@ func (p plugin) Run(job *kernel.Job) error {
 // (missing keys keep DefaultConfig's values).
 func ConfigFromParams(kind Kind, ps kernel.Params) Config {
 	cfg := DefaultConfig(kind)
-	if _, ok := ps[ParamEpsilon]; ok {
-		cfg.Epsilon = ps.Float(ParamEpsilon)
+	// fit.Read leaves absent keys zero, which no validated value is (but
+	// batch_size's, whose default is 0 too).
+	shared := fit.Read(ps)
+	if shared.Optimizer != "" {
+		cfg.Optimizer = shared.Optimizer
 	}
-	for key, dst := range map[string]*float64{ParamBeta: &cfg.Beta, ParamLearningRate: &cfg.LearningRate, ParamL2: &cfg.L2, ParamRadius: &cfg.Radius} {
+	if shared.LearningRate != 0 {
+		cfg.LearningRate = shared.LearningRate
+	}
+	if shared.Steps != 0 {
+		cfg.Steps = shared.Steps
+	}
+	if shared.EvalEvery != 0 {
+		cfg.EvalEvery = shared.EvalEvery
+	}
+	cfg.BatchSize = shared.BatchSize
+	for key, dst := range map[string]*float64{ParamBeta: &cfg.Beta, ParamEpsilon: &cfg.Epsilon, ParamL2: &cfg.L2, ParamRadius: &cfg.Radius} {
 		if _, ok := ps[key]; ok {
 			*dst = ps.Float(key)
 		}
 	}
-	for key, dst := range map[string]*int{ParamSteps: &cfg.Steps, ParamBatchSize: &cfg.BatchSize, ParamHidden: &cfg.Hidden, ParamLayers: &cfg.Layers, ParamEvalEvery: &cfg.EvalEvery} {
+	for key, dst := range map[string]*int{ParamHidden: &cfg.Hidden, ParamLayers: &cfg.Layers} {
 		if _, ok := ps[key]; ok {
 			*dst = ps.Int(key)
 		}
 	}
-	for key, dst := range map[string]*string{ParamPolicy: &cfg.Policy, ParamOptimizer: &cfg.Optimizer} {
-		if _, ok := ps[key]; ok {
-			*dst = ps.String(key)
-		}
+	if _, ok := ps[ParamPolicy]; ok {
+		cfg.Policy = ps.String(ParamPolicy)
 	}
 	return cfg
 }

@@ -8,12 +8,13 @@ import (
 	"math/rand/v2"
 
 	"github.com/alignlab/alignlab/algos/backend"
+	"github.com/alignlab/alignlab/algos/fit"
+	"github.com/alignlab/alignlab/algos/pairloss"
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/train/optimizer"
 )
 
 // The policies Train fits.
@@ -22,12 +23,6 @@ const (
 	PolicyLogLinear = "loglinear"
 	// PolicyMLP is π(y|x) ∝ π_ref(y|x)·exp(f(φ(x, y))) with f a tanh MLP.
 	PolicyMLP = "mlp"
-)
-
-// The optimizers Train uses (GoMLX's).
-const (
-	OptimizerAdam = "adam" // Adam, β1 = 0.9, β2 = 0.999
-	OptimizerSGD  = "sgd"  // plain gradient descent at a constant learning rate
 )
 
 // The metrics Train records and returns.
@@ -43,21 +38,23 @@ const (
 )
 
 // Config is one training run. DefaultConfig gives the defaults the plugins document.
+//
+// The embedded fit.Config holds the shared hyperparameters: Optimizer
+// (fit.Adam, fit.AdamW or fit.SGD), LearningRate, Steps (optimizer steps),
+// BatchSize (pairs per step; 0 or ≥ the number of pairs means full batch)
+// and EvalEvery (record the metrics every this many steps, and at steps 0
+// and Steps).
 type Config struct {
-	Loss         Kind
-	Beta         float64 // > 0
-	Epsilon      float64 // assumed flip rate in [0, 0.5), used by cdpo and rdpo
-	Policy       string  // PolicyLogLinear or PolicyMLP
-	Optimizer    string  // OptimizerAdam or OptimizerSGD
-	LearningRate float64 // > 0
-	Steps        int     // optimizer steps, ≥ 1
-	BatchSize    int     // pairs per step; 0 or ≥ the number of pairs means full batch
-	L2           float64 // ≥ 0: adds L2·‖θ‖² (or the sum of squared MLP weights) to the loss
-	Radius       float64 // ≥ 0: if > 0, θ is projected onto the ball ‖θ‖ ≤ Radius after each step (log-linear)
-	Hidden       int     // MLP units per hidden layer
-	Layers       int     // MLP hidden layers
-	EvalEvery    int     // record the metrics every this many steps (and at steps 0 and Steps)
-	Backend      string  // GoMLX backend configuration; "" means "go"
+	fit.Config
+	Loss    Kind
+	Beta    float64 // > 0
+	Epsilon float64 // assumed flip rate in [0, 0.5), used by cdpo and rdpo
+	Policy  string  // PolicyLogLinear or PolicyMLP
+	L2      float64 // ≥ 0: adds L2·‖θ‖² (or the sum of squared MLP weights) to the loss
+	Radius  float64 // ≥ 0: if > 0, θ is projected onto the ball ‖θ‖ ≤ Radius after each step (log-linear)
+	Hidden  int     // MLP units per hidden layer
+	Layers  int     // MLP hidden layers
+	Backend string  // GoMLX backend configuration; "" means "go"
 }
 
 // DefaultConfig returns the defaults of the plugin of kind.
@@ -67,35 +64,28 @@ func DefaultConfig(kind Kind) Config {
 		eps = DefaultEpsilon
 	}
 	return Config{
-		Loss: kind, Beta: DefaultBeta, Epsilon: eps,
-		Policy: PolicyLogLinear, Optimizer: OptimizerAdam, LearningRate: DefaultLearningRate,
-		Steps: DefaultSteps, Hidden: DefaultHidden, Layers: DefaultLayers, EvalEvery: DefaultEvalEvery,
+		Config: fit.Config{Optimizer: fit.Adam, LearningRate: DefaultLearningRate, Steps: DefaultSteps, EvalEvery: DefaultEvalEvery},
+		Loss:   kind, Beta: DefaultBeta, Epsilon: eps,
+		Policy: PolicyLogLinear, Hidden: DefaultHidden, Layers: DefaultLayers,
 	}
 }
 
 func (c *Config) check() error {
-	if err := Check(c.Loss, c.Beta, c.Epsilon); err != nil {
+	if err := checkLoss(c.Loss, c.Beta, c.Epsilon); err != nil {
+		return err
+	}
+	if err := c.Config.Check("dpo"); err != nil {
 		return err
 	}
 	switch {
 	case c.Policy != PolicyLogLinear && c.Policy != PolicyMLP:
 		return fmt.Errorf("dpo: unknown policy %q (known: %s, %s)", c.Policy, PolicyLogLinear, PolicyMLP)
-	case c.Optimizer != OptimizerAdam && c.Optimizer != OptimizerSGD:
-		return fmt.Errorf("dpo: unknown optimizer %q (known: %s, %s)", c.Optimizer, OptimizerAdam, OptimizerSGD)
-	case !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 1):
-		return fmt.Errorf("dpo: learning rate must be finite and > 0, got %v", c.LearningRate)
-	case c.Steps < 1:
-		return fmt.Errorf("dpo: steps must be ≥ 1, got %d", c.Steps)
-	case c.BatchSize < 0:
-		return fmt.Errorf("dpo: batch size must be ≥ 0, got %d", c.BatchSize)
 	case !(c.L2 >= 0) || math.IsInf(c.L2, 1):
 		return fmt.Errorf("dpo: l2 must be finite and ≥ 0, got %v", c.L2)
 	case !(c.Radius >= 0) || math.IsInf(c.Radius, 1):
 		return fmt.Errorf("dpo: radius must be finite and ≥ 0, got %v", c.Radius)
 	case c.Policy == PolicyMLP && (c.Hidden < 1 || c.Layers < 1):
 		return fmt.Errorf("dpo: the MLP needs ≥ 1 hidden layer of ≥ 1 unit, got %d of %d", c.Layers, c.Hidden)
-	case c.EvalEvery < 1:
-		return fmt.Errorf("dpo: eval_every must be ≥ 1, got %d", c.EvalEvery)
 	}
 	return nil
 }
@@ -133,10 +123,6 @@ type Fit struct {
 	Metrics   Metrics   // at the last step
 }
 
-// Recorder receives the metrics during training; kernel.Job.Record is one.
-// A non-nil error stops training and is returned by Train.
-type Recorder func(step int64, metric string, value float64) error
-
 // Trainer holds the constant tensors, variables and executables of one
 // training run. Create it with NewTrainer.
 type Trainer struct {
@@ -148,12 +134,10 @@ type Trainer struct {
 
 	// Log-linear: Δφ_i = φ(y_w) − φ(y_l), [n, d]. MLP: φ(y_w) rows then
 	// φ(y_l) rows, [2n, d]. Both row-major, so the contracted feature axis is last.
-	x        []float64
-	weights  []float64 // nil when every weight is 1
-	full     []any     // the full-batch inputs
-	batchLen int       // pairs per step
-	perm     []int
-	cursor   int
+	x       []float64
+	weights []float64 // nil when every weight is 1
+	full    []any     // the full-batch inputs
+	batches *fit.Batcher
 
 	store *model.Store
 	train *model.Exec
@@ -170,49 +154,40 @@ type Trainer struct {
 var seriesMetrics = map[string]bool{MetricLoss: true, MetricAccuracy: true, MetricAccuracyClean: true, MetricMargin: true, MetricGap: true, MetricParamError: true}
 
 // Train fits cfg.Policy to the pairs of data by minimising the cfg.Loss
-// with GoMLX (autodiff and cfg.Optimizer), drawing mini-batches and MLP
-// initial weights from r. It records the metrics at step 0 (the reference
-// policy), every cfg.EvalEvery steps and at the last step. rec may be nil.
-func Train(ctx context.Context, data *datasets.Prefs, cfg Config, r *rand.Rand, rec Recorder) (*Fit, error) {
+// with GoMLX (autodiff and cfg.Optimizer) on a fit.Loop, drawing
+// mini-batches and MLP initial weights from r. It records the metrics at
+// step 0 (the reference policy), every cfg.EvalEvery steps and at the last
+// step, and stops on a NaN or infinite step loss (through rec, when set:
+// kernel.Job.Record makes that a *kernel.DivergedError). rec may be nil.
+func Train(ctx context.Context, data *datasets.Prefs, cfg Config, r *rand.Rand, rec fit.Recorder) (*Fit, error) {
 	t, err := NewTrainer(data, cfg, r)
 	if err != nil {
 		return nil, err
 	}
-	report := func(step int) (Metrics, error) {
-		m, err := t.Evaluate()
-		if err != nil || rec == nil {
-			return m, err
+	var m Metrics
+	report := func(step int) (err error) {
+		if m, err = t.Evaluate(); err != nil || rec == nil {
+			return err
 		}
-		var rerr error
 		m.Each(func(name string, v float64) {
-			if rerr == nil && seriesMetrics[name] {
-				rerr = rec(int64(step), name, v)
+			if err == nil && seriesMetrics[name] {
+				err = rec(int64(step), name, v)
 			}
 		})
-		return m, rerr
+		return err
 	}
-	m, err := report(0)
-	if err != nil {
+	loop := fit.NewLoop("dpo", cfg.Steps, func(int) (float64, error) { return t.step() })
+	loop.Record = rec
+	loop.OnStart("eval", report)
+	loop.EveryN(cfg.EvalEvery, "eval", report)
+	if err := loop.Run(ctx); err != nil {
 		return nil, err
 	}
-	for step := 1; step <= cfg.Steps; step++ {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if _, err := t.Step(); err != nil {
-			return nil, fmt.Errorf("dpo: step %d: %w", step, err)
-		}
-		if step%cfg.EvalEvery == 0 || step == cfg.Steps {
-			if m, err = report(step); err != nil {
-				return nil, err
-			}
-		}
-	}
-	fit := &Fit{Metrics: m, Theta: t.Theta()}
+	out := &Fit{Metrics: m, Theta: t.Theta()}
 	if data.Truth != nil {
-		fit.ThetaStar = data.Truth.ThetaStar(cfg.Beta)
+		out.ThetaStar = data.Truth.ThetaStar(cfg.Beta)
 	}
-	return fit, nil
+	return out, nil
 }
 
 // NewTrainer prepares the training of cfg.Policy on data (Train's loop
@@ -229,7 +204,7 @@ func NewTrainer(data *datasets.Prefs, cfg Config, r *rand.Rand) (t *Trainer, err
 	if err != nil {
 		return nil, err
 	}
-	defer recoverGraphPanic(&err)
+	defer fit.Catch("dpo", &err)
 	t = newTrainer(data, cfg, r, be)
 	if err := t.build(); err != nil {
 		return nil, err
@@ -237,21 +212,15 @@ func NewTrainer(data *datasets.Prefs, cfg Config, r *rand.Rand) (t *Trainer, err
 	return t, nil
 }
 
-// recoverGraphPanic turns a panic of GoMLX graph building into *err.
-func recoverGraphPanic(err *error) {
-	if p := recover(); p != nil {
-		if e, ok := p.(error); ok {
-			*err = fmt.Errorf("dpo: %w", e)
-		} else {
-			*err = fmt.Errorf("dpo: %v", p)
-		}
-	}
-}
-
 // Step takes one optimizer step on the next batch and returns the batch
 // loss before the update (the L2 term excluded).
 func (t *Trainer) Step() (loss float64, err error) {
-	defer recoverGraphPanic(&err)
+	defer fit.Catch("dpo", &err)
+	return t.step()
+}
+
+// step is Step without the panic recovery, which fit.Loop provides.
+func (t *Trainer) step() (float64, error) {
 	out, err := t.train.Call(t.batch()...)
 	if err != nil {
 		return 0, err
@@ -310,10 +279,7 @@ func newTrainer(data *datasets.Prefs, cfg Config, r *rand.Rand, be compute.Backe
 			break
 		}
 	}
-	t.batchLen = n
-	if cfg.BatchSize > 0 && cfg.BatchSize < n {
-		t.batchLen = cfg.BatchSize
-	}
+	t.batches = fit.NewBatcher(n, cfg.BatchSize, r)
 	rows := n
 	if cfg.Policy == PolicyMLP {
 		rows = 2 * n
@@ -336,43 +302,18 @@ func newTrainer(data *datasets.Prefs, cfg Config, r *rand.Rand, be compute.Backe
 // BatchSize pairs of a permutation redrawn each epoch (every batch has the
 // same size, so one compiled graph serves all steps).
 func (t *Trainer) batch() []any {
-	if t.batchLen == t.n {
+	if t.batches.Full() {
 		return t.full
 	}
-	n, d, b := t.n, t.d, t.batchLen
-	idx := make([]int, b)
-	for k := range idx {
-		if t.cursor == len(t.perm) {
-			t.perm = t.r.Perm(n)
-			t.cursor = 0
-		}
-		idx[k] = t.perm[t.cursor]
-		t.cursor++
+	n, d := t.n, t.d
+	idx := t.batches.Next()
+	x := fit.Rows(t.x[:n*d], d, idx)
+	if t.cfg.Policy == PolicyMLP { // the rejected rows follow the chosen ones
+		x = append(x, fit.Rows(t.x[n*d:], d, idx)...)
 	}
-	var x []float64
-	if t.cfg.Policy == PolicyLogLinear {
-		x = make([]float64, b*d)
-		for k, i := range idx {
-			copy(x[k*d:(k+1)*d], t.x[i*d:(i+1)*d])
-		}
-	} else {
-		x = make([]float64, 2*b*d)
-		for k, i := range idx {
-			copy(x[k*d:(k+1)*d], t.x[i*d:(i+1)*d])
-			copy(x[(b+k)*d:(b+k+1)*d], t.x[(n+i)*d:(n+i+1)*d])
-		}
-	}
-	rows := b
-	if t.cfg.Policy == PolicyMLP {
-		rows = 2 * b
-	}
-	in := []any{tensors.FromFlatDataAndDimensions(x, rows, d)}
+	in := []any{tensors.FromFlatDataAndDimensions(x, len(x)/d, d)}
 	if t.weights != nil {
-		w := make([]float64, b)
-		for k, i := range idx {
-			w[k] = t.weights[i]
-		}
-		in = append(in, tensors.FromFlatDataAndDimensions(w, b))
+		in = append(in, tensors.FromFlatDataAndDimensions(fit.Rows(t.weights, 1, idx), len(idx)))
 	}
 	return in
 }
@@ -381,11 +322,9 @@ func (t *Trainer) batch() []any {
 func (t *Trainer) build() error {
 	cfg := t.cfg
 	t.store = model.NewStore()
-	var opt optimizer.Interface
-	if cfg.Optimizer == OptimizerSGD {
-		opt = optimizer.StochasticGradientDescent().WithDecay(false).WithLearningRate(cfg.LearningRate).Done()
-	} else {
-		opt = optimizer.Adam().LearningRate(cfg.LearningRate).Done()
+	opt, err := cfg.NewOptimizer()
+	if err != nil {
+		return err
 	}
 	root := t.store.RootScope()
 	var params []*model.Variable // the weights the L2 term covers
@@ -413,7 +352,7 @@ func (t *Trainer) build() error {
 		if len(in) > 1 {
 			w = in[1]
 		}
-		loss := Loss(cfg.Loss, h, cfg.Beta, cfg.Epsilon, w)
+		loss := cfg.Loss.PairLoss(cfg.Beta, cfg.Epsilon).Mean(h, w)
 		total := loss
 		if cfg.L2 > 0 {
 			var sq *Node
@@ -436,7 +375,6 @@ func (t *Trainer) build() error {
 		}
 		return loss
 	}
-	var err error
 	if t.train, err = model.NewExec(t.backend, t.store, trainFn); err != nil {
 		return err
 	}
@@ -512,7 +450,7 @@ func (t *Trainer) thetaValue() []float64 {
 // planted data, on the held-out prompts. Log-linear policies are measured
 // in plain Go from θ; MLPs through a scoring executable.
 func (t *Trainer) Evaluate() (m Metrics, err error) {
-	defer recoverGraphPanic(&err)
+	defer fit.Catch("dpo", &err)
 	cfg := t.cfg
 	h := make([]float64, t.n)
 	var theta []float64
@@ -530,19 +468,19 @@ func (t *Trainer) Evaluate() (m Metrics, err error) {
 			h[i] = s[i] - s[t.n+i]
 		}
 	}
-	if m.Loss, err = LossFloat64(cfg.Loss, h, cfg.Beta, cfg.Epsilon, t.weights); err != nil {
+	if m.Loss, err = cfg.Loss.PairLoss(cfg.Beta, cfg.Epsilon).MeanFloat64("dpo", h, t.weights); err != nil {
 		return m, err
 	}
 	truth := t.data.Truth
 	m.HasClean = truth != nil
 	for i, hi := range h {
-		m.Accuracy += agree(hi)
+		m.Accuracy += pairloss.Agreement(hi)
 		m.Margin += cfg.Beta * hi
 		if m.HasClean {
 			if t.data.Pairs[i].Flipped {
 				hi = -hi
 			}
-			m.AccuracyClean += agree(hi)
+			m.AccuracyClean += pairloss.Agreement(hi)
 		}
 	}
 	n := float64(t.n)
@@ -580,18 +518,6 @@ func (t *Trainer) scores(x *tensors.Tensor) ([]float64, error) {
 		return nil, err
 	}
 	return tensors.CopyFlatData[float64](out[0])
-}
-
-// agree scores one pair's implicit reward difference: 1 if it prefers the
-// label, ½ on a tie (as at the reference policy), else 0.
-func agree(h float64) float64 {
-	switch {
-	case h > 0:
-		return 1
-	case h == 0:
-		return 0.5
-	}
-	return 0
 }
 
 func dotf(a, b []float64) float64 {

@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
+	"github.com/alignlab/alignlab/kernel/report"
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 )
 
@@ -120,14 +122,14 @@ func TestTrainMatchesNewton(t *testing.T) {
 		steps     int
 		beta, eps float64 // the data's flip rate is eps too
 	}{
-		{DPO, OptimizerAdam, 0.05, 0, 300, 1, 0},
-		{DPO, OptimizerAdam, 0.05, 0, 300, 1, 0.3},
-		{CDPO, OptimizerAdam, 0.05, 0, 300, 1, 0.3},
-		{RDPO, OptimizerAdam, 0.05, 0, 300, 1, 0.3},
-		{IPO, OptimizerAdam, 0.05, 0, 300, 1, 0},
-		{RDPO, OptimizerAdam, 0.05, 0.01, 300, 2, 0.3},
-		{RDPO, OptimizerAdam, 0.05, 0, 200, 1, 0.4},
-		{DPO, OptimizerSGD, 5, 0, 500, 1, 0},
+		{DPO, fit.Adam, 0.05, 0, 300, 1, 0},
+		{DPO, fit.Adam, 0.05, 0, 300, 1, 0.3},
+		{CDPO, fit.Adam, 0.05, 0, 300, 1, 0.3},
+		{RDPO, fit.Adam, 0.05, 0, 300, 1, 0.3},
+		{IPO, fit.Adam, 0.05, 0, 300, 1, 0},
+		{RDPO, fit.Adam, 0.05, 0.01, 300, 2, 0.3},
+		{RDPO, fit.Adam, 0.05, 0, 200, 1, 0.4},
+		{DPO, fit.SGD, 5, 0, 500, 1, 0},
 	} {
 		data := planted(t, 3000, tc.eps, 1)
 		cfg := DefaultConfig(tc.kind)
@@ -136,12 +138,12 @@ func TestTrainMatchesNewton(t *testing.T) {
 		if tc.kind == CDPO || tc.kind == RDPO {
 			cfg.Epsilon = tc.eps
 		}
-		fit, err := Train(context.Background(), data, cfg, rand.New(rand.NewPCG(1, 2)), nil)
+		f, err := Train(context.Background(), data, cfg, rand.New(rand.NewPCG(1, 2)), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := newtonTheta(data, tc.kind, tc.beta, cfg.Epsilon, tc.l2)
-		if got := relErr(fit.Theta, want); !(got <= tol) {
+		if got := relErr(f.Theta, want); !(got <= tol) {
 			t.Errorf("%s %s l2=%v ε=%v: ‖θ − θ_newton‖/‖θ_newton‖ = %.2g, want ≤ %g", tc.kind, tc.opt, tc.l2, tc.eps, got, tol)
 		}
 	}
@@ -156,17 +158,17 @@ func TestPlantedRecovery(t *testing.T) {
 	for _, beta := range []float64{0.5, 1} {
 		cfg := DefaultConfig(DPO)
 		cfg.Beta, cfg.Steps, cfg.EvalEvery = beta, 300, 300
-		fit, err := Train(context.Background(), data, cfg, rand.New(rand.NewPCG(1, 2)), nil)
+		f, err := Train(context.Background(), data, cfg, rand.New(rand.NewPCG(1, 2)), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := fit.Metrics.ParamError; got > band {
+		if got := f.Metrics.ParamError; got > band {
 			t.Errorf("β=%v: ‖θ − θ*‖/‖θ*‖ = %.3f, want ≤ %g", beta, got, band)
 		}
-		if got := relErr(fit.ThetaStar, data.Truth.ThetaStar(beta)); got != 0 {
+		if got := relErr(f.ThetaStar, data.Truth.ThetaStar(beta)); got != 0 {
 			t.Errorf("β=%v: θ* is not w*/β", beta)
 		}
-		if g := fit.Metrics.Gap; !(g >= 0 && g < 0.01) {
+		if g := f.Metrics.Gap; !(g >= 0 && g < 0.01) {
 			t.Errorf("β=%v: gap %v, want in [0, 0.01)", beta, g)
 		}
 	}
@@ -188,11 +190,11 @@ func TestPaperClaimGapOrdering(t *testing.T) {
 				cfg.Epsilon = 0
 			}
 			cfg.Steps, cfg.EvalEvery = 300, 300
-			fit, err := Train(context.Background(), data, cfg, rand.New(rand.NewPCG(seed, 2)), nil)
+			f, err := Train(context.Background(), data, cfg, rand.New(rand.NewPCG(seed, 2)), nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			gap[kind] = fit.Metrics.Gap
+			gap[kind] = f.Metrics.Gap
 		}
 		t.Logf("seed %d: gap rdpo %.4f, dpo %.4f, cdpo %.4f", seed, gap[RDPO], gap[DPO], gap[CDPO])
 		if !(gap[RDPO]+marginDPO < gap[DPO] && gap[DPO]+marginCDPO < gap[CDPO]) {
@@ -207,12 +209,12 @@ func TestRadiusProjection(t *testing.T) {
 	data := planted(t, 2000, 0, 1)
 	cfg := DefaultConfig(RDPO)
 	cfg.Radius, cfg.Steps, cfg.EvalEvery = 1, 100, 100
-	fit, err := Train(context.Background(), data, cfg, rand.New(rand.NewPCG(1, 2)), nil)
+	f, err := Train(context.Background(), data, cfg, rand.New(rand.NewPCG(1, 2)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// ‖θ*‖ = 3, so the constraint binds and the solution lies on the sphere.
-	if got := math.Sqrt(dotf(fit.Theta, fit.Theta)); math.Abs(got-1) > tol {
+	if got := math.Sqrt(dotf(f.Theta, f.Theta)); math.Abs(got-1) > tol {
 		t.Errorf("‖θ‖ = %v, want 1 (the radius)", got)
 	}
 }
@@ -222,7 +224,7 @@ func TestMLPLearns(t *testing.T) {
 	cfg := DefaultConfig(DPO)
 	cfg.Policy, cfg.LearningRate, cfg.BatchSize, cfg.Steps, cfg.EvalEvery = PolicyMLP, 0.01, 256, 200, 100
 	var gaps []float64
-	fit, err := Train(context.Background(), data, cfg, rand.New(rand.NewPCG(1, 2)), func(step int64, m string, v float64) error {
+	f, err := Train(context.Background(), data, cfg, rand.New(rand.NewPCG(1, 2)), func(step int64, m string, v float64) error {
 		if m == MetricGap {
 			gaps = append(gaps, v)
 		}
@@ -238,21 +240,21 @@ func TestMLPLearns(t *testing.T) {
 	if last := gaps[len(gaps)-1]; !(last < gaps[0]/4) {
 		t.Errorf("gap went from %v to %v, want a quarter of it or less", gaps[0], last)
 	}
-	if fit.Theta != nil || fit.Metrics.HasParamError {
+	if f.Theta != nil || f.Metrics.HasParamError {
 		t.Error("the MLP reported a θ")
 	}
-	if a := fit.Metrics.AccuracyClean; a < 0.65 {
+	if a := f.Metrics.AccuracyClean; a < 0.65 {
 		t.Errorf("clean accuracy %v, want ≥ 0.65", a)
 	}
 }
 
 func TestParamKeysAreGoMLXs(t *testing.T) {
 	for ours, theirs := range map[string]string{
-		ParamLearningRate: optimizer.ParamLearningRate,
-		ParamOptimizer:    optimizer.ParamOptimizer,
-		ParamL2:           "l2_regularization",     // regularizer.ParamL2
-		ParamHidden:       "fnn_num_hidden_nodes",  // fnn.ParamNumHiddenNodes
-		ParamLayers:       "fnn_num_hidden_layers", // fnn.ParamNumHiddenLayers
+		fit.ParamLearningRate: optimizer.ParamLearningRate,
+		fit.ParamOptimizer:    optimizer.ParamOptimizer,
+		ParamL2:               "l2_regularization",     // regularizer.ParamL2
+		ParamHidden:           "fnn_num_hidden_nodes",  // fnn.ParamNumHiddenNodes
+		ParamLayers:           "fnn_num_hidden_layers", // fnn.ParamNumHiddenLayers
 	} {
 		if ours != theirs {
 			t.Errorf("key %q, GoMLX's is %q", ours, theirs)
@@ -290,7 +292,7 @@ func TestPluginRejectsEpsilon(t *testing.T) {
 	}
 }
 
-var smallRun = map[string]any{ParamPairs: 1000, ParamTestPrompts: 100, ParamSteps: 50, ParamEvalEvery: 10, ParamFlipRate: 0.2, ParamEpsilon: 0.2}
+var smallRun = map[string]any{ParamPairs: 1000, ParamTestPrompts: 100, fit.ParamSteps: 50, fit.ParamEvalEvery: 10, ParamFlipRate: 0.2, ParamEpsilon: 0.2}
 
 func TestPluginResult(t *testing.T) {
 	res, err := runPlugin(t, "dpo.rdpo", smallRun)
@@ -311,7 +313,7 @@ func TestPluginResult(t *testing.T) {
 	if th == nil || len(th.Rows) != DefaultDim || th.Columns[0] != "index" || th.Columns[1] != "value" {
 		t.Fatalf("theta table: %+v", th)
 	}
-	if _, err := kernel.Charts(res); err != nil {
+	if _, err := report.Charts(res); err != nil {
 		t.Errorf("charts: %v", err)
 	}
 	if got, want := res.Final[MetricGap], res.Final[MetricJStar]-res.Final[MetricJ]; got != want {
@@ -321,7 +323,7 @@ func TestPluginResult(t *testing.T) {
 
 // Same seed, same bytes: full-batch log-linear and mini-batch MLP runs.
 func TestDeterminism(t *testing.T) {
-	mlp := map[string]any{ParamPolicy: PolicyMLP, ParamBatchSize: 128, ParamHidden: 8}
+	mlp := map[string]any{ParamPolicy: PolicyMLP, fit.ParamBatchSize: 128, ParamHidden: 8}
 	for k, v := range smallRun {
 		mlp[k] = v
 	}
@@ -367,7 +369,7 @@ func TestPluginWithData(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	params := map[string]any{ParamSteps: 100, ParamEvalEvery: 100}
+	params := map[string]any{fit.ParamSteps: 100, fit.ParamEvalEvery: 100}
 	res, err := runPlugin(t, "dpo.dpo", params, path)
 	if err != nil {
 		t.Fatal(err)
@@ -379,17 +381,17 @@ func TestPluginWithData(t *testing.T) {
 	}
 	cfg := DefaultConfig(DPO)
 	cfg.Steps, cfg.EvalEvery = 100, 100
-	fit, err := Train(context.Background(), data, cfg, rand.New(rand.NewPCG(1, 2)), nil)
+	trained, err := Train(context.Background(), data, cfg, rand.New(rand.NewPCG(1, 2)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	const tol = 1e-12 // the file holds every feature exactly
 	got := res.Tables["theta"].Floats("value")
-	if relErr(got, fit.Theta) > tol {
-		t.Errorf("θ from the file %v, from memory %v", got, fit.Theta)
+	if relErr(got, trained.Theta) > tol {
+		t.Errorf("θ from the file %v, from memory %v", got, trained.Theta)
 	}
-	if res.Final[MetricAccuracy] != fit.Metrics.Accuracy {
-		t.Errorf("accuracy from the file %v, from memory %v", res.Final[MetricAccuracy], fit.Metrics.Accuracy)
+	if res.Final[MetricAccuracy] != trained.Metrics.Accuracy {
+		t.Errorf("accuracy from the file %v, from memory %v", res.Final[MetricAccuracy], trained.Metrics.Accuracy)
 	}
 
 	bad := filepath.Join(dir, "bad.jsonl")
@@ -412,5 +414,19 @@ func TestDescribe(t *testing.T) {
 				t.Errorf("describe dpo.%s lacks %q", k, want)
 			}
 		}
+	}
+}
+
+// A run that blows up stops at the step whose loss is not finite, as the
+// kernel's *DivergedError (through fit.Loop and job.Record).
+func TestPluginDiverges(t *testing.T) {
+	_, err := runPlugin(t, "dpo.ipo", map[string]any{fit.ParamOptimizer: fit.SGD, fit.ParamLearningRate: 1e6,
+		fit.ParamSteps: 200, fit.ParamEvalEvery: 100, ParamPairs: 200, ParamTestPrompts: 20})
+	var div *kernel.DivergedError
+	if !errors.As(err, &div) {
+		t.Fatalf("got %v, want a *kernel.DivergedError", err)
+	}
+	if div.Metric != MetricLoss || div.Step < 1 || div.Step >= 100 {
+		t.Errorf("diverged at step %d on %q, want the step loss before the first evaluation at 100", div.Step, div.Metric)
 	}
 }

@@ -3,6 +3,7 @@ package nash
 import (
 	"math"
 
+	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
 )
@@ -27,14 +28,22 @@ const TableSummary = "summary"
 
 type comparePlugin struct{}
 
+var _ kernel.Quick = comparePlugin{}
+
+// QuickParams returns small params that still sample: two iterations of
+// every method on few pairs and Adam steps.
+func (comparePlugin) QuickParams() map[string]any {
+	return map[string]any{ParamIterations: 2, ParamPairs: 100, fit.ParamSteps: 10}
+}
+
 func (comparePlugin) Info() kernel.Info {
 	params := append(gameParams(), iterParam(),
 		positive(ParamKappa, 1, "step size of every method: INPO's κ, MWU's η = κ, DNO's η = 1/κ"),
 		positive(ParamTau, 0.1, "INPO's τ (and the π*_τ of l1_tau_nash)"),
 		positive(ParamBeta, 0.1, "BT-RLHF's β"),
-		kernel.IntParam(ParamPairs, 1000, 1, 10_000_000, "oracle-labelled pairs per iteration (sampled methods)"),
-		kernel.IntParam(ParamSteps, 200, 1, 100000, "Adam steps per iteration (sampled methods)"),
-		kernel.Param{Key: ParamLearningRate, Type: kernel.Float, Default: 0.05, Range: kernel.Range{Min: 0, Max: 10, MinExclusive: true}, Doc: "Adam learning rate (sampled methods)"},
+		kernel.IntParam(ParamPairs, 1000, 1, 10_000_000, "oracle-labelled pairs per iteration (sampled methods)"))
+	params = append(params, adamParams("sampled methods")...)
+	params = append(params,
 		kernel.IntParam(ParamCandidates, 4, 2, 64, "responses per prompt of DNO-Prct"),
 		kernel.FloatParam(ParamMargin, 0.2, 0, 1, "DNO-Prct's best − worst win-fraction gap"))
 	return kernel.Info{
@@ -69,7 +78,7 @@ func (comparePlugin) Run(job *kernel.Job) error {
 	p := job.Params
 	iters := p.Int(ParamIterations)
 	kappa, tau, beta := p.Float(ParamKappa), p.Float(ParamTau), p.Float(ParamBeta)
-	learn := learnConfig{Policy: PolicyTabular, Pairs: p.Int(ParamPairs), Steps: p.Int(ParamSteps), LR: p.Float(ParamLearningRate)}
+	learn := learnConfig{Policy: PolicyTabular, Pairs: p.Int(ParamPairs), Config: fit.Read(p)}
 	if err := (inpoConfig{Kappa: kappa, Tau: tau, Learn: learn}).check(); err != nil {
 		return err
 	}

@@ -40,13 +40,24 @@
 // Exact DNO is MWU with step 1/η: it has no pull towards π_ref, and its last
 // iterate cycles like MWU's on an intransitive game.
 //
-// Sampled updates minimise the loss with GoMLX autodiff and Adam over a
+// The per-pair losses come from package pairloss: INPO's is the square
+// loss (h − m)² with margin m = κ/2 (β = 1), DNO's and DNO-Prct's the
+// logistic loss −log σ(z) (β = 1) of z = ηΔ, the learner scaling the
+// log-ratios by η before the loss; the soft labels use pairloss.Sigmoid.
+//
+// Sampled updates minimise the loss with GoMLX autodiff and Adam
+// (fit.NewOptimizer, the shared steps and learning_rate params) over a
 // tabular policy (a logit per prompt and action) or a log-linear one
 // (π_θ(y|x) ∝ exp(θᵀφ(x,y)), θ shared by the prompts). Because a pair's
 // loss depends only on (x, y_w, y_l), the sampled pairs are aggregated into
 // a weight tensor over the X·K·K cells: the loss is the same mean, at a cost
 // independent of the number of pairs. Adam's state is reset every iteration.
 // Exact updates and all evaluation run in float64 in plain Go.
+//
+// Both loops run on fit.Loop: the iterations (one update per step, the
+// metrics recorded after each) and, inside a sampled update, the Adam steps.
+// A NaN or infinite loss stops the run as a kernel.DivergedError at its
+// iteration, metric loss.
 //
 // # Plugins
 //

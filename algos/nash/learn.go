@@ -1,6 +1,7 @@
 package nash
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"strings"
@@ -11,26 +12,28 @@ import (
 	"github.com/gomlx/gomlx/ml/train/optimizer"
 
 	"github.com/alignlab/alignlab/algos/backend"
+	"github.com/alignlab/alignlab/algos/fit"
+	"github.com/alignlab/alignlab/algos/pairloss"
 )
 
-// pairLoss is the per-pair loss ℓ(h) of a learner.
-type pairLoss int
+// inpoLoss is INPO's per-pair loss (h − κ/2)².
+func inpoLoss(kappa float64) pairloss.Loss {
+	return pairloss.Loss{Kind: pairloss.Square, Beta: 1, Margin: kappa / 2}
+}
 
-const (
-	// squareLoss is INPO's (h − κ/2)².
-	squareLoss pairLoss = iota
-	// logisticLoss is −log σ(h) = softplus(−h): DNO's soft-label
-	// cross-entropy (weights split by the soft label) and DPO (hard labels).
-	logisticLoss
-)
+// logisticLoss is −log σ(h): DNO's soft-label cross-entropy (the weights
+// split by the soft label) and DPO (hard labels). The learner scales h by η
+// before the loss, so β stays 1.
+var logisticLoss = pairloss.Loss{Kind: pairloss.Logistic, Beta: 1}
 
 // learner minimises, with GoMLX autodiff and Adam, a pairwise loss over a
 // policy π_θ(·|x) for every prompt x:
 //
 //	L(θ) = Σ_{x,i,j} W[x,i,j] · ℓ(d[x,i] − d[x,j]),   d = s·(log π_θ − o),
 //
-// where W[x,i,j] is the (normalised) weight of "i preferred to j under x"
-// and the offset o and scale s are constants of the iteration. Because the
+// where ℓ is a pairloss.Loss, W[x,i,j] the (normalised) weight of "i
+// preferred to j under x", and the offset o and scale s are constants of the
+// iteration. Because the
 // loss of a pair depends only on (x, i, j), sampled pairs are aggregated into
 // W: the loss equals the mean over the pairs, at the cost of K² cells.
 type learner struct {
@@ -52,7 +55,10 @@ const (
 // newLearner builds the training graph. features is X×K×d for a log-linear
 // policy (nil for tabular); init is the initial θ (X·K logits, or d weights).
 func newLearner(backendName string, x, k int, features [][][]float64, init []float64,
-	loss pairLoss, scale, margin, lr float64, steps int) (*learner, error) {
+	loss pairloss.Loss, scale, lr float64, steps int) (*learner, error) {
+	if err := loss.Check("nash"); err != nil {
+		return nil, err
+	}
 	be, err := backend.Get(backendName)
 	if err != nil {
 		return nil, err
@@ -75,7 +81,10 @@ func newLearner(backendName string, x, k int, features [][][]float64, init []flo
 	if err != nil {
 		return nil, fmt.Errorf("nash: %w", err)
 	}
-	opt := optimizer.Adam().LearningRate(lr).Done()
+	opt, err := fit.NewOptimizer(fit.Adam, lr, 0, 0)
+	if err != nil {
+		return nil, fmt.Errorf("nash: %w", err)
+	}
 	l.exec, err = model.NewExec(be, l.store, func(scope *model.Scope, w, offset *Node) *Node {
 		g := w.Graph()
 		// The Go backend prefers to embed variables as constants outside
@@ -91,14 +100,9 @@ func newLearner(backendName string, x, k int, features [][][]float64, init []flo
 		}
 		dv := MulScalar(Sub(LogSoftmax(logits, -1), offset), scale)
 		h := Sub(BroadcastToDims(InsertAxes(dv, -1), x, k, k), BroadcastToDims(InsertAxes(dv, 1), x, k, k))
-		var per *Node
-		switch loss {
-		case squareLoss:
-			per = Square(AddScalar(h, -margin))
-		case logisticLoss:
-			per = Softplus(Neg(h))
-		}
-		total := ReduceAllSum(Mul(w, per))
+		// W sums to 1: the weighted sum is the mean, without
+		// pairloss.WeightedMean's division by ΣW.
+		total := ReduceAllSum(Mul(w, loss.Pairs(h)))
 		opt.UpdateGraph(scope, g, total)
 		return total
 	})
@@ -115,26 +119,29 @@ func policyName(features [][][]float64) string {
 	return PolicyLogLinear
 }
 
-// fit resets Adam, runs l.steps steps on the weights w (X·K·K) and offsets
-// (X·K), and returns the loss before the last step.
-func (l *learner) fit(w, offset []float64) (float64, error) {
+// train resets Adam, takes l.steps steps on the weights w (X·K·K) and
+// offsets (X·K), and returns the loss of the last step (measured before its
+// update). A NaN or infinite loss stops it early and is returned with a nil
+// error, for the iteration loop to report as the divergence of its
+// iteration.
+func (l *learner) train(ctx context.Context, w, offset []float64) (float64, error) {
 	if err := l.resetOptimizer(); err != nil {
 		return 0, err
 	}
 	wt := tensors.FromFlatDataAndDimensions(w, l.x, l.k, l.k)
 	ot := tensors.FromFlatDataAndDimensions(offset, l.x, l.k)
-	var last float64
-	for range l.steps {
+	loop := fit.NewLoop("nash", l.steps, func(int) (float64, error) {
 		out, err := l.exec.Call(wt, ot)
 		if err != nil {
-			return 0, fmt.Errorf("nash: optimizer step: %w", err)
+			return 0, fmt.Errorf("optimizer step: %w", err)
 		}
-		last = tensors.ToScalar[float64](out[0])
-		if math.IsNaN(last) || math.IsInf(last, 0) {
-			return last, nil
-		}
+		return tensors.ToScalar[float64](out[0]), nil
+	})
+	err := loop.Run(ctx)
+	if err != nil && (math.IsNaN(loop.Loss) || math.IsInf(loop.Loss, 0)) {
+		return loop.Loss, nil
 	}
-	return last, nil
+	return loop.Loss, err
 }
 
 // resetOptimizer zeroes Adam's moments and step counters, so that every

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/alignlab/alignlab/algos/pairloss"
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/gomlx/gomlx/core/tensors"
 )
@@ -94,11 +95,11 @@ func TestINPOLossPopulationMinimiser(t *testing.T) {
 				}
 				init = make([]float64, tc.g.NumFeatures())
 			}
-			l, err := newLearner("go", x, k, features, init, squareLoss, 1, kappa/2, 0.05, 400)
+			l, err := newLearner("go", x, k, features, init, inpoLoss(kappa), 1, 0.05, 400)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := l.fit(w, off); err != nil {
+			if _, err := l.train(t.Context(), w, off); err != nil {
 				t.Fatal(err)
 			}
 			got, err := l.logPolicy()
@@ -121,11 +122,11 @@ func TestINPOSampledApproachesExact(t *testing.T) {
 	pi := testPolicy(1, 5)
 	w := inpoPairs(rand.New(rand.NewPCG(9, 9)), g, pi, n)
 	_, off := inpoPopulation(g, pi, kappa, tau)
-	l, err := newLearner("go", 1, 5, nil, flatLogs(pi), squareLoss, 1, kappa/2, 0.05, 300)
+	l, err := newLearner("go", 1, 5, nil, flatLogs(pi), inpoLoss(kappa), 1, 0.05, 300)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.fit(w, off); err != nil {
+	if _, err := l.train(t.Context(), w, off); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := l.logPolicy()
@@ -133,7 +134,7 @@ func TestINPOSampledApproachesExact(t *testing.T) {
 	d := L1(softmaxLog(got[0]), want)
 	// A second fit starts from a fresh Adam state: its step counter counts
 	// only its own steps.
-	if _, err := l.fit(w, off); err != nil {
+	if _, err := l.train(t.Context(), w, off); err != nil {
 		t.Fatal(err)
 	}
 	if step := l.store.GetVariable("/AdamOptimizer/step"); step == nil || tensors.ToScalar[float64](step.MustValue()) != 300 {
@@ -154,14 +155,14 @@ func TestDNOPopulationOptimum(t *testing.T) {
 		w := make([]float64, 0, 25)
 		for i := range 5 {
 			for j := range 5 {
-				w = append(w, pi[i]*pi[j]*sigmoid(r[i]-r[j]))
+				w = append(w, pi[i]*pi[j]*pairloss.Sigmoid(r[i]-r[j]))
 			}
 		}
-		l, err := newLearner("go", 1, 5, nil, logs(pi), logisticLoss, eta, 0, 0.05, 1000)
+		l, err := newLearner("go", 1, 5, nil, logs(pi), logisticLoss, eta, 0.05, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := l.fit(w, logs(pi)); err != nil {
+		if _, err := l.train(t.Context(), w, logs(pi)); err != nil {
 			t.Fatal(err)
 		}
 		got, _ := l.logPolicy()
@@ -176,8 +177,8 @@ func TestDNOPopulationOptimum(t *testing.T) {
 	}
 	// Sampled soft labels (r_t estimated from the same comparisons).
 	w := dnoPairs(rand.New(rand.NewPCG(4, 4)), g, [][]float64{pi}, 200_000)
-	l, _ := newLearner("go", 1, 5, nil, logs(pi), logisticLoss, 1, 0, 0.05, 1000)
-	if _, err := l.fit(w, logs(pi)); err != nil {
+	l, _ := newLearner("go", 1, 5, nil, logs(pi), logisticLoss, 1, 0.05, 1000)
+	if _, err := l.train(t.Context(), w, logs(pi)); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := l.logPolicy()

@@ -1,9 +1,9 @@
 package nash
 
 import (
-	"math"
 	"math/rand/v2"
 
+	"github.com/alignlab/alignlab/algos/pairloss"
 	"github.com/alignlab/alignlab/datasets"
 )
 
@@ -30,7 +30,7 @@ func inpoPairs(rng *rand.Rand, g *datasets.Game, pi [][]float64, n int) []float6
 
 // dnoPairs draws n pairs and weights each by DNO's soft label: the pair
 // (y1, y2) adds s = σ(r̂(y1) − r̂(y2)) to W[x,y1,y2] and 1 − s to W[x,y2,y1],
-// so that the logistic loss Σ W·softplus(−ηΔ) is DNO's cross-entropy.
+// so that the logistic loss Σ W·(−log σ(ηΔ)) is DNO's cross-entropy.
 //
 // r̂_t(y) estimates P(y ≻ π_t) from the same comparisons: the opponent in a
 // pair is itself a draw from π_t, so the fraction of y's comparisons that y
@@ -62,7 +62,7 @@ func dnoPairs(rng *rand.Rand, g *datasets.Game, pi [][]float64, n int) []float64
 	}
 	w := make([]float64, x*k*k)
 	for _, pr := range pairs {
-		s := sigmoid(r[pr.p*k+pr.a] - r[pr.p*k+pr.b])
+		s := pairloss.Sigmoid(r[pr.p*k+pr.a] - r[pr.p*k+pr.b])
 		w[(pr.p*k+pr.a)*k+pr.b] += s / float64(n)
 		w[(pr.p*k+pr.b)*k+pr.a] += (1 - s) / float64(n)
 	}
@@ -117,8 +117,4 @@ func prctPairs(rng *rand.Rand, g *datasets.Game, pi [][]float64, n, candidates i
 		}
 	}
 	return w, kept
-}
-
-func sigmoid(z float64) float64 {
-	return 1 / (1 + math.Exp(-z))
 }

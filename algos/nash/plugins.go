@@ -1,6 +1,7 @@
 package nash
 
 import (
+	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
 )
@@ -45,6 +46,14 @@ Without --data it generates the game named by "game" (default: cyclic, K = 5, c 
 spread 1: a Nash on 3 actions that the top BT item is far from).`
 
 type inpoPlugin struct{}
+
+var _ kernel.Quick = inpoPlugin{}
+
+// QuickParams returns small params that still sample: two sampled
+// iterations on few pairs and Adam steps.
+func (inpoPlugin) QuickParams() map[string]any {
+	return map[string]any{ParamMode: ModeSampled, ParamIterations: 2, ParamPairs: 100, fit.ParamSteps: 10}
+}
 
 func (inpoPlugin) Info() kernel.Info {
 	params := append(gameParams(), iterParam(),
@@ -95,6 +104,14 @@ func (inpoPlugin) Run(job *kernel.Job) error {
 }
 
 type dnoPlugin struct{}
+
+var _ kernel.Quick = dnoPlugin{}
+
+// QuickParams returns small params that still sample: two sampled
+// DNO-Prct iterations on few candidate sets and Adam steps.
+func (dnoPlugin) QuickParams() map[string]any {
+	return map[string]any{ParamMode: ModeSampled, ParamVariant: VariantPrct, ParamIterations: 2, ParamPairs: 100, fit.ParamSteps: 10}
+}
 
 func (dnoPlugin) Info() kernel.Info {
 	params := append(gameParams(), iterParam(),
@@ -149,6 +166,13 @@ func (dnoPlugin) Run(job *kernel.Job) error {
 
 type mwuPlugin struct{}
 
+var _ kernel.Quick = mwuPlugin{}
+
+// QuickParams returns 50 exact iterations (MWU draws nothing).
+func (mwuPlugin) QuickParams() map[string]any {
+	return map[string]any{ParamIterations: 50}
+}
+
 func (mwuPlugin) Info() kernel.Info {
 	params := append(gameParams(), iterParam(), positive(ParamEta, 1, "step size η"))
 	return kernel.Info{
@@ -192,6 +216,14 @@ func (mwuPlugin) Run(job *kernel.Job) error {
 }
 
 type btPlugin struct{}
+
+var _ kernel.Quick = btPlugin{}
+
+// QuickParams returns small params that still sample: two rounds on
+// sampled comparisons.
+func (btPlugin) QuickParams() map[string]any {
+	return map[string]any{ParamMode: ModeSampled, ParamPairs: 3000, ParamIterations: 2}
+}
 
 func (btPlugin) Info() kernel.Info {
 	params := append(gameParams(),

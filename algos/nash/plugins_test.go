@@ -7,11 +7,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
+	"github.com/alignlab/alignlab/kernel/report"
 )
 
 func run(t *testing.T, id string, params map[string]any, data ...string) *kernel.Result {
@@ -146,7 +149,7 @@ func TestLogLinearRichFeatures(t *testing.T) {
 }
 
 func TestDeterminism(t *testing.T) {
-	p := map[string]any{ParamIterations: 10, kernel.ParamSeed: 3, ParamPairs: 200, ParamSteps: 50}
+	p := map[string]any{ParamIterations: 10, kernel.ParamSeed: 3, ParamPairs: 200, fit.ParamSteps: 50}
 	a, b := run(t, IDCompare, p), run(t, IDCompare, p)
 	ja, _ := a.CanonicalJSON()
 	jb, _ := b.CanonicalJSON()
@@ -164,7 +167,7 @@ func TestDeterminism(t *testing.T) {
 }
 
 func TestCompare(t *testing.T) {
-	res := run(t, IDCompare, map[string]any{ParamIterations: 40, ParamPairs: 500, ParamSteps: 100})
+	res := run(t, IDCompare, map[string]any{ParamIterations: 40, ParamPairs: 500, fit.ParamSteps: 100})
 	sum := res.Tables[TableSummary]
 	if got := strings.Join(sum.Strings("method"), ","); got != strings.Join(Methods, ",") {
 		t.Errorf("summary methods %s, want %s", got, strings.Join(Methods, ","))
@@ -238,7 +241,7 @@ func TestGameFile(t *testing.T) {
 func TestCharts(t *testing.T) {
 	for _, id := range []string{IDINPO, IDDNO, IDMWU, IDBTRLHF, IDCompare} {
 		res := run(t, id, map[string]any{ParamIterations: 5})
-		charts, err := kernel.ChartsWithPrefix(res, "t")
+		charts, err := report.ChartsWithPrefix(res, "t")
 		if err != nil {
 			t.Errorf("%s: %v", id, err)
 			continue
@@ -246,5 +249,54 @@ func TestCharts(t *testing.T) {
 		if len(charts) < 3 {
 			t.Errorf("%s: %d charts, want ≥ 3 (line, heatmap, bar)", id, len(charts))
 		}
+	}
+}
+
+// TestIterateLossAndDivergence checks the iteration loop's wiring: exact
+// updates record no loss, learned ones record theirs at their iteration,
+// and a NaN loss stops the run as a *kernel.DivergedError naming the
+// iteration and the loss metric.
+func TestIterateLossAndDivergence(t *testing.T) {
+	g := datasets.CyclicGame(5, 3, 1)
+	ev, err := newEvaluator(g, 0.1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	losses := []float64{0, 0.5, 0.25, math.NaN()} // by iteration; t = 0 unused
+	for _, tc := range []struct {
+		name    string
+		iters   int
+		learned func(t int) bool
+		want    []kernel.Point // loss series
+		diverge int64          // iteration of the divergence; 0 for none
+	}{
+		{"exact", 2, func(int) bool { return false }, nil, 0},
+		{"learned", 2, func(int) bool { return true }, []kernel.Point{{Step: 1, Value: 0.5}, {Step: 2, Value: 0.25}}, 0},
+		{"skipped", 2, func(t int) bool { return t != 1 }, []kernel.Point{{Step: 2, Value: 0.25}}, 0},
+		{"diverged", 3, func(int) bool { return true }, nil, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			job := kernel.NewJob(context.Background(), IDINPO, kernel.Params{}, nil)
+			observed := 0
+			_, err := iterate(job, ev, logAll(ev.ref), tc.iters, "", func(t int, logPi [][]float64) ([][]float64, float64, bool, error) {
+				return logPi, losses[t], tc.learned(t), nil
+			}, func(int, [][]float64) error { observed++; return nil })
+			if tc.diverge > 0 {
+				var de *kernel.DivergedError
+				if !errors.As(err, &de) || de.Step != tc.diverge || de.Metric != MetricLoss {
+					t.Fatalf("got %v, want a *kernel.DivergedError of %s at step %d", err, MetricLoss, tc.diverge)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := job.Result.Series[MetricLoss]; !slices.Equal(got, tc.want) {
+				t.Errorf("loss series %v, want %v", got, tc.want)
+			}
+			if n := len(job.Result.Series[MetricExploitability]); n != tc.iters+1 || observed != tc.iters+1 {
+				t.Errorf("%d exploitability points and %d observed iterates, want %d", n, observed, tc.iters+1)
+			}
+		})
 	}
 }

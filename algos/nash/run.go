@@ -2,8 +2,9 @@ package nash
 
 import (
 	"fmt"
-	"math"
 
+	"github.com/alignlab/alignlab/algos/fit"
+	"github.com/alignlab/alignlab/algos/pairloss"
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
 )
@@ -21,13 +22,11 @@ const (
 	// (π_θ(y|x) ∝ exp(θᵀφ(x,y)), θ shared by the prompts).
 	ParamPolicy = "policy"
 	// ParamPairs (int, default 1000) is the number of oracle-labelled pairs
-	// per iteration in sampled mode (candidate sets for DNO-Prct).
+	// per iteration in sampled mode (candidate sets for DNO-Prct). Sampled
+	// mode also reads the shared fit.ParamSteps (default 200: Adam steps per
+	// iteration) and fit.ParamLearningRate (default 0.05: Adam's learning
+	// rate).
 	ParamPairs = "pairs"
-	// ParamSteps (int, default 200) is the number of Adam steps per iteration.
-	ParamSteps = "steps"
-	// ParamLearningRate (float, default 0.05) is Adam's learning rate
-	// (GoMLX's key for it).
-	ParamLearningRate = "learning_rate"
 	// ParamKappa (float, default 1) is INPO's step size κ (the paper's 1/η):
 	// the weight of P(y ≻ π_t) in the log-policy update.
 	ParamKappa = "kappa"
@@ -63,34 +62,41 @@ func iterParam() kernel.Param {
 }
 
 func learnParams() []kernel.Param {
-	return []kernel.Param{
+	return append([]kernel.Param{
 		kernel.ChoiceParam(ParamMode, ModeExact, []string{ModeExact, ModeSampled}, "exact population update, or sampled pairs + GoMLX/Adam"),
 		kernel.ChoiceParam(ParamPolicy, PolicyTabular, []string{PolicyTabular, PolicyLogLinear}, "policy of sampled mode"),
 		kernel.IntParam(ParamPairs, 1000, 1, 10_000_000, "oracle-labelled pairs per iteration (sampled)"),
-		kernel.IntParam(ParamSteps, 200, 1, 100000, "Adam steps per iteration (sampled)"),
-		{Key: ParamLearningRate, Type: kernel.Float, Default: 0.05, Range: kernel.Range{Min: 0, Max: 10, MinExclusive: true}, Doc: "Adam learning rate (sampled)"},
-	}
+	}, adamParams("sampled")...)
+}
+
+// adamParams declares the shared steps and learning_rate of the learned
+// updates (nash always trains with Adam); which says which runs read them.
+func adamParams(which string) []kernel.Param {
+	return fit.Params(fit.Defaults{LearningRate: 0.05, Steps: 200, Doc: map[string]string{
+		fit.ParamLearningRate: "Adam learning rate (" + which + ")",
+		fit.ParamSteps:        "Adam steps per iteration (" + which + ")",
+	}})
 }
 
 func positive(key string, def float64, doc string) kernel.Param {
 	return kernel.Param{Key: key, Type: kernel.Float, Default: def, Range: kernel.Range{Min: 0, Max: 1000, MinExclusive: true}, Doc: doc}
 }
 
-// learnConfig is the sampled-mode part of a run.
+// learnConfig is the sampled-mode part of a run; its fit.Config holds the
+// Adam steps and learning rate.
 type learnConfig struct {
 	Policy string
 	Pairs  int
-	Steps  int
-	LR     float64
+	fit.Config
 }
 
 func learnConfigOf(p kernel.Params) learnConfig {
-	return learnConfig{Policy: p.String(ParamPolicy), Pairs: p.Int(ParamPairs), Steps: p.Int(ParamSteps), LR: p.Float(ParamLearningRate)}
+	return learnConfig{Policy: p.String(ParamPolicy), Pairs: p.Int(ParamPairs), Config: fit.Read(p)}
 }
 
 // newPolicyLearner builds the learner of a sampled run and returns it with
 // the initial log-policy: π_ref for a tabular policy, θ = 0 for log-linear.
-func newPolicyLearner(job *kernel.Job, g *datasets.Game, ev *evaluator, c learnConfig, loss pairLoss, scale, margin float64) (*learner, [][]float64, error) {
+func newPolicyLearner(job *kernel.Job, g *datasets.Game, ev *evaluator, c learnConfig, loss pairloss.Loss, scale float64) (*learner, [][]float64, error) {
 	x, k := len(g.Prompts), g.K()
 	var features [][][]float64
 	var init []float64
@@ -119,7 +125,7 @@ func newPolicyLearner(job *kernel.Job, g *datasets.Game, ev *evaluator, c learnC
 	default:
 		return nil, nil, fmt.Errorf("nash: unknown policy %q", c.Policy)
 	}
-	l, err := newLearner(job.Backend, x, k, features, init, loss, scale, margin, c.LR, c.Steps)
+	l, err := newLearner(job.Backend, x, k, features, init, loss, scale, c.LearningRate, c.Steps)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -127,31 +133,63 @@ func newPolicyLearner(job *kernel.Job, g *datasets.Game, ev *evaluator, c learnC
 	return l, logPi, err
 }
 
-// updateFn maps log π_t to log π_{t+1}; loss is NaN for exact updates.
-type updateFn func(t int, logPi [][]float64) (next [][]float64, loss float64, err error)
+// updateFn maps log π_t to log π_{t+1}. A learned update also returns the
+// loss it minimised, with learned true; exact updates, and a learned one
+// left without data (DNO-Prct keeping no pair), return learned false and
+// record no loss.
+type updateFn func(t int, logPi [][]float64) (next [][]float64, loss float64, learned bool, err error)
 
-// iterate runs T updates from logPi, recording the metrics of every iterate
-// (t = 0 is the initial policy) with the given suffix, and returns the last.
-func iterate(job *kernel.Job, ev *evaluator, logPi [][]float64, iters int, suffix string, update updateFn) ([][]float64, error) {
+// iterate runs T updates from logPi on a fit.Loop, one step per update,
+// recording the metrics of every iterate (t = 0 is the initial policy) with
+// the given suffix, and the loss of learned updates, and returns the last
+// iterate. A non-finite loss stops it as the divergence of its iteration.
+// observe, if not nil, is called after the records of each iterate (t = 0
+// included) with the iterate's policy.
+func iterate(job *kernel.Job, ev *evaluator, logPi [][]float64, iters int, suffix string,
+	update updateFn, observe func(t int, pi [][]float64) error) ([][]float64, error) {
 	pi := expAll(logPi)
-	if err := record(job, 0, suffix, ev.eval(pi, nil)); err != nil {
-		return nil, err
-	}
-	for t := 1; t <= iters; t++ {
-		next, loss, err := update(t, logPi)
+	var prev [][]float64
+	var loss float64
+	var learned bool
+	loop := fit.NewLoop("nash", iters, func(t int) (float64, error) {
+		next, l, ok, err := update(t, logPi)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
-		nextPi := expAll(next)
-		if err := record(job, t, suffix, ev.eval(nextPi, pi)); err != nil {
-			return nil, err
+		logPi, prev, pi = next, pi, expAll(next)
+		loss, learned = l, ok
+		if !learned {
+			return 0, nil
 		}
-		if !math.IsNaN(loss) {
+		return loss, nil
+	})
+	loop.Record = job.Record
+	loop.LossMetric = MetricLoss + suffix
+	loop.OnStart("record", func(int) error {
+		if err := record(job, 0, suffix, ev.eval(pi, nil)); err != nil {
+			return err
+		}
+		if observe != nil {
+			return observe(0, pi)
+		}
+		return nil
+	})
+	loop.EveryN(1, "record", func(t int) error {
+		if err := record(job, t, suffix, ev.eval(pi, prev)); err != nil {
+			return err
+		}
+		if learned {
 			if err := job.Record(int64(t), MetricLoss+suffix, loss); err != nil {
-				return nil, err
+				return err
 			}
 		}
-		logPi, pi = next, nextPi
+		if observe != nil {
+			return observe(t, pi)
+		}
+		return nil
+	})
+	if err := loop.Run(job.Context()); err != nil {
+		return nil, err
 	}
 	return pi, nil
 }
@@ -190,19 +228,19 @@ func runINPO(job *kernel.Job, g *datasets.Game, ev *evaluator, c inpoConfig, suf
 	}
 	logRef := logAll(ev.ref)
 	if c.Mode == ModeExact {
-		return iterate(job, ev, logRef, c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, error) {
+		return iterate(job, ev, logRef, c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, bool, error) {
 			return perPrompt(logPi, func(x int, z []float64) []float64 {
 				return inpoLog(g.Prompts[x].P, z, logRef[x], c.Kappa, c.Tau)
-			}), math.NaN(), nil
-		})
+			}), 0, false, nil
+		}, nil)
 	}
-	l, logPi0, err := newPolicyLearner(job, g, ev, c.Learn, squareLoss, 1, c.Kappa/2)
+	l, logPi0, err := newPolicyLearner(job, g, ev, c.Learn, inpoLoss(c.Kappa), 1)
 	if err != nil {
 		return nil, err
 	}
 	rng := job.Rand()
 	k := g.K()
-	return iterate(job, ev, logPi0, c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, error) {
+	return iterate(job, ev, logPi0, c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, bool, error) {
 		w := inpoPairs(rng, g, expAll(logPi), c.Learn.Pairs)
 		offset := make([]float64, 0, len(logPi)*k)
 		for x, z := range logPi {
@@ -210,13 +248,13 @@ func runINPO(job *kernel.Job, g *datasets.Game, ev *evaluator, c inpoConfig, suf
 				offset = append(offset, c.Kappa*c.Tau*logRef[x][i]+(1-c.Kappa*c.Tau)*z[i])
 			}
 		}
-		loss, err := l.fit(w, offset)
+		loss, err := l.train(job.Context(), w, offset)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, false, err
 		}
 		next, err := l.logPolicy()
-		return next, loss, err
-	})
+		return next, loss, true, err
+	}, nil)
 }
 
 // dnoConfig configures a DNO run.
@@ -246,26 +284,26 @@ func runDNO(job *kernel.Job, g *datasets.Game, ev *evaluator, c dnoConfig, suffi
 		return nil, err
 	}
 	if c.Mode == ModeExact {
-		return iterate(job, ev, logAll(ev.ref), c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, error) {
+		return iterate(job, ev, logAll(ev.ref), c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, bool, error) {
 			return perPrompt(logPi, func(x int, z []float64) []float64 {
 				return mwuLog(g.Prompts[x].P, z, 1/c.Eta)
-			}), math.NaN(), nil
-		})
+			}), 0, false, nil
+		}, nil)
 	}
-	l, logPi0, err := newPolicyLearner(job, g, ev, c.Learn, logisticLoss, c.Eta, 0)
+	l, logPi0, err := newPolicyLearner(job, g, ev, c.Learn, logisticLoss, c.Eta)
 	if err != nil {
 		return nil, err
 	}
 	rng := job.Rand()
 	skipped := 0
-	pi, err := iterate(job, ev, logPi0, c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, error) {
+	pi, err := iterate(job, ev, logPi0, c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, bool, error) {
 		var w []float64
 		if c.Variant == VariantPrct {
 			var kept int
 			w, kept = prctPairs(rng, g, expAll(logPi), c.Learn.Pairs, c.Candidates, c.Margin)
 			if kept == 0 {
 				skipped++
-				return logPi, math.NaN(), nil
+				return logPi, 0, false, nil
 			}
 		} else {
 			w = dnoPairs(rng, g, expAll(logPi), c.Learn.Pairs)
@@ -274,13 +312,13 @@ func runDNO(job *kernel.Job, g *datasets.Game, ev *evaluator, c dnoConfig, suffi
 		for _, z := range logPi {
 			offset = append(offset, z...)
 		}
-		loss, err := l.fit(w, offset)
+		loss, err := l.train(job.Context(), w, offset)
 		if err != nil {
-			return nil, 0, err
+			return nil, 0, false, err
 		}
 		next, err := l.logPolicy()
-		return next, loss, err
-	})
+		return next, loss, true, err
+	}, nil)
 	if skipped > 0 {
 		job.Note("DNO-Prct kept no pair above margin %g in %d of %d iterations (policy left unchanged there)", c.Margin, skipped, c.Iterations)
 	}
@@ -319,16 +357,11 @@ func runMWU(job *kernel.Job, g *datasets.Game, ev *evaluator, c mwuConfig, suffi
 		prevAvg = avg
 		return err
 	}
-	logPi := logAll(ev.ref)
-	if err := add(0, expAll(logPi)); err != nil {
-		return nil, nil, err
-	}
-	last, err = iterate(job, ev, logPi, c.Iterations, suffix, func(t int, logPi [][]float64) ([][]float64, float64, error) {
-		next := perPrompt(logPi, func(x int, z []float64) []float64 {
+	last, err = iterate(job, ev, logAll(ev.ref), c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, bool, error) {
+		return perPrompt(logPi, func(x int, z []float64) []float64 {
 			return mwuLog(g.Prompts[x].P, z, c.Eta)
-		})
-		return next, math.NaN(), add(t, expAll(next))
-	})
+		}), 0, false, nil
+	}, add)
 	return last, avg, err
 }
 
@@ -347,7 +380,7 @@ func runBT(job *kernel.Job, g *datasets.Game, ev *evaluator, c btConfig, suffix 
 	rng := job.Rand()
 	k := g.K()
 	scores := make([][]float64, len(g.Prompts))
-	pi, err := iterate(job, ev, logAll(ev.ref), c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, error) {
+	pi, err := iterate(job, ev, logAll(ev.ref), c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, bool, error) {
 		cur := expAll(logPi)
 		wins := make([][][]float64, len(g.Prompts))
 		for x := range wins {
@@ -375,7 +408,7 @@ func runBT(job *kernel.Job, g *datasets.Game, ev *evaluator, c btConfig, suffix 
 		for x := range wins {
 			s, err := FitBT(wins[x])
 			if err != nil {
-				return nil, 0, fmt.Errorf("%w (prompt %s)", err, g.Prompts[x].Name)
+				return nil, 0, false, fmt.Errorf("%w (prompt %s)", err, g.Prompts[x].Name)
 			}
 			scores[x] = s
 			// BTPolicy in log space, so that tiny probabilities stay finite.
@@ -385,7 +418,7 @@ func runBT(job *kernel.Job, g *datasets.Game, ev *evaluator, c btConfig, suffix 
 			}
 			next[x] = normLog(z)
 		}
-		return next, math.NaN(), nil
-	})
+		return next, 0, false, nil
+	}, nil)
 	return pi, scores, err
 }

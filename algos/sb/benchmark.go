@@ -6,7 +6,6 @@ import (
 	"math"
 
 	"github.com/alignlab/alignlab/kernel"
-	"github.com/alignlab/alignlab/plots"
 )
 
 // PaperCBW2UVP returns LightSB's cBW₂²-UVP (%) on the benchmark's
@@ -64,64 +63,143 @@ type BenchmarkConfig struct {
 	Progress func(row []any)
 }
 
+// withDefaults fills the zero fields of c as BenchmarkConfig documents.
+func (c BenchmarkConfig) withDefaults() BenchmarkConfig {
+	if len(c.Dims) == 0 {
+		c.Dims = []int{2, 16, 64}
+	}
+	if len(c.Epsilons) == 0 {
+		c.Epsilons = []float64{0.1, 1, 10}
+	}
+	if c.Steps == 0 {
+		c.Steps = 10000
+	}
+	if c.LearningRate == nil {
+		c.LearningRate = PaperLearningRate
+	}
+	if c.TestPoints == 0 {
+		c.TestPoints = DefaultTestPoints
+	}
+	if c.SamplesPerX == 0 {
+		c.SamplesPerX = DefaultSamplesPerX
+	}
+	if c.Seed == 0 {
+		c.Seed = kernel.DefaultSeed
+	}
+	return c
+}
+
+// Study returns the benchmark as a kernel.Study of sb.light on the
+// eot_mixture pair: the grid D × (ε, learning rate), the learning rate
+// moving with ε, at c's seed (the defaults of BenchmarkConfig filled in).
+// It fails for an ε without a learning rate.
+func (c BenchmarkConfig) Study() (kernel.Study, error) {
+	c = c.withDefaults()
+	dims := make([]any, len(c.Dims))
+	for i, d := range c.Dims {
+		dims[i] = d
+	}
+	rates := make([][]any, len(c.Epsilons))
+	for i, eps := range c.Epsilons {
+		lr := c.LearningRate(eps)
+		if !(lr > 0) {
+			return kernel.Study{}, fmt.Errorf("sb: benchmark: no learning rate for ε = %v", eps)
+		}
+		rates[i] = []any{eps, lr}
+	}
+	return kernel.Study{
+		Plugin: "sb.light",
+		Params: map[string]any{
+			ParamSource: SourceEOTMixture, ParamSteps: c.Steps, ParamTestPoints: c.TestPoints, ParamSamplesPerX: c.SamplesPerX,
+			ParamPlotSamples: 0, ParamTrajectories: 0, ParamEvalEvery: max(c.Steps/100, 1),
+		},
+		Grid:  []kernel.Axis{kernel.Vary(ParamDim, dims...), kernel.Zip([]string{ParamEpsilon, ParamLearningRate}, rates...)},
+		Seeds: []int64{c.Seed},
+	}, nil
+}
+
+// The tables and the chart of Benchmark's result.
+const (
+	BenchmarkTable     = "benchmark"      // BenchmarkColumns, one row per (D, ε) cell
+	BenchmarkBarsTable = "benchmark_bars" // cell, kind, uvp: the chart's bars, four kinds per cell
+	BenchmarkChartID   = "benchmark"      // grouped bars of BenchmarkBarsTable
+)
+
 // BenchmarkColumns are the columns of Benchmark's table.
 var BenchmarkColumns = []string{"dim", "epsilon", "steps", "learning_rate",
 	FinalCBW, FinalCBWExact, FinalCBWFloor, FinalCBWIndep, "paper_lightsb", "seconds"}
 
-// Benchmark runs sb.light on the eot_mixture pair of every (D, ε) cell and
-// tabulates cBW₂²-UVP (from samples, exact, the noise floor and the
-// independent plan) next to the paper's LightSB number (NaN where the
-// paper has none) and the wall time of the run.
-func Benchmark(ctx context.Context, cfg BenchmarkConfig) (*kernel.Table, error) {
-	if len(cfg.Dims) == 0 {
-		cfg.Dims = []int{2, 16, 64}
+// benchmarkBars are the bar series of the chart: a column of the table and
+// its legend name.
+var benchmarkBars = []struct{ col, kind string }{
+	{"paper_lightsb", "paper (LightSB)"}, {FinalCBW, "ours, sampled"},
+	{FinalCBWExact, "ours, exact moments"}, {FinalCBWFloor, "noise floor of sampled"},
+}
+
+// Benchmark runs cfg.Study (sb.light on the eot_mixture pair of every
+// (D, ε) cell, each a normal kernel.Run) and returns a result with the
+// table BenchmarkTable: per cell cBW₂²-UVP from samples, exact, the noise
+// floor and the independent plan, next to the paper's LightSB number (NaN
+// where the paper has none) and the wall time of the cell's run; the
+// table BenchmarkBarsTable; and the bar chart BenchmarkChartID: per cell
+// the paper's value, ours from samples (the paper's protocol), ours from
+// the exact plan moments and the noise floor of the sampled metric, on a
+// linear axis (a log axis would draw values below 1 % as bars hanging
+// down from 1). The study's summary stays as table "study". A failed cell
+// fails the benchmark.
+func Benchmark(ctx context.Context, cfg BenchmarkConfig) (*kernel.Result, error) {
+	cfg = cfg.withDefaults()
+	study, err := cfg.Study()
+	if err != nil {
+		return nil, err
 	}
-	if len(cfg.Epsilons) == 0 {
-		cfg.Epsilons = []float64{0.1, 1, 10}
+	st, err := kernel.RunStudy(ctx, study, func(_, _ int, c *kernel.Cell) {
+		if cfg.Progress != nil && c.Result != nil {
+			cfg.Progress(benchmarkRow(c.Result))
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sb: benchmark: %w", err)
 	}
-	if cfg.Steps == 0 {
-		cfg.Steps = 10000
+	if failed := st.Failed(); len(failed) > 0 {
+		c := failed[0]
+		return nil, fmt.Errorf("sb: benchmark D=%v ε=%v: %s", c.Point[ParamDim], c.Point[ParamEpsilon], c.Err)
 	}
-	if cfg.LearningRate == nil {
-		cfg.LearningRate = PaperLearningRate
-	}
-	if cfg.TestPoints == 0 {
-		cfg.TestPoints = DefaultTestPoints
-	}
-	if cfg.SamplesPerX == 0 {
-		cfg.SamplesPerX = DefaultSamplesPerX
-	}
-	if cfg.Seed == 0 {
-		cfg.Seed = kernel.DefaultSeed
-	}
+	res := st.Result()
+	res.Seed = cfg.Seed
 	t := kernel.NewTable(BenchmarkColumns...)
-	for _, d := range cfg.Dims {
-		for _, eps := range cfg.Epsilons {
-			lr := cfg.LearningRate(eps)
-			if !(lr > 0) {
-				return nil, fmt.Errorf("sb: benchmark: no learning rate for ε = %v", eps)
-			}
-			res, err := kernel.Run(ctx, "sb.light", kernel.Options{Params: map[string]any{
-				ParamSource: SourceEOTMixture, ParamDim: d, ParamEpsilon: eps, ParamSteps: cfg.Steps,
-				ParamLearningRate: lr, ParamTestPoints: cfg.TestPoints, ParamSamplesPerX: cfg.SamplesPerX,
-				ParamPlotSamples: 0, ParamTrajectories: 0, ParamEvalEvery: max(cfg.Steps/100, 1), kernel.ParamSeed: cfg.Seed,
-			}})
-			if err != nil {
-				return nil, fmt.Errorf("sb: benchmark D=%d ε=%v: %w", d, eps, err)
-			}
-			paper, ok := PaperCBW2UVP(d, eps)
-			if !ok {
-				paper = math.NaN()
-			}
-			row := []any{d, eps, cfg.Steps, lr, res.Final[FinalCBW], res.Final[FinalCBWExact],
-				res.Final[FinalCBWFloor], res.Final[FinalCBWIndep], paper, res.Timing.WallSeconds}
-			t.Add(row...)
-			if cfg.Progress != nil {
-				cfg.Progress(t.Rows[len(t.Rows)-1])
-			}
+	bars := kernel.NewTable("cell", "kind", "uvp")
+	for _, c := range st.Cells {
+		row := benchmarkRow(c.Result)
+		t.Add(row...)
+		cell := fmt.Sprintf("D=%d ε=%g", row[0], row[1])
+		for _, b := range benchmarkBars {
+			bars.Add(cell, b.kind, row[t.Col(b.col)])
 		}
 	}
-	return t, nil
+	res.Tables[BenchmarkTable] = t
+	res.Tables[BenchmarkBarsTable] = bars
+	// The study's charts (each metric against D) give way to the one the
+	// paper's comparison needs.
+	res.Charts = []kernel.Chart{{Kind: "bar", ID: BenchmarkChartID, Title: "cBW₂²-UVP (%) on eot_mixture pairs",
+		Table: BenchmarkBarsTable, X: "cell", Value: "uvp", Group: "kind", XLabel: "cell", YLabel: "cBW₂²-UVP, %"}}
+	return res, nil
+}
+
+// benchmarkRow is the row of BenchmarkTable for one cell's result.
+func benchmarkRow(res *kernel.Result) []any {
+	p := kernel.Params(res.Params)
+	d, eps := p.Int64(ParamDim), p.Float(ParamEpsilon)
+	paper, ok := PaperCBW2UVP(int(d), eps)
+	if !ok {
+		paper = math.NaN()
+	}
+	wall := math.NaN()
+	if res.Timing != nil {
+		wall = res.Timing.WallSeconds
+	}
+	return []any{d, eps, p.Int64(ParamSteps), p.Float(ParamLearningRate), res.Final[FinalCBW], res.Final[FinalCBWExact],
+		res.Final[FinalCBWFloor], res.Final[FinalCBWIndep], paper, wall}
 }
 
 // ReducedBenchmarkConfig is the benchmark cut to run in about half a minute
@@ -140,24 +218,4 @@ func ReducedBenchmarkConfig() BenchmarkConfig {
 		},
 		TestPoints: 200, SamplesPerX: 1000,
 	}
-}
-
-// BenchmarkChart draws a Benchmark table as grouped bars per (D, ε) cell:
-// the paper's LightSB value, ours from samples (the paper's protocol), ours
-// from the exact plan moments, and the noise floor of the sampled metric.
-// The axis is linear: ECharts draws bars on a log axis from 1, which would
-// turn values below 1 % into bars hanging downwards.
-func BenchmarkChart(id string, t *kernel.Table) *plots.Chart {
-	dims, eps := t.Floats("dim"), t.Floats("epsilon")
-	cats := make([]string, len(dims))
-	for i := range dims {
-		cats[i] = fmt.Sprintf("D=%g ε=%g", dims[i], eps[i])
-	}
-	series := []plots.BarSeries{
-		{Name: "paper (LightSB)", Values: t.Floats("paper_lightsb")},
-		{Name: "ours, sampled", Values: t.Floats(FinalCBW)},
-		{Name: "ours, exact moments", Values: t.Floats(FinalCBWExact)},
-		{Name: "noise floor of sampled", Values: t.Floats(FinalCBWFloor)},
-	}
-	return plots.Bar(id, "cBW₂²-UVP (%) on eot_mixture pairs", cats, series, plots.Axes{XLabel: "cell", YLabel: "cBW₂²-UVP, %"})
 }

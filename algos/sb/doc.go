@@ -14,7 +14,15 @@
 //	c_θ(x) = ∫ exp(⟨x, y⟩/ε) v_θ(y) dy = Σ_k α_k exp((xᵀS_k x + 2 r_kᵀx)/(2ε))
 //	L(θ)   = mean_{x0 ~ P₀} log c_θ(x0) − mean_{x1 ~ P₁} log v_θ(x1)
 //
-// L(θ) equals KL(π*‖π_θ) up to a constant. The learned plan and bridge are
+// L(θ) equals KL(π*‖π_θ) up to a constant. It is not a loss on preference
+// pairs, so it is written here (Trainer's graph, Model.Loss in float64), not
+// taken from package pairloss. Fit minimises it on fit.Loop, the one
+// training loop: Adam (fit.NewOptimizer, ε = 1e-8 as in the paper's code)
+// on fresh minibatches of both marginals, the shared params learning_rate,
+// steps, batch_size and eval_every declared by fit.Params and read by
+// fit.Read, the mean minibatch loss of each eval_every window recorded, and
+// a NaN or infinite loss stopping the run at its step. The learned plan
+// and bridge are
 //
 //	π_θ(y|x) = Σ_k w_k(x) N(y | r_k + S_k x, εS_k),   w_k(x) ∝ α_k exp((xᵀS_k x + 2 r_kᵀx)/(2ε))
 //	dX_t = g_θ(X_t, t) dt + √ε dW_t,   g_θ(x, t) = ε∇_x log ∫ N(x'|x, (1−t)εI) exp(‖x'‖²/(2ε)) v_θ(x') dx'
@@ -52,5 +60,8 @@
 // cbw2_uvp_independent, target_variance, kl_plan (known plans only); tables
 // samples (x, y, kind ∈ source/target/model/sde), trajectories and
 // parameters; charts of the loss, the samples and the trajectories.
-// Benchmark tabulates the known-plan runs next to the paper's numbers.
+//
+// Benchmark is a kernel.Study of sb.light over D × (ε, learning rate) on
+// the eot_mixture pairs: a result whose table puts each cell's cBW₂²-UVP
+// next to the paper's LightSB number, with a declared bar chart of the two.
 package sb

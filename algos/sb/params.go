@@ -1,14 +1,17 @@
 package sb
 
-// Hyperparameter keys of the sb.light plugin. learning_rate, batch_size and
-// steps mean what GoMLX's keys of those names mean.
+import "github.com/alignlab/alignlab/algos/fit"
+
+// Hyperparameter keys of the sb.light plugin. learning_rate, steps,
+// batch_size and eval_every are the shared training params of package fit
+// (declared by fit.Params, read by fit.Read), under GoMLX's names.
 const (
-	ParamK            = "components"    // int ≥ 1, default 50: mixture components K of v_θ
-	ParamEpsilon      = "epsilon"       // float > 0, default 0.1: the bridge's noise variance ε
-	ParamLearningRate = "learning_rate" // float > 0, default 0.01: Adam's learning rate
-	ParamSteps        = "steps"         // int ≥ 1, default 2000: Adam steps
-	ParamBatchSize    = "batch_size"    // int ≥ 1, default 128: points of each marginal per step
-	ParamEvalEvery    = "eval_every"    // int ≥ 1, default 20: steps per recorded loss (the window's mean)
+	ParamK            = "components"          // int ≥ 1, default 50: mixture components K of v_θ
+	ParamEpsilon      = "epsilon"             // float > 0, default 0.1: the bridge's noise variance ε
+	ParamLearningRate = fit.ParamLearningRate // float > 0, default 0.01: Adam's learning rate
+	ParamSteps        = fit.ParamSteps        // int ≥ 1, default 2000: Adam steps
+	ParamBatchSize    = fit.ParamBatchSize    // int ≥ 1, default 128: points of each marginal per step
+	ParamEvalEvery    = fit.ParamEvalEvery    // int ≥ 1, default 20: steps per recorded loss (the window's mean)
 
 	// The data.
 	ParamSource  = "source"  // eot_mixture (default), eot_gaussian, gauss_to_swissroll, gaussians8_to_moons or files

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
 )
@@ -44,33 +45,19 @@ const (
 
 type plugin struct{}
 
-var _ kernel.Plugin = plugin{}
+var (
+	_ kernel.Plugin = plugin{}
+	_ kernel.Quick  = plugin{}
+)
 
 func init() { kernel.Register(plugin{}) }
 
 func (plugin) Info() kernel.Info {
-	pos := kernel.Range{Min: 0, Max: math.Inf(1), MinExclusive: true}
 	return kernel.Info{
 		ID:      "sb.light",
 		Summary: "Light Schrödinger Bridge: a Gaussian-mixture Schrödinger potential fit by KL minimisation, checked against known EOT plans",
 		Papers:  []kernel.Paper{Paper, BenchmarkPaper},
-		Params: []kernel.Param{
-			kernel.IntParam(ParamK, DefaultK, 1, 1<<14, "mixture components K of the potential v_θ"),
-			{Key: ParamEpsilon, Type: kernel.Float, Default: DefaultEpsilon, Range: pos,
-				Doc: "ε, the variance of the bridge's Brownian noise (EOT with cost ½‖x−y‖² and entropy weight ε)"},
-			{Key: ParamLearningRate, Type: kernel.Float, Default: DefaultLearningRate, Range: pos, Doc: "Adam's learning rate"},
-			kernel.IntParam(ParamSteps, DefaultSteps, 1, math.MaxInt32, "Adam steps"),
-			kernel.IntParam(ParamBatchSize, DefaultBatchSize, 1, 1<<20, "points of each marginal per step"),
-			kernel.IntParam(ParamEvalEvery, DefaultEvalEvery, 1, math.MaxInt32, "steps per recorded loss (the mean over the window)"),
-			kernel.ChoiceParam(ParamSource, SourceEOTMixture, Sources, "data without --data: a known-plan pair (eot_*) or a 2-D demo; --data x0 --data x1 always means files"),
-			kernel.IntParam(ParamDim, DefaultDim, 1, 1024, "dimension D of the eot_* pairs (the 2-D demos are 2-D)"),
-			kernel.BoolParam(ParamRotated, false, "eot_mixture: rotate the potential's covariances (π* then leaves the diagonal-S family)"),
-			kernel.IntParam(ParamTestPoints, DefaultTestPoints, 1, 1<<20, "eot_*: test x drawn from P₀ for cBW₂²-UVP"),
-			kernel.IntParam(ParamSamplesPerX, DefaultSamplesPerX, 2, 1<<20, "eot_*: model samples of y|x per test x"),
-			kernel.IntParam(ParamPlotSamples, DefaultPlotSamples, 0, 1<<20, "points per kind in the samples table"),
-			kernel.IntParam(ParamTrajectories, DefaultTrajectories, 0, 1<<12, "SDE trajectories in the trajectories table"),
-			kernel.IntParam(ParamSDESteps, DefaultSDESteps, 1, 1<<16, "Euler–Maruyama steps of the SDE from t = 0 to 1"),
-		},
+		Params:  params(),
 		Data: []kernel.DataFormat{{
 			Name: "source and target samples (two files, CSV or JSONL)",
 			Doc: `--data x0 --data x1: samples of P₀ then of P₁, one vector per line, same dimension.
@@ -80,6 +67,44 @@ JSONL: one JSON array of numbers per line. Values must be finite.`,
 		}},
 		Doc: doc,
 	}
+}
+
+// params declares the plugin's params: K and ε, the shared training params
+// of package fit, then the data, evaluation and chart params.
+func params() []kernel.Param {
+	pos := kernel.Range{Min: 0, Max: math.Inf(1), MinExclusive: true}
+	ps := []kernel.Param{
+		kernel.IntParam(ParamK, DefaultK, 1, 1<<14, "mixture components K of the potential v_θ"),
+		{Key: ParamEpsilon, Type: kernel.Float, Default: DefaultEpsilon, Range: pos,
+			Doc: "ε, the variance of the bridge's Brownian noise (EOT with cost ½‖x−y‖² and entropy weight ε)"},
+	}
+	ps = append(ps, fit.Params(fit.Defaults{
+		LearningRate: DefaultLearningRate, MaxLR: math.Inf(1), Steps: DefaultSteps,
+		HasBatch: true, BatchSize: DefaultBatchSize, MinBatch: 1, MaxBatch: 1 << 20, EvalEvery: DefaultEvalEvery,
+		Doc: map[string]string{
+			ParamLearningRate: "Adam's learning rate",
+			ParamSteps:        "Adam steps",
+			ParamBatchSize:    "points of each marginal per step",
+			ParamEvalEvery:    "steps per recorded loss (the mean over the window)",
+		},
+	})...)
+	return append(ps,
+		kernel.ChoiceParam(ParamSource, SourceEOTMixture, Sources, "data without --data: a known-plan pair (eot_*) or a 2-D demo; --data x0 --data x1 always means files"),
+		kernel.IntParam(ParamDim, DefaultDim, 1, 1024, "dimension D of the eot_* pairs (the 2-D demos are 2-D)"),
+		kernel.BoolParam(ParamRotated, false, "eot_mixture: rotate the potential's covariances (π* then leaves the diagonal-S family)"),
+		kernel.IntParam(ParamTestPoints, DefaultTestPoints, 1, 1<<20, "eot_*: test x drawn from P₀ for cBW₂²-UVP"),
+		kernel.IntParam(ParamSamplesPerX, DefaultSamplesPerX, 2, 1<<20, "eot_*: model samples of y|x per test x"),
+		kernel.IntParam(ParamPlotSamples, DefaultPlotSamples, 0, 1<<20, "points per kind in the samples table"),
+		kernel.IntParam(ParamTrajectories, DefaultTrajectories, 0, 1<<12, "SDE trajectories in the trajectories table"),
+		kernel.IntParam(ParamSDESteps, DefaultSDESteps, 1, 1<<16, "Euler–Maruyama steps of the SDE from t = 0 to 1"),
+	)
+}
+
+// QuickParams are small params that still draw data, minibatches, plan and
+// SDE samples, for the tests that run every plugin.
+func (plugin) QuickParams() map[string]any {
+	return map[string]any{ParamSteps: 10, ParamK: 4, ParamBatchSize: 32, ParamEvalEvery: 5, ParamTestPoints: 10,
+		ParamSamplesPerX: 20, ParamPlotSamples: 20, ParamTrajectories: 2, ParamSDESteps: 5}
 }
 
 const doc = `Model (diagonal S_k, float32 on the GoMLX backend):
@@ -115,18 +140,27 @@ source point, sde = the SDE's endpoint from the same point), trajectories
 Charts: the loss, the samples (scatter) and the trajectories.`
 
 // ConfigFromParams reads a training Config from validated params (missing
-// keys keep DefaultConfig's values).
+// keys keep DefaultConfig's values); the shared ones through fit.Read.
 func ConfigFromParams(ps kernel.Params) Config {
 	cfg := DefaultConfig()
-	for key, dst := range map[string]*int{ParamK: &cfg.K, ParamSteps: &cfg.Steps, ParamBatchSize: &cfg.BatchSize, ParamEvalEvery: &cfg.EvalEvery} {
-		if _, ok := ps[key]; ok {
-			*dst = ps.Int(key)
+	if _, ok := ps[ParamK]; ok {
+		cfg.K = ps.Int(ParamK)
+	}
+	if _, ok := ps[ParamEpsilon]; ok {
+		cfg.Epsilon = ps.Float(ParamEpsilon)
+	}
+	// fit.Read leaves absent keys at 0, which no shared param of sb takes.
+	shared := fit.Read(ps)
+	for _, f := range []struct {
+		dst *int
+		v   int
+	}{{&cfg.Steps, shared.Steps}, {&cfg.BatchSize, shared.BatchSize}, {&cfg.EvalEvery, shared.EvalEvery}} {
+		if f.v != 0 {
+			*f.dst = f.v
 		}
 	}
-	for key, dst := range map[string]*float64{ParamEpsilon: &cfg.Epsilon, ParamLearningRate: &cfg.LearningRate} {
-		if _, ok := ps[key]; ok {
-			*dst = ps.Float(key)
-		}
+	if shared.LearningRate != 0 {
+		cfg.LearningRate = shared.LearningRate
 	}
 	return cfg
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
+	"github.com/alignlab/alignlab/kernel/report"
 )
 
 // small keeps plugin runs to a fraction of a second.
@@ -58,7 +59,7 @@ func TestRunDeterministic(t *testing.T) {
 		if got := len(a.Series[MetricLoss]); got != 3 {
 			t.Errorf("%s: loss series has %d points, want 3", src, got)
 		}
-		if _, err := kernel.Charts(a); err != nil {
+		if _, err := report.Charts(a); err != nil {
 			t.Errorf("%s: charts: %v", src, err)
 		}
 	}
@@ -126,15 +127,32 @@ func TestDescribe(t *testing.T) {
 	}
 }
 
+// The benchmark is a study of sb.light: its table has a row per (D, ε)
+// cell with the paper's value where the paper has one, and its bar chart
+// draws from the bars table.
 func TestBenchmarkTable(t *testing.T) {
-	tab, err := Benchmark(context.Background(), BenchmarkConfig{
+	var progress int
+	res, err := Benchmark(context.Background(), BenchmarkConfig{
 		Dims: []int{2, 3}, Epsilons: []float64{1}, Steps: 30, TestPoints: 10, SamplesPerX: 20,
+		Progress: func(row []any) {
+			if len(row) != len(BenchmarkColumns) {
+				t.Errorf("progress row %v, want %d cells", row, len(BenchmarkColumns))
+			}
+			progress++
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tab.Rows) != 2 || strings.Join(tab.Columns, ",") != strings.Join(BenchmarkColumns, ",") {
-		t.Fatalf("table %v with %d rows", tab.Columns, len(tab.Rows))
+	tab := res.Tables[BenchmarkTable]
+	if tab == nil || len(tab.Rows) != 2 || strings.Join(tab.Columns, ",") != strings.Join(BenchmarkColumns, ",") {
+		t.Fatalf("tables %v: %s = %v", res.TableNames(), BenchmarkTable, tab)
+	}
+	if progress != 2 {
+		t.Errorf("progress called %d times, want 2", progress)
+	}
+	if dims := tab.Floats("dim"); dims[0] != 2 || dims[1] != 3 {
+		t.Errorf("dims %v, want [2 3]", dims)
 	}
 	paper := tab.Floats("paper_lightsb")
 	if paper[0] != 0.05 || paper[1] == paper[1] {
@@ -143,7 +161,34 @@ func TestBenchmarkTable(t *testing.T) {
 	if lr := tab.Floats("learning_rate")[0]; lr != PaperLearningRate(1) {
 		t.Errorf("learning rate %v, want the paper's %v", lr, PaperLearningRate(1))
 	}
-	if c := BenchmarkChart("bench", tab); c.ID() != "bench" {
-		t.Errorf("chart ID %q", c.ID())
+	if s := tab.Floats("seconds")[0]; !(s > 0) {
+		t.Errorf("seconds %v, want the cell's wall time", s)
+	}
+	if bars := res.Tables[BenchmarkBarsTable]; bars == nil || len(bars.Rows) != 2*4 || bars.Rows[0][0] != "D=2 ε=1" {
+		t.Errorf("bars table %v, want 4 bars for each of 2 cells", bars)
+	}
+	if len(res.Charts) != 1 || res.Charts[0].Kind != "bar" || res.Charts[0].ID != BenchmarkChartID {
+		t.Errorf("charts %+v, want the bar chart %q", res.Charts, BenchmarkChartID)
+	}
+	if _, err := report.Charts(res); err != nil {
+		t.Errorf("charts: %v", err)
+	}
+	if _, err := Benchmark(context.Background(), BenchmarkConfig{Epsilons: []float64{0.5}}); err == nil || err.Error() != "sb: benchmark: no learning rate for ε = 0.5" {
+		t.Errorf("ε without a learning rate: got %v", err)
+	}
+}
+
+// A cell of the benchmark is the plain run of sb.light with the same params.
+func TestBenchmarkStudy(t *testing.T) {
+	s, err := ReducedBenchmarkConfig().Study()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Plugin != "sb.light" || len(s.Grid) != 2 || len(s.Grid[0].Values) != 2 || len(s.Grid[1].Values) != 3 ||
+		strings.Join(s.Grid[1].Keys, ",") != ParamEpsilon+","+ParamLearningRate || s.Seeds[0] != kernel.DefaultSeed {
+		t.Fatalf("study %+v, want D × (ε, learning_rate) of sb.light at the default seed", s)
+	}
+	if got := s.Grid[1].Values[0]; got[0] != 0.1 || got[1] != 0.01 {
+		t.Errorf("first (ε, lr) %v, want (0.1, 0.01)", got)
 	}
 }

@@ -8,24 +8,31 @@ import (
 	"math/rand/v2"
 
 	"github.com/alignlab/alignlab/algos/backend"
+	"github.com/alignlab/alignlab/algos/fit"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/train/optimizer"
 )
 
 // Config is one LightSB training run. DefaultConfig gives the defaults the
-// plugin documents.
+// plugin documents. LearningRate, Steps, BatchSize and EvalEvery are the
+// shared training params of package fit (read by fit.Read, checked by
+// fit.Config.Check); the optimizer is always Adam with ε = 1e-8, as in the
+// paper's code.
 type Config struct {
 	K            int     // mixture components, ≥ 1
 	Epsilon      float64 // the bridge's noise variance ε > 0
 	LearningRate float64 // Adam's learning rate, > 0
 	Steps        int     // Adam steps, ≥ 1
-	BatchSize    int     // samples of each marginal per step, ≥ 1
+	BatchSize    int     // samples of each marginal per step, ≥ 1 (no full batch: the marginals are samplers)
 	EvalEvery    int     // record the mean minibatch loss every this many steps, ≥ 1
 	SInit        float64 // initial diagonal of every S_k, > 0
 	Backend      string  // GoMLX backend configuration; "" means "go"
 }
+
+// adamEpsilon is Adam's ε in LightSB's training: PyTorch's default, which
+// the paper's code keeps (GoMLX's default is 1e-7).
+const adamEpsilon = 1e-8
 
 // DefaultConfig returns the plugin's defaults.
 func DefaultConfig() Config {
@@ -39,18 +46,22 @@ func (c *Config) check() error {
 		return fmt.Errorf("sb: K must be ≥ 1, got %d", c.K)
 	case !(c.Epsilon > 0) || math.IsInf(c.Epsilon, 1):
 		return fmt.Errorf("sb: epsilon must be finite and > 0, got %v", c.Epsilon)
-	case !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 1):
-		return fmt.Errorf("sb: learning rate must be finite and > 0, got %v", c.LearningRate)
-	case c.Steps < 1:
-		return fmt.Errorf("sb: steps must be ≥ 1, got %d", c.Steps)
+	}
+	if err := c.shared().Check("sb"); err != nil {
+		return err
+	}
+	switch {
 	case c.BatchSize < 1:
 		return fmt.Errorf("sb: batch size must be ≥ 1, got %d", c.BatchSize)
-	case c.EvalEvery < 1:
-		return fmt.Errorf("sb: eval_every must be ≥ 1, got %d", c.EvalEvery)
 	case !(c.SInit > 0) || math.IsInf(c.SInit, 1):
 		return fmt.Errorf("sb: initial S must be finite and > 0, got %v", c.SInit)
 	}
 	return nil
+}
+
+// shared returns c's shared training params as package fit holds them.
+func (c *Config) shared() fit.Config {
+	return fit.Config{LearningRate: c.LearningRate, Steps: c.Steps, BatchSize: c.BatchSize, EvalEvery: c.EvalEvery}
 }
 
 // Sampler draws points of a marginal.
@@ -76,19 +87,18 @@ func (rs Rows) Sample(n int, r *rand.Rand) [][]float64 {
 	return out
 }
 
-// Recorder receives metrics during training; kernel.Job.Record is one. A
-// non-nil error stops training and is returned by Fit.
-type Recorder func(step int64, metric string, value float64) error
-
 // MetricLoss is the series Fit records: the mean minibatch loss since the
 // previous record.
 const MetricLoss = "loss"
 
 // Fit trains a LightSB model between the marginals src and tgt: it draws
-// the K initial means from tgt, then takes cfg.Steps Adam steps on fresh
-// minibatches of cfg.BatchSize points of each marginal. All draws come
+// the K initial means from tgt, then takes cfg.Steps Adam steps (on
+// fit.Loop) on fresh minibatches of cfg.BatchSize points of each marginal,
+// recording the mean minibatch loss of every cfg.EvalEvery steps as
+// MetricLoss. A NaN or infinite loss stops it, naming the step (through rec,
+// when rec is kernel.Job.Record, a *kernel.DivergedError). All draws come
 // from r. rec may be nil.
-func Fit(ctx context.Context, src, tgt Sampler, cfg Config, r *rand.Rand, rec Recorder) (*Model, error) {
+func Fit(ctx context.Context, src, tgt Sampler, cfg Config, r *rand.Rand, rec fit.Recorder) (*Model, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
@@ -100,27 +110,17 @@ func Fit(ctx context.Context, src, tgt Sampler, cfg Config, r *rand.Rand, rec Re
 	if err != nil {
 		return nil, err
 	}
-	window, count := 0.0, 0
-	for step := 1; step <= cfg.Steps; step++ {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		loss, err := t.Step(src.Sample(cfg.BatchSize, r), tgt.Sample(cfg.BatchSize, r))
-		if err != nil {
-			return nil, fmt.Errorf("sb: step %d: %w", step, err)
-		}
-		window += loss
-		count++
-		if step%cfg.EvalEvery == 0 || step == cfg.Steps {
-			if rec != nil {
-				if err := rec(int64(step), MetricLoss, window/float64(count)); err != nil {
-					return nil, err
-				}
-			} else if !finite(loss) {
-				return nil, fmt.Errorf("sb: diverged at step %d: loss is %v; try a smaller learning rate", step, loss)
-			}
-			window, count = 0, 0
-		}
+	loop := fit.NewLoop("sb", cfg.Steps, func(int) (float64, error) {
+		return t.Step(src.Sample(cfg.BatchSize, r), tgt.Sample(cfg.BatchSize, r))
+	})
+	loop.Record = rec
+	if rec != nil {
+		loop.EveryN(cfg.EvalEvery, "record", func(step int) error {
+			return rec(int64(step), MetricLoss, loop.MeanLoss())
+		})
+	}
+	if err := loop.Run(ctx); err != nil {
+		return nil, err
 	}
 	return t.Model()
 }
@@ -156,18 +156,21 @@ func NewTrainer(init *Model, cfg Config) (t *Trainer, err error) {
 	if init.K() != cfg.K || init.Epsilon != cfg.Epsilon {
 		return nil, fmt.Errorf("sb: initial model has K=%d, ε=%v; config has K=%d, ε=%v", init.K(), init.Epsilon, cfg.K, cfg.Epsilon)
 	}
+	opt, err := fit.NewOptimizer(fit.Adam, cfg.LearningRate, 0, adamEpsilon)
+	if err != nil {
+		return nil, err
+	}
 	be, err := backend.Get(cfg.Backend)
 	if err != nil {
 		return nil, err
 	}
-	defer recoverInto(&err, "building the training graph")
+	defer fit.Catch("sb", &err)
 	k, d := init.K(), init.Dim()
 	t = &Trainer{cfg: cfg, d: d, store: model.NewStore()}
 	root := t.store.RootScope()
 	t.logAlpha = root.VariableWithValue("log_alpha", tensors.FromFlatDataAndDimensions(toFloat32(init.LogAlpha), k))
 	t.r = root.VariableWithValue("r", tensors.FromFlatDataAndDimensions(flatten32(init.R), k, d))
 	t.logS = root.VariableWithValue("log_s", tensors.FromFlatDataAndDimensions(flatten32(init.LogS), k, d))
-	opt := optimizer.Adam().LearningRate(cfg.LearningRate).Epsilon(1e-8).Done()
 	// The Go backend embeds variables as constants in graphs not marked as
 	// training (PreferConstantsForVariables): an update would then be
 	// compiled away, and an evaluation graph would keep the values of its
@@ -229,7 +232,7 @@ func (t *Trainer) Step(x0, x1 [][]float64) (loss float64, err error) {
 	if err != nil {
 		return 0, err
 	}
-	defer recoverInto(&err, "training step")
+	defer fit.Catch("sb", &err)
 	out, err := t.step.Call(a, b)
 	if err != nil {
 		return 0, err
@@ -248,7 +251,7 @@ func (t *Trainer) Evaluate(x0, x1 [][]float64) (logC, logV []float64, err error)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer recoverInto(&err, "evaluation")
+	defer fit.Catch("sb", &err)
 	out, err := t.eval.Call(a, b)
 	if err != nil {
 		return nil, nil, err
@@ -307,17 +310,6 @@ func (t *Trainer) Model() (*Model, error) {
 		m.LogS = append(m.LogS, ls[k*t.d:(k+1)*t.d:(k+1)*t.d])
 	}
 	return m, m.Check()
-}
-
-// recoverInto turns a panic from graph building or execution into an error.
-func recoverInto(err *error, what string) {
-	if p := recover(); p != nil {
-		if e, ok := p.(error); ok {
-			*err = fmt.Errorf("sb: %s: %w", what, e)
-		} else {
-			*err = fmt.Errorf("sb: %s: %v", what, p)
-		}
-	}
 }
 
 func toFloat32(v []float64) []float32 {

@@ -2,11 +2,14 @@ package sb
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/alignlab/alignlab/datasets"
+	"github.com/alignlab/alignlab/kernel"
 )
 
 // TestGraphMatchesModel checks the GoMLX loss graph (float32) against the
@@ -115,5 +118,24 @@ func TestConfigRejects(t *testing.T) {
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("got %v, want %q", err, tc.want)
 		}
+	}
+}
+
+// A non-finite loss stops Fit at its step: with kernel.Job.Record as the
+// recorder as the kernel's *DivergedError, without one as Fit's own error.
+// Source points of size 1e30 overflow float32 in the first step.
+func TestFitDiverges(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.K, cfg.Steps, cfg.BatchSize = 2, 10, 4
+	src, tgt := Rows{{1e30, 0}}, Rows{{0, 0}, {1, 1}}
+	_, err := Fit(context.Background(), src, tgt, cfg, rand.New(rand.NewPCG(1, 1)), nil)
+	if err == nil || !strings.HasPrefix(err.Error(), "sb: diverged at step 1: loss is ") {
+		t.Errorf("without recorder: got %v, want sb: diverged at step 1", err)
+	}
+	job := kernel.NewJob(context.Background(), "sb.light", kernel.Params{}, nil)
+	_, err = Fit(context.Background(), src, tgt, cfg, rand.New(rand.NewPCG(1, 1)), job.Record)
+	var div *kernel.DivergedError
+	if !errors.As(err, &div) || div.Step != 1 || div.Metric != MetricLoss {
+		t.Errorf("with job.Record: got %v, want a *kernel.DivergedError at step 1", err)
 	}
 }

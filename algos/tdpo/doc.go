@@ -20,9 +20,12 @@
 //	tdpo2: −log σ(β[(u_w − u_l) − α(δ_l − sg(δ_w))])
 //
 // with sg the stop-gradient (graph.StopGradient) and the paper's defaults
-// β = 0.1, α = 0.5; a batch loss is their mean. The implicit rewards are
+// β = 0.1, α = 0.5; a batch loss is their mean. The package's own part is
+// the argument z = β[…] (Logits); −log σ(z) and the batch mean are
+// pairloss's logistic loss (pairloss.Loss{Kind: Logistic, Beta: 1} on z,
+// β being already in z), so PairLosses (a GoMLX graph) and PairLossFloat64
+// (float64) share pairloss's stable softplus. The implicit rewards are
 // β·u (DPO) and β·(u + δ) (TDPO); reward accuracy and margin compare them.
-// PairLosses builds the losses in a GoMLX graph, PairLossFloat64 in float64.
 //
 // Policies (Spec, Net): a tabular model, a logits table indexed by (prompt,
 // previous token), and a one-layer GRU over one-hot (prompt, previous
@@ -41,6 +44,13 @@
 //
 //	r(y) = #positive tokens − ½ · #negative tokens.
 //
+// Training, of π_ref by SFT and of the policy by Train, runs on fit's
+// loop (fit.Loop: it stops on a cancelled context and on a NaN or infinite
+// loss, naming the step), with fit's Adam and mini-batches (fit.Batcher:
+// slices of a permutation redrawn each epoch). learning_rate, steps,
+// batch_size and eval_every are fit's shared params; sft_learning_rate and
+// sft_steps are the package's.
+//
 // Train starts the policy at π_ref and measures, besides the pair metrics,
 // the whole-response KL(π_θ ‖ π_ref) and the expected reward: exactly for a
 // tabular policy (dynamic programming over the previous token) and for an
@@ -50,15 +60,17 @@
 // Frontier sweeps losses, β and α and compares the methods' frontiers at
 // equal KL with it.
 //
-// Plugins: dpo.tdpo_dpo, dpo.tdpo1 and dpo.tdpo2 — one per loss, with the
+// Plugins: tdpo.dpo, tdpo.tdpo1 and tdpo.tdpo2 — one per loss, with the
 // same params, so that with one seed they train on the same task, pairs
 // and mini-batches — record the series loss, reward_accuracy, margin,
 // seqkl_chosen, seqkl_rejected, kl and reward every eval_every steps, with
 // finals (those, reward_ref, optimal_reward at the final KL, sft_loss,
 // sft_entropy, label_accuracy) and a table of sampled responses.
-// dpo.tdpo_frontier runs Frontier and reports the tables frontier and
+// tdpo.frontier runs Frontier and reports the tables frontier and
 // at_kl with a scatter chart of the frontier. None reads --data: the task
-// is generated from the seed. notebooks/03-token-level-dpo.ipynb shows what
+// is generated from the seed. Their IDs before the move to the tdpo
+// namespace (dpo.tdpo_dpo, dpo.tdpo1, dpo.tdpo2, dpo.tdpo_frontier) still
+// run, as deprecated aliases. notebooks/03-token-level-dpo.ipynb shows what
 // reproduces: the KL control of TDPO2, and how little its frontier differs
 // from DPO's on these small models.
 package tdpo

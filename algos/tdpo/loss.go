@@ -3,8 +3,9 @@ package tdpo
 import (
 	"fmt"
 	"math"
-	"strings"
+	"slices"
 
+	"github.com/alignlab/alignlab/algos/pairloss"
 	. "github.com/gomlx/gomlx/core/graph"
 )
 
@@ -23,40 +24,30 @@ var Kinds = []Kind{DPO, TDPO1, TDPO2}
 
 // ParseKind returns the Kind named s.
 func ParseKind(s string) (Kind, error) {
-	for _, k := range Kinds {
-		if string(k) == s {
-			return k, nil
-		}
+	if k := Kind(s); slices.Contains(Kinds, k) {
+		return k, nil
 	}
-	names := make([]string, len(Kinds))
-	for i, k := range Kinds {
-		names[i] = string(k)
-	}
-	return "", fmt.Errorf("tdpo: unknown loss %q (known: %s)", s, strings.Join(names, ", "))
+	return "", fmt.Errorf("tdpo: unknown loss %q (known: dpo, tdpo1, tdpo2)", s)
 }
 
+// logistic is the pair loss of every kind, −log σ(z), applied to Logits
+// (which carry β, hence Beta 1 here).
+var logistic = pairloss.Loss{Kind: pairloss.Logistic, Beta: 1}
+
 // Check reports whether kind, β and α make a valid loss: a known kind, β
-// finite and > 0, α finite and ≥ 0 (checked for every kind; only TDPO2
-// uses it).
+// finite and > 0 (pairloss's check), α finite and ≥ 0 (checked for every
+// kind; only TDPO2 uses it).
 func Check(kind Kind, beta, alpha float64) error {
 	if _, err := ParseKind(string(kind)); err != nil {
 		return err
 	}
-	if !(beta > 0) || math.IsInf(beta, 1) {
-		return fmt.Errorf("tdpo: beta must be finite and > 0, got %v", beta)
+	if err := (pairloss.Loss{Kind: pairloss.Logistic, Beta: beta}).Check("tdpo"); err != nil {
+		return err
 	}
 	if !(alpha >= 0) || math.IsInf(alpha, 1) {
 		return fmt.Errorf("tdpo: alpha must be finite and ≥ 0, got %v", alpha)
 	}
 	return nil
-}
-
-// softplusNeg returns −log σ(z) = max(−z, 0) + log1p(e^(−|z|)), finite for
-// any z. Both terms are written in u = −z so that GoMLX's derivatives of
-// Max and Abs at the kink (each 1 in u) add up to the true ½.
-func softplusNeg(z *Node) *Node {
-	u := Neg(z)
-	return Add(Max(u, ZerosLike(u)), Log1p(Exp(Neg(Abs(u)))))
 }
 
 // Logits returns the argument z of the pair loss −log σ(z), with the shape
@@ -79,16 +70,16 @@ func Logits(kind Kind, uw, ul, dw, dl *Node, beta, alpha float64) *Node {
 	return MulScalar(h, beta)
 }
 
-// PairLosses returns −log σ(Logits(…)) for each pair.
+// PairLosses returns −log σ(Logits(…)) for each pair (pairloss's logistic
+// loss).
 func PairLosses(kind Kind, uw, ul, dw, dl *Node, beta, alpha float64) *Node {
-	return softplusNeg(Logits(kind, uw, ul, dw, dl, beta, alpha))
+	return logistic.Pairs(Logits(kind, uw, ul, dw, dl, beta, alpha))
 }
 
 // PairLossFloat64 is PairLosses for one pair in plain float64. It panics
 // with Check's error on invalid settings.
 func PairLossFloat64(kind Kind, uw, ul, dw, dl, beta, alpha float64) float64 {
-	z := logitFloat64(kind, uw, ul, dw, dl, beta, alpha)
-	return math.Max(-z, 0) + math.Log1p(math.Exp(-math.Abs(z)))
+	return logistic.Float64(logitFloat64(kind, uw, ul, dw, dl, beta, alpha))
 }
 
 func logitFloat64(kind Kind, uw, ul, dw, dl, beta, alpha float64) float64 {

@@ -11,6 +11,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/alignlab/alignlab/algos/backend"
+	"github.com/alignlab/alignlab/algos/pairloss"
 )
 
 // The expected values below are written from the paper's formulas with
@@ -231,11 +232,11 @@ func TestTDPO2StopGradientThroughModel(t *testing.T) {
 	_, dw := sequenceStatsFloat(t, policy, task)
 	constant := grads(func(u, d, dwc *Node) *Node {
 		z := MulScalar(Sub(Sub(elem(u, 0), elem(u, 1)), MulScalar(Sub(elem(d, 1), Reshape(dwc, 1)), alpha)), beta)
-		return ReduceAllSum(softplusNeg(z))
+		return ReduceAllSum(pairloss.SoftplusNeg(z))
 	}, dw)
 	noStop := grads(func(u, d, _ *Node) *Node {
 		z := MulScalar(Sub(Sub(elem(u, 0), elem(u, 1)), MulScalar(Sub(elem(d, 1), elem(d, 0)), alpha)), beta)
-		return ReduceAllSum(softplusNeg(z))
+		return ReduceAllSum(pairloss.SoftplusNeg(z))
 	}, 0)
 	differs := false
 	for i := range tdpo2 {

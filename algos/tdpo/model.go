@@ -13,6 +13,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/alignlab/alignlab/algos/backend"
+	"github.com/alignlab/alignlab/algos/fit"
 )
 
 // The architectures of the policy (and of its SFT reference, which has the
@@ -152,7 +153,7 @@ func NewNet(s Spec, weights map[string][]float64, backendName string) (net *Net,
 	if err != nil {
 		return nil, err
 	}
-	defer recoverGraphPanic(&err)
+	defer fit.Catch("tdpo", &err)
 	net = &Net{Spec: s, backend: be, store: model.NewStore()}
 	root := net.store.RootScope()
 	for _, v := range s.variables() {
@@ -207,7 +208,7 @@ func (n *Net) LogProbs(prompts, seqs []int) (out []float64, err error) {
 	if len(seqs) != len(prompts)*s.Length {
 		return nil, fmt.Errorf("tdpo: %d tokens for %d prompts of length %d", len(seqs), len(prompts), s.Length)
 	}
-	defer recoverGraphPanic(&err)
+	defer fit.Catch("tdpo", &err)
 	p32, prev := contextInputs(s, prompts, seqs)
 	res, err := n.logp.Exec(p32, prev)
 	if err != nil {
@@ -230,17 +231,6 @@ func contextInputs(s Spec, prompts, seqs []int) (*tensors.Tensor, *tensors.Tenso
 		}
 	}
 	return tensors.FromFlatDataAndDimensions(p, N), tensors.FromFlatDataAndDimensions(prev, N, T)
-}
-
-// recoverGraphPanic turns a panic of GoMLX graph building or execution into *err.
-func recoverGraphPanic(err *error) {
-	if p := recover(); p != nil {
-		if e, ok := p.(error); ok {
-			*err = fmt.Errorf("tdpo: %w", e)
-		} else {
-			*err = fmt.Errorf("tdpo: %v", p)
-		}
-	}
 }
 
 func size(dims []int) int {

@@ -6,33 +6,42 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/kernel"
 )
 
 // The plugin IDs. The three training plugins share every parameter (α
 // only matters to TDPO2) and, for one seed, the same task, reference and
-// pairs, so their results compare the losses alone; dpo.tdpo_dpo is plain
-// DPO on this token-level policy (the sequence-level dpo.dpo plugin trains
-// a policy over candidate sets instead).
+// pairs, so their results compare the losses alone; tdpo.dpo is plain DPO
+// on this token-level policy (the sequence-level dpo.dpo plugin trains a
+// policy over candidate sets instead).
 const (
-	IDDPO      = "dpo.tdpo_dpo"
-	IDTDPO1    = "dpo.tdpo1"
-	IDTDPO2    = "dpo.tdpo2"
-	IDFrontier = "dpo.tdpo_frontier"
+	IDDPO      = "tdpo.dpo"
+	IDTDPO1    = "tdpo.tdpo1"
+	IDTDPO2    = "tdpo.tdpo2"
+	IDFrontier = "tdpo.frontier"
 )
 
-// Hyperparameter keys. learning_rate is GoMLX's key.
+// oldIDs are the plugins' IDs before they moved to the tdpo namespace,
+// kept working as aliases.
+var oldIDs = map[string]string{
+	"dpo.tdpo_dpo":      IDDPO,
+	"dpo.tdpo1":         IDTDPO1,
+	"dpo.tdpo2":         IDTDPO2,
+	"dpo.tdpo_frontier": IDFrontier,
+}
+
+// Hyperparameter keys. The shared ones are fit's: fit.ParamLearningRate
+// (float > 0, default 0.01: Adam), fit.ParamSteps (int ≥ 1, default 300),
+// fit.ParamBatchSize (int ≥ 0, default 64: pairs per step, 0 = all) and
+// fit.ParamEvalEvery (int ≥ 1, default 10).
 const (
-	ParamBeta         = "beta"          // float > 0, default 0.1
-	ParamAlpha        = "alpha"         // float ≥ 0, default 0.5 (TDPO2)
-	ParamPolicy       = "policy"        // tabular or gru, default gru
-	ParamHidden       = "hidden"        // int ≥ 1, default 16: GRU units
-	ParamLearningRate = "learning_rate" // float > 0, default 0.01: Adam
-	ParamSteps        = "steps"         // int ≥ 1, default 300
-	ParamBatchSize    = "batch_size"    // int ≥ 0, default 64: pairs per step, 0 = all
-	ParamEvalEvery    = "eval_every"    // int ≥ 1, default 10
-	ParamEvalDense    = "eval_dense"    // int ≥ 0, default 0 (dpo.tdpo_frontier: 20): also record every step up to this one
-	ParamKLSamples    = "kl_samples"    // int ≥ 1, default 2048: responses per sampled measure
+	ParamBeta      = "beta"       // float > 0, default 0.1
+	ParamAlpha     = "alpha"      // float ≥ 0, default 0.5 (TDPO2)
+	ParamPolicy    = "policy"     // tabular or gru, default gru
+	ParamHidden    = "hidden"     // int ≥ 1, default 16: GRU units
+	ParamEvalDense = "eval_dense" // int ≥ 0, default 0 (tdpo.frontier: 20): also record every step up to this one
+	ParamKLSamples = "kl_samples" // int ≥ 1, default 2048: responses per sampled measure
 
 	// The synthetic task.
 	ParamPrompts         = "prompts"           // int ≥ 1, default 4
@@ -47,14 +56,14 @@ const (
 	ParamPairs           = "pairs"             // int ≥ 1, default 1000
 	ParamLabelScale      = "label_scale"       // float ≥ 0, default 1
 
-	// The sweep of dpo.tdpo_frontier: comma-separated lists.
+	// The sweep of tdpo.frontier: comma-separated lists.
 	ParamLosses  = "losses"     // default "dpo,tdpo2"
 	ParamBetas   = "betas"      // default "0.05,0.1,0.2,0.5,1"
 	ParamAlphas  = "alphas"     // default "0.5"
 	ParamBudgets = "kl_budgets" // default "0.25,0.5,1,2,4"
 )
 
-// The tables of dpo.tdpo_frontier.
+// The tables of tdpo.frontier.
 const (
 	TableFrontier = "frontier" // method, loss, beta, alpha, step, kl, reward, gap, seqkl_chosen, seqkl_rejected
 	TableAtKL     = "at_kl"    // method, kl, reward: each method's frontier at the KL budgets
@@ -75,6 +84,8 @@ type frontierPlugin struct{}
 var (
 	_ kernel.Plugin = plugin{}
 	_ kernel.Plugin = frontierPlugin{}
+	_ kernel.Quick  = plugin{}
+	_ kernel.Quick  = frontierPlugin{}
 )
 
 func init() {
@@ -82,14 +93,41 @@ func init() {
 		kernel.Register(plugin{kind: k})
 	}
 	kernel.Register(frontierPlugin{})
+	for old, id := range oldIDs {
+		kernel.RegisterAlias(old, id)
+	}
 }
 
-// ID returns the plugin ID of a loss.
-func ID(kind Kind) string {
-	if kind == DPO {
-		return IDDPO
+// ID returns the plugin ID of a loss: "tdpo." and the loss's name.
+func ID(kind Kind) string { return "tdpo." + string(kind) }
+
+// quickTask are the small task and short training of QuickParams: an SFT
+// of 5 steps on 200 responses, 100 pairs, 10 steps, and few responses for
+// a sampled measure (read only by a GRU too large to enumerate).
+func quickTask() map[string]any {
+	return map[string]any{fit.ParamSteps: 10, fit.ParamEvalEvery: 5, ParamSFTSamples: 200, ParamSFTSteps: 5, ParamPairs: 100, ParamKLSamples: 64}
+}
+
+// QuickParams are small, fast params that still draw random numbers (SFT
+// and preference mini-batches, pairs, samples): the tabular policy, except
+// for TDPO1, which runs a 4-unit GRU.
+func (p plugin) QuickParams() map[string]any {
+	q := quickTask()
+	if p.kind == TDPO1 {
+		q[ParamHidden] = 4
+	} else {
+		q[ParamPolicy] = ArchTabular
 	}
-	return "dpo." + string(kind)
+	return q
+}
+
+// QuickParams are small, fast params: QuickParams of the training plugins
+// (tabular) for a sweep of two β.
+func (frontierPlugin) QuickParams() map[string]any {
+	q := quickTask()
+	q[ParamPolicy] = ArchTabular
+	q[ParamBetas] = "0.1,1"
+	return q
 }
 
 var summaries = map[Kind]string{
@@ -106,21 +144,28 @@ var formulas = map[Kind]string{
 
 func positive() kernel.Range { return kernel.Range{Min: 0, Max: math.Inf(1), MinExclusive: true} }
 
-// DefaultFrontierEvalDense is eval_dense of dpo.tdpo_frontier: the first
+// DefaultFrontierEvalDense is eval_dense of tdpo.frontier: the first
 // 20 steps, where (at learning rate 0.01) DPO's KL already passes 1 nat.
 const DefaultFrontierEvalDense = 20
 
 // trainParams are the params of every plugin of the package except the
 // loss's own (β, α); evalDense is the default of eval_dense.
 func trainParams(evalDense int64) []kernel.Param {
-	return []kernel.Param{
+	ps := []kernel.Param{
 		kernel.ChoiceParam(ParamPolicy, ArchGRU, []string{ArchGRU, ArchTabular},
 			"gru: one-layer GRU over (prompt, previous token); tabular: logits table [prompt, previous token] → next token (exact DP metrics)"),
 		kernel.IntParam(ParamHidden, DefaultHidden, 1, 1<<12, "GRU hidden units"),
-		{Key: ParamLearningRate, Type: kernel.Float, Default: DefaultLearningRate, Range: positive(), Doc: "Adam learning rate of preference training"},
-		kernel.IntParam(ParamSteps, DefaultSteps, 1, math.MaxInt32, "Adam steps of preference training"),
-		kernel.IntParam(ParamBatchSize, DefaultBatchSize, 0, math.MaxInt32, "pairs per step; 0 = all pairs"),
-		kernel.IntParam(ParamEvalEvery, DefaultEvalEvery, 1, math.MaxInt32, "steps between recorded metrics"),
+	}
+	ps = append(ps, fit.Params(fit.Defaults{
+		LearningRate: DefaultLearningRate, MaxLR: math.Inf(1), Steps: DefaultSteps,
+		HasBatch: true, BatchSize: DefaultBatchSize, EvalEvery: DefaultEvalEvery,
+		Doc: map[string]string{
+			fit.ParamLearningRate: "Adam learning rate of preference training",
+			fit.ParamSteps:        "Adam steps of preference training",
+			fit.ParamBatchSize:    "pairs per step; 0 = all pairs",
+		},
+	})...)
+	return append(ps, []kernel.Param{
 		kernel.IntParam(ParamEvalDense, evalDense, 0, math.MaxInt32, "also record the metrics at every step up to this one (training moves fastest at the start)"),
 		kernel.IntParam(ParamKLSamples, DefaultKLSamples, 1, 1<<24, "responses sampled for reward and KL when the policy is a GRU too large to enumerate"),
 		kernel.IntParam(ParamPrompts, DefaultPrompts, 1, 1<<10, "task: prompt tokens, with sentiment leans evenly spaced in [−1, 1]"),
@@ -134,7 +179,7 @@ func trainParams(evalDense int64) []kernel.Param {
 		{Key: ParamSFTLearningRate, Type: kernel.Float, Default: DefaultSFTLearningRate, Range: positive(), Doc: "task: Adam learning rate of SFT"},
 		kernel.IntParam(ParamPairs, DefaultPairs, 1, 1<<24, "task: preference pairs, two distinct responses from π_ref each"),
 		kernel.FloatParam(ParamLabelScale, DefaultLabelScale, 0, math.Inf(1), "task: s in the labels P(y1 ≻ y2) = σ(s·(r(y1) − r(y2)))"),
-	}
+	}...)
 }
 
 func (p plugin) Info() kernel.Info {
@@ -195,8 +240,8 @@ loss only pushes δ_l down (and u_w − u_l up); the paper reports it keeps
 both sequential KLs far below DPO's. Defaults β = 0.1, α = 0.5 (paper).`)
 	case DPO:
 		b.WriteString(`
-Plain DPO on the same autoregressive policy, task and pairs as dpo.tdpo1
-and dpo.tdpo2, so runs with one seed differ only by the loss.`)
+Plain DPO on the same autoregressive policy, task and pairs as tdpo.tdpo1
+and tdpo.tdpo2, so runs with one seed differ only by the loss.`)
 	}
 	b.WriteString("\n\n" + taskDoc + "\n\n" + reportsDoc)
 	return b.String()
@@ -226,18 +271,22 @@ func TaskConfigFromParams(ps kernel.Params) TaskConfig {
 }
 
 // ConfigFromParams reads a training Config from validated params (missing
-// keys keep DefaultConfig's values).
+// keys keep DefaultConfig's values); the shared ones through fit.Read.
 func ConfigFromParams(kind Kind, ps kernel.Params) Config {
 	c := DefaultConfig(kind)
-	for key, dst := range map[string]*float64{ParamBeta: &c.Beta, ParamAlpha: &c.Alpha, ParamLearningRate: &c.LearningRate} {
+	shared := fit.Read(ps)
+	for key, set := range map[string]func(){
+		ParamBeta:             func() { c.Beta = ps.Float(ParamBeta) },
+		ParamAlpha:            func() { c.Alpha = ps.Float(ParamAlpha) },
+		ParamEvalDense:        func() { c.EvalDense = ps.Int(ParamEvalDense) },
+		ParamKLSamples:        func() { c.KLSamples = ps.Int(ParamKLSamples) },
+		fit.ParamLearningRate: func() { c.LearningRate = shared.LearningRate },
+		fit.ParamSteps:        func() { c.Steps = shared.Steps },
+		fit.ParamBatchSize:    func() { c.BatchSize = shared.BatchSize },
+		fit.ParamEvalEvery:    func() { c.EvalEvery = shared.EvalEvery },
+	} {
 		if _, ok := ps[key]; ok {
-			*dst = ps.Float(key)
-		}
-	}
-	for key, dst := range map[string]*int{ParamSteps: &c.Steps, ParamBatchSize: &c.BatchSize, ParamEvalEvery: &c.EvalEvery,
-		ParamEvalDense: &c.EvalDense, ParamKLSamples: &c.KLSamples} {
-		if _, ok := ps[key]; ok {
-			*dst = ps.Int(key)
+			set()
 		}
 	}
 	return c
@@ -275,43 +324,12 @@ func (p plugin) Run(job *kernel.Job) error {
 	if err != nil {
 		return err
 	}
-	var refReward float64
-	var m Metrics
-	record := func(step int) error {
-		if m, err = t.Evaluate(); err != nil {
-			return err
-		}
-		if step == 0 {
-			refReward = m.Reward
-		}
-		var rerr error
-		m.Each(func(name string, v float64) {
-			if rerr == nil {
-				rerr = job.Record(int64(step), name, v)
-			}
-		})
-		return rerr
-	}
-	if err := record(0); err != nil {
+	ref, m, err := t.run(job.Context(), job.Record, func(step int) error { return job.Step(int64(step)) })
+	if err != nil {
 		return err
 	}
-	for step := 1; step <= cfg.Steps; step++ {
-		if err := job.Context().Err(); err != nil {
-			return err
-		}
-		if err := t.Step(); err != nil {
-			return fmt.Errorf("tdpo: step %d: %w", step, err)
-		}
-		if cfg.records(step) {
-			if err := record(step); err != nil {
-				return err
-			}
-		} else if err := job.Step(int64(step)); err != nil {
-			return err
-		}
-	}
 	m.Each(job.SetFinal)
-	job.SetFinal("reward_ref", refReward)
+	job.SetFinal("reward_ref", ref.Reward)
 	if opt := task.OptimalReward(m.KL); !math.IsNaN(opt) {
 		job.SetFinal("optimal_reward", opt)
 	}
@@ -422,7 +440,7 @@ reward at low KL), then every eval_every steps — the policy's sequence KL
 to π_ref and its expected reward: the reward–KL frontier of the
 paper's IMDb figure, whose points are checkpoints over training and β. The
 exact optimum π*_β ∝ π_ref·exp(r/β) traces the best frontier any policy
-can reach (enumerable tasks). Same task as dpo.tdpo1 and dpo.tdpo2 with
+can reach (enumerable tasks). Same task as tdpo.tdpo1 and tdpo.tdpo2 with
 the same seed.
 
 ` + taskDoc + `

@@ -7,15 +7,18 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/kernel"
+	"github.com/alignlab/alignlab/kernel/report"
 )
 
 // quick are params that make a plugin run take a fraction of a second.
 func quick(extra map[string]any) map[string]any {
-	p := map[string]any{ParamPolicy: ArchTabular, ParamPairs: 200, ParamSteps: 20, ParamEvalEvery: 10, ParamSFTSteps: 100}
+	p := map[string]any{ParamPolicy: ArchTabular, ParamPairs: 200, fit.ParamSteps: 20, fit.ParamEvalEvery: 10, ParamSFTSteps: 100}
 	for k, v := range extra {
 		p[k] = v
 	}
@@ -34,11 +37,32 @@ func TestPluginsRegistered(t *testing.T) {
 	}
 	doc, _ := kernel.Describe(IDTDPO2)
 	if !strings.Contains(doc, formulas[TDPO2]) || !strings.Contains(doc, "alpha") {
-		t.Errorf("dpo.tdpo2: describe lacks its formula or α:\n%s", doc)
+		t.Errorf("tdpo.tdpo2: describe lacks its formula or α:\n%s", doc)
 	}
 	doc, _ = kernel.Describe(IDTDPO1)
 	if strings.Contains(doc, "\n  alpha ") {
-		t.Errorf("dpo.tdpo1 should not declare alpha:\n%s", doc)
+		t.Errorf("tdpo.tdpo1 should not declare alpha:\n%s", doc)
+	}
+}
+
+// The plugins moved from the dpo namespace to tdpo's: the old IDs still
+// run, as deprecated aliases whose results carry the new ID.
+func TestOldIDs(t *testing.T) {
+	want := map[string]string{"dpo.tdpo_dpo": "tdpo.dpo", "dpo.tdpo1": "tdpo.tdpo1", "dpo.tdpo2": "tdpo.tdpo2", "dpo.tdpo_frontier": "tdpo.frontier"}
+	for old, id := range want {
+		if got, ok := kernel.Deprecated(old); !ok || got != id {
+			t.Errorf("Deprecated(%s) = %s, %v; want %s, true", old, got, ok, id)
+		}
+		if slices.Contains(kernel.IDs(), old) || !slices.Contains(kernel.IDs(), id) {
+			t.Errorf("IDs() lists %s or lacks %s", old, id)
+		}
+	}
+	res, err := kernel.Run(context.Background(), "dpo.tdpo2", kernel.Options{Params: quick(map[string]any{ParamPairs: 50, fit.ParamSteps: 2})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Plugin != IDTDPO2 {
+		t.Errorf("a run of dpo.tdpo2 reports plugin %s, want %s", res.Plugin, IDTDPO2)
 	}
 }
 
@@ -56,11 +80,11 @@ func TestPluginDeterministicAndSameTask(t *testing.T) {
 	ja, _ := a.CanonicalJSON()
 	jb, _ := b.CanonicalJSON()
 	if !bytes.Equal(ja, jb) {
-		t.Error("two runs of dpo.tdpo2 with seed 7 differ")
+		t.Error("two runs of tdpo.tdpo2 with seed 7 differ")
 	}
 	d := run(IDDPO)
 	if a.Final["reward_ref"] != d.Final["reward_ref"] || a.Final["sft_loss"] != d.Final["sft_loss"] {
-		t.Errorf("dpo.tdpo2 and dpo.tdpo_dpo see different tasks: reward_ref %v vs %v", a.Final["reward_ref"], d.Final["reward_ref"])
+		t.Errorf("tdpo.tdpo2 and tdpo.dpo see different tasks: reward_ref %v vs %v", a.Final["reward_ref"], d.Final["reward_ref"])
 	}
 	for _, name := range []string{MetricLoss, MetricAccuracy, MetricMargin, MetricSeqKLChosen, MetricSeqKLRejected, MetricKL, MetricReward} {
 		if pts := a.Series[name]; len(pts) != 3 {
@@ -70,7 +94,7 @@ func TestPluginDeterministicAndSameTask(t *testing.T) {
 	if _, ok := a.Final["optimal_reward"]; !ok || len(a.Tables["samples"].Rows) != 2*DefaultPrompts*samplesPerPrompt {
 		t.Errorf("finals %v / samples table %v", a.Final, a.Tables["samples"])
 	}
-	if _, err := kernel.Charts(a); err != nil {
+	if _, err := report.Charts(a); err != nil {
 		t.Error(err)
 	}
 }
@@ -113,7 +137,7 @@ func TestFrontierPlugin(t *testing.T) {
 	if _, ok := res.Final["at_dpo_kl0.01"]; !ok {
 		t.Errorf("finals %v lack at_dpo_kl0.01", res.Final)
 	}
-	if _, err := kernel.Charts(res); err != nil {
+	if _, err := report.Charts(res); err != nil {
 		t.Error(err)
 	}
 	for _, bad := range []map[string]any{{ParamBetas: "0.1,x"}, {ParamLosses: "dpo,ipo"}, {ParamAlphas: "-1"}, {ParamBudgets: ""}} {

@@ -6,10 +6,11 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/alignlab/alignlab/algos/fit"
+	"github.com/alignlab/alignlab/algos/pairloss"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/train/optimizer"
 )
 
 // TaskConfig is the synthetic controlled-generation task, the paper's IMDb
@@ -212,14 +213,18 @@ func NewTask(ctx context.Context, cfg TaskConfig, r *rand.Rand) (*Task, error) {
 }
 
 // fitSFT trains net by maximum likelihood (mean per-token cross-entropy)
-// on the corpus with Adam, on mini-batches of a permutation redrawn each epoch.
+// on the corpus with Adam, on a fit.Loop over mini-batches of a permutation
+// redrawn each epoch.
 func fitSFT(ctx context.Context, net *Net, prompts, seqs []int, cfg TaskConfig, r *rand.Rand) (err error) {
 	if cfg.SFTSteps == 0 {
 		return nil
 	}
-	defer recoverGraphPanic(&err)
+	defer fit.Catch("tdpo", &err)
 	s := net.Spec
-	opt := optimizer.Adam().LearningRate(cfg.SFTLearningRate).Done()
+	opt, err := fit.NewOptimizer(fit.Adam, cfg.SFTLearningRate, 0, 0)
+	if err != nil {
+		return err
+	}
 	exec, err := model.NewExec(net.backend, net.store, func(scope *model.Scope, prompt, prev, target *Node) *Node {
 		g := prompt.Graph()
 		scope.SetTraining(g, true)
@@ -231,30 +236,26 @@ func fitSFT(ctx context.Context, net *Net, prompts, seqs []int, cfg TaskConfig, 
 	if err != nil {
 		return err
 	}
-	n := len(prompts)
-	b := min(cfg.SFTBatch, n)
-	var perm []int
-	cursor := n
-	bp, bs := make([]int, b), make([]int, b*s.Length)
-	for range cfg.SFTSteps {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		for k := range b {
-			if cursor == n {
-				perm, cursor = r.Perm(n), 0
-			}
-			i := perm[cursor]
-			cursor++
+	batches := fit.NewBatcher(len(prompts), cfg.SFTBatch, r)
+	bp, bs := make([]int, batches.Size()), make([]int, batches.Size()*s.Length)
+	loop := fit.NewLoop("tdpo: SFT", cfg.SFTSteps, func(int) (float64, error) {
+		// Next even when the batch is the whole corpus: each step then
+		// takes it in a new order, keeping the random stream (and the
+		// loss's summation order) of every result recorded so far.
+		for k, i := range batches.Next() {
 			bp[k] = prompts[i]
 			copy(bs[k*s.Length:(k+1)*s.Length], seqs[i*s.Length:(i+1)*s.Length])
 		}
 		p32, prev := contextInputs(s, bp, bs)
-		if _, err := exec.Exec(p32, prev, targets(bs, b, s.Length)); err != nil {
-			return fmt.Errorf("tdpo: SFT step: %w", err)
+		out, err := exec.Exec(p32, prev, targets(bs, len(bp), s.Length))
+		if err != nil {
+			return 0, err
 		}
-	}
-	return nil
+		return tensors.ToScalar[float64](out[0]), nil
+	})
+	loop.LossMetric = "sft_loss"
+	loop.Hint = "try a smaller " + ParamSFTLearningRate
+	return loop.Run(ctx)
 }
 
 func targets(seqs []int, n, T int) *tensors.Tensor {
@@ -325,7 +326,7 @@ func (t *Task) samplePairs(r *rand.Rand) error {
 		ya, yb := a[i*T:(i+1)*T], b[i*T:(i+1)*T]
 		ra, rb := t.SequenceReward(ya), t.SequenceReward(yb)
 		p := Pair{Prompt: prompts[i], Chosen: ya, Rejected: yb}
-		if r.Float64() >= sigmoid(cfg.LabelScale*(ra-rb)) {
+		if r.Float64() >= pairloss.Sigmoid(cfg.LabelScale*(ra-rb)) {
 			p.Chosen, p.Rejected = yb, ya
 			ra, rb = rb, ra
 		}
@@ -419,14 +420,6 @@ func entropy(lp []float64) float64 {
 		h -= math.Exp(l) * l
 	}
 	return h
-}
-
-func sigmoid(z float64) float64 {
-	if z >= 0 {
-		return 1 / (1 + math.Exp(-z))
-	}
-	e := math.Exp(z)
-	return e / (1 + e)
 }
 
 func equalInts(a, b []int) bool {

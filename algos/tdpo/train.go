@@ -3,25 +3,25 @@ package tdpo
 import (
 	"context"
 	"fmt"
-	"math"
 	"math/rand/v2"
 
+	"github.com/alignlab/alignlab/algos/fit"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
-	"github.com/gomlx/gomlx/ml/train/optimizer"
 )
 
 // Config is one preference-training run on a Task. DefaultConfig gives the
 // defaults the plugins document.
 type Config struct {
-	Loss         Kind
-	Beta         float64 // > 0
-	Alpha        float64 // ≥ 0, TDPO2's weight of δ_l − sg(δ_w)
-	LearningRate float64 // Adam
-	Steps        int     // ≥ 1
-	BatchSize    int     // pairs per step; 0 or ≥ the number of pairs means all
-	EvalEvery    int     // record the metrics every this many steps (and at 0 and Steps)
+	Loss  Kind
+	Beta  float64 // > 0
+	Alpha float64 // ≥ 0, TDPO2's weight of δ_l − sg(δ_w)
+	// Config holds the shared hyperparameters: LearningRate (Adam; the
+	// optimizer is always Adam), Steps, BatchSize (pairs per step; 0 or ≥
+	// the number of pairs means all) and EvalEvery (record the metrics
+	// every this many steps, and at 0 and Steps).
+	fit.Config
 	// EvalDense also records every step up to this one: training moves
 	// fastest at the start, where a frontier drawn through sparse
 	// checkpoints would cut below the path's concave curve.
@@ -44,23 +44,19 @@ const (
 
 // DefaultConfig returns the defaults of the plugin of kind.
 func DefaultConfig(kind Kind) Config {
-	return Config{Loss: kind, Beta: DefaultBeta, Alpha: DefaultAlpha, LearningRate: DefaultLearningRate,
-		Steps: DefaultSteps, BatchSize: DefaultBatchSize, EvalEvery: DefaultEvalEvery, KLSamples: DefaultKLSamples}
+	return Config{Loss: kind, Beta: DefaultBeta, Alpha: DefaultAlpha,
+		Config:    fit.Config{LearningRate: DefaultLearningRate, Steps: DefaultSteps, BatchSize: DefaultBatchSize, EvalEvery: DefaultEvalEvery},
+		KLSamples: DefaultKLSamples}
 }
 
 func (c *Config) check() error {
 	if err := Check(c.Loss, c.Beta, c.Alpha); err != nil {
 		return err
 	}
+	if err := c.Config.Check("tdpo"); err != nil {
+		return err
+	}
 	switch {
-	case !(c.LearningRate > 0) || math.IsInf(c.LearningRate, 1):
-		return fmt.Errorf("tdpo: learning rate must be finite and > 0, got %v", c.LearningRate)
-	case c.Steps < 1:
-		return fmt.Errorf("tdpo: steps must be ≥ 1, got %d", c.Steps)
-	case c.BatchSize < 0:
-		return fmt.Errorf("tdpo: batch size must be ≥ 0, got %d", c.BatchSize)
-	case c.EvalEvery < 1:
-		return fmt.Errorf("tdpo: eval_every must be ≥ 1, got %d", c.EvalEvery)
 	case c.EvalDense < 0:
 		return fmt.Errorf("tdpo: eval_dense must be ≥ 0, got %d", c.EvalDense)
 	case c.KLSamples < 1:
@@ -71,7 +67,7 @@ func (c *Config) check() error {
 
 // records reports whether step is one whose metrics are recorded.
 func (c *Config) records(step int) bool {
-	return step%c.EvalEvery == 0 || step == c.Steps || step <= c.EvalDense
+	return c.Config.Records(step) || step <= c.EvalDense
 }
 
 // The metrics Train records, in the order Metrics.Each reports them.
@@ -103,24 +99,37 @@ func (m Metrics) Each(fn func(name string, value float64)) {
 	fn(MetricReward, m.Reward)
 }
 
-// Recorder receives the metrics during training; kernel.Job.Record is one.
-// A non-nil error stops training and is returned by Train.
-type Recorder func(step int64, metric string, value float64) error
-
 // Train fits a copy of task.Ref to task.Pairs with cfg.Loss (GoMLX
 // autodiff and Adam), drawing mini-batches (and, for sampled measures,
 // responses) from r. It records the metrics at step 0 (π_θ = π_ref), every
 // cfg.EvalEvery steps and at the last step, and returns the last ones.
 // rec may be nil.
-func Train(ctx context.Context, task *Task, cfg Config, r *rand.Rand, rec Recorder) (Metrics, error) {
+func Train(ctx context.Context, task *Task, cfg Config, r *rand.Rand, rec fit.Recorder) (Metrics, error) {
 	t, err := NewTrainer(task, cfg, r)
 	if err != nil {
 		return Metrics{}, err
 	}
-	report := func(step int) (Metrics, error) {
+	_, last, err := t.run(ctx, rec, nil)
+	return last, err
+}
+
+// run takes cfg.Steps optimizer steps on a fit.Loop, evaluating the policy
+// at step 0 and at every step cfg.records, and sending the metrics to rec
+// (if not nil; rec also receives a non-finite training loss, which stops
+// the loop). idle, if not nil, is called after the steps that record
+// nothing (progress). It returns the metrics at step 0 and the last ones.
+func (t *Trainer) run(ctx context.Context, rec fit.Recorder, idle func(step int) error) (first, last Metrics, err error) {
+	evaluate := func(step int) error {
 		m, err := t.Evaluate()
-		if err != nil || rec == nil {
-			return m, err
+		if err != nil {
+			return err
+		}
+		if step == 0 {
+			first = m
+		}
+		last = m
+		if rec == nil {
+			return nil
 		}
 		var rerr error
 		m.Each(func(name string, v float64) {
@@ -128,26 +137,24 @@ func Train(ctx context.Context, task *Task, cfg Config, r *rand.Rand, rec Record
 				rerr = rec(int64(step), name, v)
 			}
 		})
-		return m, rerr
+		return rerr
 	}
-	m, err := report(0)
-	if err != nil {
-		return m, err
-	}
-	for step := 1; step <= cfg.Steps; step++ {
-		if err := ctx.Err(); err != nil {
-			return m, err
+	loop := fit.NewLoop("tdpo", t.cfg.Steps, func(int) (float64, error) { return t.Step() })
+	loop.Record = rec
+	loop.OnStart("evaluate", evaluate)
+	// One hook at every step: the recorded steps (every EvalEvery, the
+	// last, and all up to EvalDense) are not those of a single EveryN.
+	loop.EveryN(1, "evaluate", func(step int) error {
+		if t.cfg.records(step) {
+			return evaluate(step)
 		}
-		if err := t.Step(); err != nil {
-			return m, fmt.Errorf("tdpo: step %d: %w", step, err)
+		if idle != nil {
+			return idle(step)
 		}
-		if cfg.records(step) {
-			if m, err = report(step); err != nil {
-				return m, err
-			}
-		}
-	}
-	return m, nil
+		return nil
+	})
+	err = loop.Run(ctx)
+	return first, last, err
 }
 
 // Trainer holds the policy, its executables and the batching state of one
@@ -158,14 +165,13 @@ type Trainer struct {
 	r      *rand.Rand
 	Policy *Net
 
-	n, batch int
-	prompts  []int // 2n: the pairs' prompts, chosen rows then rejected rows
-	seqs     []int // 2n·T
-	full     []any // the inputs of all pairs
-	perm     []int
-	cursor   int
-	train    *model.Exec
-	eval     *model.Exec
+	n       int
+	batches *fit.Batcher // over the n pairs
+	prompts []int        // 2n: the pairs' prompts, chosen rows then rejected rows
+	seqs    []int        // 2n·T
+	full    []any        // the inputs of all pairs
+	train   *model.Exec
+	eval    *model.Exec
 }
 
 // NewTrainer prepares cfg's run on task: the policy (a copy of π_ref), the
@@ -182,22 +188,22 @@ func NewTrainer(task *Task, cfg Config, r *rand.Rand) (t *Trainer, err error) {
 	if err != nil {
 		return nil, err
 	}
-	defer recoverGraphPanic(&err)
+	defer fit.Catch("tdpo", &err)
 	t = &Trainer{task: task, cfg: cfg, r: r, Policy: policy, n: len(task.Pairs)}
-	t.batch = t.n
-	if cfg.BatchSize > 0 && cfg.BatchSize < t.n {
-		t.batch = cfg.BatchSize
-	}
+	t.batches = fit.NewBatcher(t.n, cfg.BatchSize, r)
 	t.prompts, t.seqs = task.pairSequences()
 	t.full = t.inputs(t.prompts, t.seqs, task.refLogp)
-	opt := optimizer.Adam().LearningRate(cfg.LearningRate).Done()
+	opt, err := cfg.NewOptimizer()
+	if err != nil {
+		return nil, err
+	}
 	t.train, err = model.NewExec(policy.backend, policy.store, func(scope *model.Scope, in []*Node) *Node {
 		g := in[0].Graph()
 		scope.SetTraining(g, true)
 		u, d := sequenceStats(scope, s, in[0], in[1], in[2], in[3])
 		b := u.Shape().Dimensions[0] / 2
 		half := func(x *Node, i int) *Node { return Reshape(Slice(Reshape(x, 2, b), AxisElem(i)), b) }
-		loss := ReduceAllMean(PairLosses(cfg.Loss, half(u, 0), half(u, 1), half(d, 0), half(d, 1), cfg.Beta, cfg.Alpha))
+		loss := logistic.Mean(Logits(cfg.Loss, half(u, 0), half(u, 1), half(d, 0), half(d, 1), cfg.Beta, cfg.Alpha), nil)
 		opt.UpdateGraph(scope, g, loss)
 		return loss
 	})
@@ -236,36 +242,34 @@ func (t *Trainer) inputs(prompts, seqs []int, refLogp []float64) []any {
 	return []any{p32, prev, targets(seqs, n, s.Length), tensors.FromFlatDataAndDimensions(refLogp, n, s.Length, s.Vocab)}
 }
 
-// Step takes one Adam step on the next batch: the whole set, or the next
-// BatchSize pairs of a permutation redrawn each epoch (every batch has the
-// same size, so one compiled graph serves all steps).
-func (t *Trainer) Step() (err error) {
-	defer recoverGraphPanic(&err)
+// Step takes one Adam step on the next batch, all the pairs or the next
+// fit.Batcher batch (every batch has the same size, so one compiled graph
+// serves all steps), and returns the batch's loss before the update.
+func (t *Trainer) Step() (loss float64, err error) {
+	defer fit.Catch("tdpo", &err)
 	in := t.full
-	if t.batch < t.n {
+	if !t.batches.Full() {
 		s := t.task.Config.Spec
-		T, V := s.Length, s.Vocab
-		b := t.batch
+		T := s.Length
+		idx := t.batches.Next()
+		b := len(idx)
+		rows := make([]int, 2*b) // chosen rows, then the same pairs' rejected rows
+		for k, i := range idx {
+			rows[k], rows[b+k] = i, t.n+i
+		}
 		prompts := make([]int, 2*b)
 		seqs := make([]int, 2*b*T)
-		ref := make([]float64, 2*b*T*V)
-		for k := range b {
-			if t.cursor == len(t.perm) {
-				t.perm, t.cursor = t.r.Perm(t.n), 0
-			}
-			i := t.perm[t.cursor]
-			t.cursor++
-			for half, src := range []int{i, t.n + i} {
-				dst := half*b + k
-				prompts[dst] = t.prompts[src]
-				copy(seqs[dst*T:(dst+1)*T], t.seqs[src*T:(src+1)*T])
-				copy(ref[dst*T*V:(dst+1)*T*V], t.task.refLogp[src*T*V:(src+1)*T*V])
-			}
+		for dst, src := range rows {
+			prompts[dst] = t.prompts[src]
+			copy(seqs[dst*T:(dst+1)*T], t.seqs[src*T:(src+1)*T])
 		}
-		in = t.inputs(prompts, seqs, ref)
+		in = t.inputs(prompts, seqs, fit.Rows(t.task.refLogp, T*s.Vocab, rows))
 	}
-	_, err = t.train.Exec(in...)
-	return err
+	out, err := t.train.Exec(in...)
+	if err != nil {
+		return 0, err
+	}
+	return tensors.ToScalar[float64](out[0]), nil
 }
 
 // Evaluate measures the current policy: the pair metrics over all pairs (in
@@ -273,7 +277,7 @@ func (t *Trainer) Step() (err error) {
 // and KL — exactly for a tabular policy (dynamic programming) or an
 // enumerable one (the prefix tree), else from cfg.KLSamples samples.
 func (t *Trainer) Evaluate() (m Metrics, err error) {
-	defer recoverGraphPanic(&err)
+	defer fit.Catch("tdpo", &err)
 	out, err := t.eval.Exec(t.full...)
 	if err != nil {
 		return m, err

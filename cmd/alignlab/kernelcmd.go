@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/alignlab/alignlab/kernel"
+	"github.com/alignlab/alignlab/kernel/notebook"
 )
 
 const kernelUsageText = `Usage:
@@ -56,13 +56,13 @@ func kernelCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	name, display := opts.Name, opts.DisplayName
 	if name == "" {
-		name = kernel.DefaultKernelName
+		name = notebook.DefaultKernelName
 	}
 	if display == "" {
-		display = kernel.DefaultKernelDisplayName
+		display = notebook.DefaultKernelDisplayName
 	}
 	if sub == "uninstall" {
-		dir, removed, err := kernel.UninstallKernelspec(opts)
+		dir, removed, err := notebook.UninstallKernelspec(opts)
 		if err != nil {
 			return kernelFailure(stderr, err)
 		}
@@ -74,14 +74,14 @@ func kernelCmd(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	// Refuse early (no Jupyter, bad flags) before a minute of building.
-	dest, err := kernel.KernelspecDir(opts)
+	dest, err := notebook.KernelspecDir(opts)
 	if err != nil {
 		return kernelFailure(stderr, err)
 	}
 	if !verbose && !opts.SkipBuild {
 		fmt.Fprintf(stderr, "alignlab: building gonb, goimports and gopls (a minute or two the first time), then installing into %s\n", dest)
 	}
-	dir, err := kernel.InstallKernelspec(opts)
+	dir, err := notebook.InstallKernelspec(opts)
 	if err != nil {
 		return kernelFailure(stderr, err)
 	}
@@ -96,7 +96,7 @@ func kernelFailure(stderr io.Writer, err error) int {
 	return exitFailure
 }
 
-func parseKernelArgs(args []string) (opts kernel.KernelspecOptions, verbose bool, err error) {
+func parseKernelArgs(args []string) (opts notebook.KernelspecOptions, verbose bool, err error) {
 	scopes := 0
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
@@ -118,14 +118,14 @@ func parseKernelArgs(args []string) (opts kernel.KernelspecOptions, verbose bool
 		case "h", "help":
 			return opts, false, errHelp
 		case "user":
-			opts.Scope, scopes = kernel.ScopeUser, scopes+1
+			opts.Scope, scopes = notebook.ScopeUser, scopes+1
 		case "sys-prefix":
-			opts.Scope, scopes = kernel.ScopeSysPrefix, scopes+1
+			opts.Scope, scopes = notebook.ScopeSysPrefix, scopes+1
 		case "prefix":
 			if opts.Prefix, err = needValue(); err != nil {
 				return opts, false, err
 			}
-			opts.Scope, scopes = kernel.ScopePrefix, scopes+1
+			opts.Scope, scopes = notebook.ScopePrefix, scopes+1
 		case "name":
 			if opts.Name, err = needValue(); err != nil {
 				return opts, false, err

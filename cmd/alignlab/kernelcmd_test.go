@@ -7,20 +7,20 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/alignlab/alignlab/kernel"
+	"github.com/alignlab/alignlab/kernel/notebook"
 )
 
 func TestParseKernelArgs(t *testing.T) {
 	for _, tc := range []struct {
 		args    []string
-		want    kernel.KernelspecOptions
+		want    notebook.KernelspecOptions
 		verbose bool
 		err     string
 	}{
-		{args: nil, want: kernel.KernelspecOptions{}},
-		{args: []string{"--user", "--name", "lab2"}, want: kernel.KernelspecOptions{Scope: kernel.ScopeUser, Name: "lab2"}},
-		{args: []string{"--prefix=/opt/j", "-v"}, want: kernel.KernelspecOptions{Scope: kernel.ScopePrefix, Prefix: "/opt/j"}, verbose: true},
-		{args: []string{"--sys-prefix", "--bin", "/b", "--skip-build"}, want: kernel.KernelspecOptions{Scope: kernel.ScopeSysPrefix, BinDir: "/b", SkipBuild: true}},
+		{args: nil, want: notebook.KernelspecOptions{}},
+		{args: []string{"--user", "--name", "lab2"}, want: notebook.KernelspecOptions{Scope: notebook.ScopeUser, Name: "lab2"}},
+		{args: []string{"--prefix=/opt/j", "-v"}, want: notebook.KernelspecOptions{Scope: notebook.ScopePrefix, Prefix: "/opt/j"}, verbose: true},
+		{args: []string{"--sys-prefix", "--bin", "/b", "--skip-build"}, want: notebook.KernelspecOptions{Scope: notebook.ScopeSysPrefix, BinDir: "/b", SkipBuild: true}},
 		{args: []string{"--prefix"}, err: "flag --prefix needs a value"},
 		{args: []string{"--user", "--sys-prefix"}, err: "choose one of --user, --prefix DIR and --sys-prefix"},
 		{args: []string{"--frob"}, err: `unknown flag "--frob"`},

@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/alignlab/alignlab/kernel"
+	"github.com/alignlab/alignlab/kernel/report"
 )
 
 const runUsageText = `Usage: alignlab run ID [--set key=value]... [--data PATH]... [--seed N] [--out DIR] [--json]
@@ -167,7 +168,7 @@ func writeOut(dir string, res *kernel.Result) error {
 	if err != nil {
 		return fmt.Errorf("encoding result: %w", err)
 	}
-	html, err := kernel.ReportHTML(res)
+	html, err := report.HTML(res)
 	if err != nil {
 		return fmt.Errorf("rendering report: %w", err)
 	}

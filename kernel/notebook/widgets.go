@@ -1,14 +1,16 @@
-package kernel
+package notebook
 
 import (
 	"context"
 	"fmt"
 	"html"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
 
+	"github.com/alignlab/alignlab/kernel"
 	"github.com/alignlab/alignlab/plots"
 	"github.com/janpfeifer/gonb/gonbui"
 	"github.com/janpfeifer/gonb/gonbui/dom"
@@ -35,14 +37,14 @@ const widgetDebounce = 300 * time.Millisecond
 // the page: outside a notebook it returns nil at once, and in a notebook
 // executed without a browser (nbconvert) it says so in the output and
 // returns nil after about 8 s. String params get no control.
-func Widgets(ctx context.Context, id string, opts Options, onChange func(Params)) error {
+func Widgets(ctx context.Context, id string, opts kernel.Options, onChange func(kernel.Params)) error {
 	if !inNotebook() {
 		return nil
 	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	p, err := Lookup(id)
+	p, err := kernel.Lookup(id)
 	if err != nil {
 		return err
 	}
@@ -51,7 +53,7 @@ func Widgets(ctx context.Context, id string, opts Options, onChange func(Params)
 		return err
 	}
 	if len(controls) == 0 {
-		return fmt.Errorf("kernel: widgets: %s has no numeric, boolean or choice params", id)
+		return fmt.Errorf("notebook: widgets: %s has no numeric, boolean or choice params", id)
 	}
 
 	type change struct{ control, index int }
@@ -106,7 +108,7 @@ func Widgets(ctx context.Context, id string, opts Options, onChange func(Params)
 			raw[c.Key] = c.Values[c.Index]
 		}
 		info := p.Info()
-		params, err := Validate(info, raw)
+		params, err := kernel.Validate(info, raw)
 		if err != nil {
 			updateHTML(outID, fmt.Sprintf("<p style=\"color:#b00\">%s</p>", html.EscapeString(err.Error())))
 			syncOut()
@@ -119,7 +121,7 @@ func Widgets(ctx context.Context, id string, opts Options, onChange func(Params)
 		o := opts
 		o.Params = raw
 		updateHTML(outID, "<p><i>running…</i></p>")
-		res, err := Run(ctx, id, o)
+		res, err := kernel.Run(ctx, id, o)
 		if err != nil {
 			updateHTML(outID, fmt.Sprintf("<p style=\"color:#b00\">%s</p>", html.EscapeString(err.Error())))
 		} else {
@@ -164,28 +166,28 @@ const widgetGridSize = 41
 
 // widgetControls derives the controls of Widgets from the plugin's params,
 // starting at the values in raw (validated) or the defaults.
-func widgetControls(info Info, raw map[string]any) ([]widgetControl, error) {
-	params, err := Validate(info, raw)
+func widgetControls(info kernel.Info, raw map[string]any) ([]widgetControl, error) {
+	params, err := kernel.Validate(info, raw)
 	if err != nil {
 		return nil, err
 	}
 	var out []widgetControl
-	for _, p := range allParams(&info) {
+	for _, p := range controlParams(info) {
 		cur := params[p.Key]
 		c := widgetControl{Key: p.Key}
 		switch p.Type {
-		case Bool:
+		case kernel.Bool:
 			c.Values = []any{false, true}
-		case Choice:
+		case kernel.Choice:
 			for _, ch := range p.Choices {
 				c.Values = append(c.Values, ch)
 			}
-		case Int:
+		case kernel.Int:
 			c.Slider = true
 			for _, v := range intGrid(p, cur.(int64)) {
 				c.Values = append(c.Values, v)
 			}
-		case Float:
+		case kernel.Float:
 			c.Slider = true
 			for _, v := range floatGrid(p, cur.(float64)) {
 				c.Values = append(c.Values, v)
@@ -204,12 +206,25 @@ func widgetControls(info Info, raw map[string]any) ([]widgetControl, error) {
 	return out, nil
 }
 
+// controlParams returns the params kernel.Validate knows for a plugin: those it
+// declares and, unless it declares its own, the seed every plugin has. The
+// seed's slider offers seeds 0 to 99 whatever its range, so an Int param
+// with no range stands for it.
+func controlParams(info kernel.Info) []kernel.Param {
+	for _, p := range info.Params {
+		if p.Key == kernel.ParamSeed {
+			return info.Params
+		}
+	}
+	return append(slices.Clip(info.Params), kernel.Param{Key: kernel.ParamSeed, Type: kernel.Int})
+}
+
 // intGrid lists the integers of a slider: all of them for a short range,
 // else about 40 log-spaced values around cur (within the range), or linear
 // ones where the range does not allow logs.
-func intGrid(p Param, cur int64) []int64 {
+func intGrid(p kernel.Param, cur int64) []int64 {
 	lo, hi := p.Range.Min, p.Range.Max
-	if p.Range.isZero() {
+	if (p.Range == kernel.Range{}) {
 		lo, hi = math.Inf(-1), math.Inf(1)
 	}
 	if p.Range.MinExclusive {
@@ -218,7 +233,7 @@ func intGrid(p Param, cur int64) []int64 {
 	if p.Range.MaxExclusive {
 		hi = math.Ceil(hi) - 1
 	}
-	if p.Key == ParamSeed { // any seed will do: offer a hundred
+	if p.Key == kernel.ParamSeed { // any seed will do: offer a hundred
 		lo, hi = math.Max(lo, 0), math.Max(lo, 0)+99
 	}
 	c := float64(cur)
@@ -254,9 +269,9 @@ func intGrid(p Param, cur int64) []int64 {
 // floatGrid lists widgetGridSize values of a float slider over the param's
 // range (within two decades of cur where the range is open), log-spaced
 // when it is positive and spans two decades or more, with cur among them.
-func floatGrid(p Param, cur float64) []float64 {
+func floatGrid(p kernel.Param, cur float64) []float64 {
 	lo, hi := p.Range.Min, p.Range.Max
-	if p.Range.isZero() {
+	if (p.Range == kernel.Range{}) {
 		lo, hi = math.Inf(-1), math.Inf(1)
 	}
 	if math.IsInf(lo, 0) || math.IsInf(hi, 0) {
@@ -280,7 +295,7 @@ func floatGrid(p Param, cur float64) []float64 {
 	out := make([]float64, 0, len(vals)+1)
 	for _, v := range vals {
 		v, _ = strconv.ParseFloat(strconv.FormatFloat(v, 'g', 3, 64), 64) // labels people can read
-		if p.Range.Contains(v) || p.Range.isZero() {
+		if p.Range.Contains(v) || (p.Range == kernel.Range{}) {
 			out = append(out, v)
 		}
 	}

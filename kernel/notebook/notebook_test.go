@@ -1,4 +1,4 @@
-package kernel
+package notebook
 
 import (
 	"context"
@@ -13,28 +13,72 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/alignlab/alignlab/kernel"
 )
 
 // nbPlugin is a plugin whose Run is a function, for the notebook tests.
 type nbPlugin struct {
-	info Info
-	run  func(*Job) error
+	info kernel.Info
+	run  func(*kernel.Job) error
 }
 
-func (p nbPlugin) Info() Info         { return p.info }
-func (p nbPlugin) Run(job *Job) error { return p.run(job) }
+// The registry has no Unregister, so registerNB registers each ID once, as
+// an nbProxy that runs the nbPlugin the running test gave for that ID: tests
+// can reuse an ID, and go test -count=N works.
+var (
+	nbMu         sync.Mutex
+	nbPlugins    = map[string]nbPlugin{} // by ID, while a test uses it
+	nbRegistered = map[string]bool{}
+)
+
+type nbProxy string
+
+func (id nbProxy) current() (nbPlugin, bool) {
+	nbMu.Lock()
+	defer nbMu.Unlock()
+	p, ok := nbPlugins[string(id)]
+	return p, ok
+}
+
+func (id nbProxy) Info() kernel.Info {
+	if p, ok := id.current(); ok {
+		return p.info
+	}
+	return kernel.Info{ID: string(id), Summary: "left by an earlier test"}
+}
+
+func (id nbProxy) Run(job *kernel.Job) error {
+	if p, ok := id.current(); ok {
+		return p.run(job)
+	}
+	return fmt.Errorf("%s: left by an earlier test", string(id))
+}
+
 func registerNB(t *testing.T, p nbPlugin) {
 	t.Helper()
-	Register(p)
-	t.Cleanup(func() { unregister(p.info.ID) })
+	id := p.info.ID
+	nbMu.Lock()
+	nbPlugins[id] = p
+	first := !nbRegistered[id]
+	nbRegistered[id] = true
+	nbMu.Unlock()
+	if first {
+		kernel.Register(nbProxy(id))
+	}
+	t.Cleanup(func() {
+		nbMu.Lock()
+		delete(nbPlugins, id)
+		nbMu.Unlock()
+	})
 }
 
 // curvePlugin records "loss" = 1/step and "acc" = 1-1/step for steps 1..n,
 // declares a line chart and a table, and leaves a note.
 func curvePlugin(id string) nbPlugin {
 	return nbPlugin{
-		info: Info{ID: id, Summary: "a curve", Params: []Param{IntParam("steps", 40, 1, 100000, "steps")}},
-		run: func(job *Job) error {
+		info: kernel.Info{ID: id, Summary: "a curve", Params: []kernel.Param{kernel.IntParam("steps", 40, 1, 100000, "steps")}},
+		run: func(job *kernel.Job) error {
 			n := job.Params.Int64("steps")
 			job.SetTotal(n)
 			for s := int64(1); s <= n; s++ {
@@ -50,7 +94,7 @@ func curvePlugin(id string) nbPlugin {
 			for i := 0; i < 50; i++ {
 				t.Add(i, "<b>x</b>")
 			}
-			job.AddChart(Chart{Kind: "line", ID: "curve", Title: "loss", Series: []string{"loss"}})
+			job.AddChart(kernel.Chart{Kind: "line", ID: "curve", Title: "loss", Series: []string{"loss"}})
 			job.Note("a <note> & more")
 			return nil
 		},
@@ -146,7 +190,7 @@ func fakeNotebook(t *testing.T, in bool) *outputs {
 func TestDisplayIsNoOpOutsideNotebook(t *testing.T) {
 	registerNB(t, curvePlugin("nb.noop"))
 	o := fakeNotebook(t, false)
-	res, err := Run(context.Background(), "nb.noop", Options{})
+	res, err := kernel.Run(context.Background(), "nb.noop", kernel.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,10 +202,10 @@ func TestDisplayIsNoOpOutsideNotebook(t *testing.T) {
 	ShowTable(res.Tables["rows"])
 	ShowMarkdown("# hi")
 	ShowHTML("<p>hi</p>")
-	if err := Widgets(context.Background(), "nb.noop", Options{}, nil); err != nil {
+	if err := Widgets(context.Background(), "nb.noop", kernel.Options{}, nil); err != nil {
 		t.Errorf("Widgets outside a notebook: got %v, want nil", err)
 	}
-	live, err := RunLive(context.Background(), "nb.noop", Options{}, "loss")
+	live, err := RunLive(context.Background(), "nb.noop", kernel.Options{}, "loss")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +222,7 @@ func TestDisplayIsNoOpOutsideNotebook(t *testing.T) {
 func TestShowInNotebook(t *testing.T) {
 	registerNB(t, curvePlugin("nb.show"))
 	o := fakeNotebook(t, true)
-	res, err := Run(context.Background(), "nb.show", Options{})
+	res, err := kernel.Run(context.Background(), "nb.show", kernel.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +245,7 @@ func TestShowInNotebook(t *testing.T) {
 
 func TestResultHTML(t *testing.T) {
 	registerNB(t, curvePlugin("nb.html"))
-	res, err := Run(context.Background(), "nb.html", Options{})
+	res, err := kernel.Run(context.Background(), "nb.html", kernel.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,7 +268,7 @@ func TestResultHTML(t *testing.T) {
 	}
 
 	bad := *res
-	bad.Charts = []Chart{{Kind: "line", ID: "x", Series: []string{"missing"}}}
+	bad.Charts = []kernel.Chart{{Kind: "line", ID: "x", Series: []string{"missing"}}}
 	if h := resultHTML(&bad, "p"); !strings.Contains(h, "charts: ") || strings.Contains(h, "window.echarts") {
 		t.Errorf("a chart that cannot be drawn: got %.300q, want an error line and no library", h)
 	}
@@ -238,7 +282,7 @@ func TestResultHTML(t *testing.T) {
 func TestRunLiveInNotebook(t *testing.T) {
 	registerNB(t, curvePlugin("nb.live"))
 	o := fakeNotebook(t, true)
-	res, err := RunLive(context.Background(), "nb.live", Options{Params: map[string]any{"steps": 300}}, "loss")
+	res, err := RunLive(context.Background(), "nb.live", kernel.Options{Params: map[string]any{"steps": 300}}, "loss")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,14 +320,14 @@ func TestRunLiveInNotebook(t *testing.T) {
 
 func TestRunLiveErrorShown(t *testing.T) {
 	registerNB(t, nbPlugin{
-		info: Info{ID: "nb.fail", Summary: "fails"},
-		run: func(job *Job) error {
+		info: kernel.Info{ID: "nb.fail", Summary: "fails"},
+		run: func(job *kernel.Job) error {
 			job.Record(1, "loss", 1)
 			return job.Record(2, "loss", math.NaN())
 		},
 	})
 	o := fakeNotebook(t, true)
-	_, err := RunLive(context.Background(), "nb.fail", Options{})
+	_, err := RunLive(context.Background(), "nb.fail", kernel.Options{})
 	if err == nil {
 		t.Fatal("want the divergence error")
 	}
@@ -389,8 +433,8 @@ func TestCellContextSIGINT(t *testing.T) {
 // the tests take as a failure to stop) after a million steps.
 func foreverPlugin(id string, at func(step int64)) nbPlugin {
 	return nbPlugin{
-		info: Info{ID: id, Summary: "runs until stopped"},
-		run: func(job *Job) error {
+		info: kernel.Info{ID: id, Summary: "runs until stopped"},
+		run: func(job *kernel.Job) error {
 			job.SetTotal(1_000_000)
 			for s := int64(1); s <= 1_000_000; s++ {
 				if err := job.Record(s, "loss", 1/float64(s)); err != nil {
@@ -411,7 +455,7 @@ func TestRunLiveInterrupted(t *testing.T) {
 		}
 	}))
 	// context.Background: RunLive itself listens for the interrupt.
-	res, err := RunLive(context.Background(), "nb.forever", Options{}, "loss")
+	res, err := RunLive(context.Background(), "nb.forever", kernel.Options{}, "loss")
 	if res != nil || err == nil {
 		t.Fatalf("got result %v and error %v, want the run stopped", res, err)
 	}
@@ -451,7 +495,7 @@ func TestRunLiveCellContextInterrupted(t *testing.T) {
 	}))
 	ctx, cancel := CellContext()
 	defer cancel()
-	_, err := RunLive(ctx, "nb.forever2", Options{})
+	_, err := RunLive(ctx, "nb.forever2", kernel.Options{})
 	if !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("got %v, want ErrInterrupted", err)
 	}
@@ -483,7 +527,7 @@ func TestRunLiveCancelled(t *testing.T) {
 					tc.stop(cancel)
 				}
 			}))
-			_, err := RunLive(ctx, id, Options{})
+			_, err := RunLive(ctx, id, kernel.Options{})
 			var stopped *StoppedError
 			if !errors.As(err, &stopped) || !errors.Is(err, tc.is) || errors.Is(err, ErrInterrupted) {
 				t.Fatalf("got %v, want a *StoppedError that is %v and not ErrInterrupted", err, tc.is)
@@ -499,9 +543,9 @@ func TestRunLiveCancelled(t *testing.T) {
 }
 
 func TestFeedScript(t *testing.T) {
-	series := map[string][]Point{
-		"loss":      {{1, 0.5}, {2, math.NaN()}, {3, 0.25}},
-		"</script>": {{1, 1}},
+	series := map[string][]kernel.Point{
+		"loss":      {{Step: 1, Value: 0.5}, {Step: 2, Value: math.NaN()}, {Step: 3, Value: 0.25}},
+		"</script>": {{Step: 1, Value: 1}},
 	}
 	s := feedScript("cX", []string{"loss", "</script>"}, series, "step 3 / 10 (30%)")
 	if strings.Count(s, "</script>") != 1 || !strings.HasSuffix(strings.TrimSpace(s), "</script>") {
@@ -530,9 +574,9 @@ func TestFeedScript(t *testing.T) {
 }
 
 func TestThin(t *testing.T) {
-	pts := make([]Point, 1001)
+	pts := make([]kernel.Point, 1001)
 	for i := range pts {
-		pts[i] = Point{Step: int64(i), Value: float64(i)}
+		pts[i] = kernel.Point{Step: int64(i), Value: float64(i)}
 	}
 	got := thin(pts, 11)
 	if len(got) != 11 || got[0].Step != 0 || got[10].Step != 1000 || got[5].Step != 500 {

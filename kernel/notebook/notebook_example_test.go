@@ -1,10 +1,11 @@
-package kernel_test
+package notebook_test
 
 import (
 	"context"
 	"fmt"
 
 	"github.com/alignlab/alignlab/kernel"
+	"github.com/alignlab/alignlab/kernel/notebook"
 )
 
 // halving is a plugin for the examples: "value" halves at every step.
@@ -37,15 +38,15 @@ func ExampleShow() {
 	if err != nil {
 		panic(err)
 	}
-	kernel.Show(res)
-	fmt.Println(kernel.InNotebook(), res.Final["value"])
+	notebook.Show(res)
+	fmt.Println(notebook.InNotebook(), res.Final["value"])
 	// Output: false 0.0625
 }
 
 // RunLive is Run outside a notebook; in a notebook a chart of "value"
 // redraws while the plugin runs.
 func ExampleRunLive() {
-	res, err := kernel.RunLive(context.Background(), "example.halving", kernel.Options{Params: map[string]any{"steps": 3}}, "value")
+	res, err := notebook.RunLive(context.Background(), "example.halving", kernel.Options{Params: map[string]any{"steps": 3}}, "value")
 	if err != nil {
 		panic(err)
 	}
@@ -57,8 +58,8 @@ func ExampleRunLive() {
 // alignlab one.
 func ExampleKernelJSON() {
 	gonb := []byte(`{"argv":["/tmp/gonb","--kernel","{connection_file}"],"display_name":"Go (gonb)","language":"go","env":{}}`)
-	spec, err := kernel.KernelJSON(gonb, kernel.KernelEnv{
-		DisplayName: kernel.DefaultKernelDisplayName,
+	spec, err := notebook.KernelJSON(gonb, notebook.KernelEnv{
+		DisplayName: notebook.DefaultKernelDisplayName,
 		Gonb:        "/home/me/go/bin/gonb",
 		Toolchain:   "go1.27.3",
 		PathDirs:    []string{"/usr/local/go/bin", "/home/me/go/bin"},

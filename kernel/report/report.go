@@ -1,13 +1,16 @@
-package kernel
+package report
 
 import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/alignlab/alignlab/kernel"
 	"github.com/alignlab/alignlab/plots"
 )
 
@@ -15,7 +18,7 @@ import (
 // "… N more rows" line, so a report stays readable and small.
 const MaxTableRows = 200
 
-// reportKinds are the values of Chart.Kind that Charts draws.
+// reportKinds are the values of kernel.Chart.Kind that Charts draws.
 var reportKinds = []string{"bar", "heatmap", "leaderboard", "line", "scatter", "xy"}
 
 // Charts draws the charts a result declares, in order. Each chart's element
@@ -23,14 +26,14 @@ var reportKinds = []string{"bar", "heatmap", "leaderboard", "line", "scatter", "
 // "_", then "_", then the chart's ID ("bt.ratings" chart "elo" →
 // "bt_ratings_elo"): stable, for golden tests and reports. An error names
 // the chart and the missing series, table or column.
-func Charts(res *Result) ([]*plots.Chart, error) { return ChartsWithPrefix(res, "") }
+func Charts(res *kernel.Result) ([]*plots.Chart, error) { return ChartsWithPrefix(res, "") }
 
 // ChartsWithPrefix is Charts with element IDs "<prefix>_<plugin>_<chart>",
 // so that several outputs of one notebook page (each a fresh
 // plots.RandomID) do not collide. An empty prefix gives Charts' IDs.
-func ChartsWithPrefix(res *Result, prefix string) ([]*plots.Chart, error) {
+func ChartsWithPrefix(res *kernel.Result, prefix string) ([]*plots.Chart, error) {
 	if prefix != "" && !plots.ValidID(prefix) {
-		return nil, fmt.Errorf("kernel: chart ID prefix %q must match [A-Za-z0-9_]+", prefix)
+		return nil, fmt.Errorf("report: chart ID prefix %q must match [A-Za-z0-9_]+", prefix)
 	}
 	base := reportIDPart(res.Plugin)
 	if prefix != "" {
@@ -40,15 +43,15 @@ func ChartsWithPrefix(res *Result, prefix string) ([]*plots.Chart, error) {
 	seen := make(map[string]bool, len(res.Charts))
 	for i, c := range res.Charts {
 		if !plots.ValidID(c.ID) {
-			return nil, fmt.Errorf("kernel: %s: chart %d: ID %q must match [A-Za-z0-9_]+", res.Plugin, i, c.ID)
+			return nil, fmt.Errorf("report: %s: chart %d: ID %q must match [A-Za-z0-9_]+", res.Plugin, i, c.ID)
 		}
 		if seen[c.ID] {
-			return nil, fmt.Errorf("kernel: %s: two charts have ID %q", res.Plugin, c.ID)
+			return nil, fmt.Errorf("report: %s: two charts have ID %q", res.Plugin, c.ID)
 		}
 		seen[c.ID] = true
 		pc, err := reportChart(res, c, base+"_"+c.ID)
 		if err != nil {
-			return nil, fmt.Errorf("kernel: %s: chart %q (%s): %w", res.Plugin, c.ID, c.Kind, err)
+			return nil, fmt.Errorf("report: %s: chart %q (%s): %w", res.Plugin, c.ID, c.Kind, err)
 		}
 		out = append(out, pc)
 	}
@@ -69,7 +72,7 @@ func reportIDPart(s string) string {
 	return string(b)
 }
 
-func reportChart(res *Result, c Chart, id string) (*plots.Chart, error) {
+func reportChart(res *kernel.Result, c kernel.Chart, id string) (*plots.Chart, error) {
 	title := c.Title
 	if title == "" {
 		title = c.ID
@@ -108,7 +111,7 @@ func reportKnownKind(kind string) bool {
 
 // reportLine draws the named series (all of them, sorted, when none is
 // named) against their steps.
-func reportLine(res *Result, c Chart, id, title string) (*plots.Chart, error) {
+func reportLine(res *kernel.Result, c kernel.Chart, id, title string) (*plots.Chart, error) {
 	names := c.Series
 	if len(names) == 0 {
 		names = res.SeriesNames()
@@ -139,7 +142,7 @@ func reportLine(res *Result, c Chart, id, title string) (*plots.Chart, error) {
 	return plots.Line(id, title, series, plots.Axes{XLabel: xl, YLabel: yl, LogX: c.LogX}), nil
 }
 
-func reportLeaderboard(t *Table, c Chart, id, title string) (*plots.Chart, error) {
+func reportLeaderboard(t *kernel.Table, c kernel.Chart, id, title string) (*plots.Chart, error) {
 	labels, err := reportStrings(t, c.Table, "label", c.Label)
 	if err != nil {
 		return nil, err
@@ -167,7 +170,7 @@ func reportLeaderboard(t *Table, c Chart, id, title string) (*plots.Chart, error
 // reportHeatmap lays the Value column out on a grid of the distinct X and Y
 // values, in order of first appearance (the Y order on both axes when the two
 // sets are equal); absent cells stay empty.
-func reportHeatmap(t *Table, c Chart, id, title string) (*plots.Chart, error) {
+func reportHeatmap(t *kernel.Table, c kernel.Chart, id, title string) (*plots.Chart, error) {
 	xs, err := reportStrings(t, c.Table, "x", c.X)
 	if err != nil {
 		return nil, err
@@ -208,7 +211,7 @@ func reportHeatmap(t *Table, c Chart, id, title string) (*plots.Chart, error) {
 }
 
 // reportBar groups the Value column by category (X) and by Group.
-func reportBar(t *Table, c Chart, id, title string) (*plots.Chart, error) {
+func reportBar(t *kernel.Table, c kernel.Chart, id, title string) (*plots.Chart, error) {
 	xs, err := reportStrings(t, c.Table, "x", c.X)
 	if err != nil {
 		return nil, err
@@ -255,7 +258,7 @@ func reportBar(t *Table, c Chart, id, title string) (*plots.Chart, error) {
 
 // reportXY draws an "xy" chart (X against Value, lines in row order) or a
 // "scatter" chart (X against Y, points), one series per Group value.
-func reportXY(t *Table, c Chart, id, title string) (*plots.Chart, error) {
+func reportXY(t *kernel.Table, c kernel.Chart, id, title string) (*plots.Chart, error) {
 	xs, err := reportFloats(t, c.Table, "x", c.X)
 	if err != nil {
 		return nil, err
@@ -299,7 +302,7 @@ func reportXY(t *Table, c Chart, id, title string) (*plots.Chart, error) {
 	return plots.Line(id, title, series, ax), nil
 }
 
-func reportTable(res *Result, name string) (*Table, error) {
+func reportTable(res *kernel.Result, name string) (*kernel.Table, error) {
 	if name == "" {
 		return nil, fmt.Errorf("no table named (tables: %s)", reportList(res.TableNames()))
 	}
@@ -311,7 +314,7 @@ func reportTable(res *Result, name string) (*Table, error) {
 }
 
 // reportColumn finds the column a chart field names.
-func reportColumn(t *Table, table, field, col string) (int, error) {
+func reportColumn(t *kernel.Table, table, field, col string) (int, error) {
 	if col == "" {
 		return -1, fmt.Errorf("field %s names no column of table %q (columns: %s)", field, table, reportList(t.Columns))
 	}
@@ -322,7 +325,7 @@ func reportColumn(t *Table, table, field, col string) (int, error) {
 	return i, nil
 }
 
-func reportStrings(t *Table, table, field, col string) ([]string, error) {
+func reportStrings(t *kernel.Table, table, field, col string) ([]string, error) {
 	if _, err := reportColumn(t, table, field, col); err != nil {
 		return nil, err
 	}
@@ -332,7 +335,7 @@ func reportStrings(t *Table, table, field, col string) ([]string, error) {
 // reportFloats reads a numeric column; missing cells and the strings that
 // encode non-finite floats in JSON read as NaN and ±Inf, any other text is
 // an error.
-func reportFloats(t *Table, table, field, col string) ([]float64, error) {
+func reportFloats(t *kernel.Table, table, field, col string) ([]float64, error) {
 	c, err := reportColumn(t, table, field, col)
 	if err != nil {
 		return nil, err
@@ -382,7 +385,7 @@ func reportNumber(cell any) (float64, bool) {
 
 // reportGroups returns each row's group; all rows share one group when the
 // chart names no Group column.
-func reportGroups(t *Table, c Chart) ([]string, error) {
+func reportGroups(t *kernel.Table, c kernel.Chart) ([]string, error) {
 	if c.Group == "" {
 		return make([]string, len(t.Rows)), nil
 	}
@@ -410,11 +413,11 @@ func reportList(names []string) string {
 	return strings.Join(names, ", ")
 }
 
-// ReportHTML renders a result as one standalone, offline HTML page: a header
+// HTML renders a result as one standalone, offline HTML page: a header
 // (plugin, seed, backend, module version, wall time, data files), the
 // params, the final metrics, the notes, the declared charts and every table
 // (at most MaxTableRows rows each). Everything from the result is escaped.
-func ReportHTML(res *Result) ([]byte, error) {
+func HTML(res *kernel.Result) ([]byte, error) {
 	charts, err := Charts(res)
 	if err != nil {
 		return nil, err
@@ -432,7 +435,7 @@ func ReportHTML(res *Result) ([]byte, error) {
 	if pv.GoVersion != "" {
 		meta("go", pv.GoVersion)
 	}
-	for _, dep := range sortedKeys(pv.Deps) {
+	for _, dep := range slices.Sorted(maps.Keys(pv.Deps)) {
 		meta("dependency", dep+" "+pv.Deps[dep])
 	}
 	for _, d := range pv.Data {
@@ -446,16 +449,16 @@ func ReportHTML(res *Result) ([]byte, error) {
 
 	if len(res.Params) > 0 {
 		b.WriteString("<h2>Parameters</h2>\n")
-		t := NewTable("param", "value")
-		for _, k := range sortedKeys(res.Params) {
+		t := kernel.NewTable("param", "value")
+		for _, k := range slices.Sorted(maps.Keys(res.Params)) {
 			t.Add(k, res.Params[k])
 		}
 		b.WriteString(TableHTML(t))
 	}
 	if len(res.Final) > 0 {
 		b.WriteString("<h2>Final metrics</h2>\n")
-		t := NewTable("metric", "value")
-		for _, k := range sortedKeys(res.Final) {
+		t := kernel.NewTable("metric", "value")
+		for _, k := range slices.Sorted(maps.Keys(res.Final)) {
 			t.Add(k, res.Final[k])
 		}
 		b.WriteString(TableHTML(t))
@@ -473,7 +476,7 @@ func ReportHTML(res *Result) ([]byte, error) {
 		seen := make(map[string]bool, len(charts))
 		for _, c := range charts {
 			if seen[c.ID()] {
-				return nil, fmt.Errorf("kernel: %s: two charts have ID %q", res.Plugin, c.ID())
+				return nil, fmt.Errorf("report: %s: two charts have ID %q", res.Plugin, c.ID())
 			}
 			seen[c.ID()] = true
 			b.WriteString(c.Snippet())
@@ -489,7 +492,7 @@ func ReportHTML(res *Result) ([]byte, error) {
 // TableHTML renders t as an HTML <table>, every header and cell escaped,
 // numbers right-aligned and floats to six significant digits. After
 // MaxTableRows rows it adds a line "… N more rows".
-func TableHTML(t *Table) string {
+func TableHTML(t *kernel.Table) string {
 	if t == nil {
 		return ""
 	}

@@ -1,4 +1,4 @@
-package kernel
+package notebook
 
 import (
 	"context"
@@ -6,14 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"maps"
 	"math"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/alignlab/alignlab/kernel"
+	"github.com/alignlab/alignlab/kernel/report"
 	"github.com/alignlab/alignlab/plots"
 	"github.com/janpfeifer/gonb/gonbui"
 )
@@ -78,11 +82,11 @@ func ShowCharts(charts ...*plots.Chart) {
 }
 
 // ShowTable shows t as an HTML table.
-func ShowTable(t *Table) {
+func ShowTable(t *kernel.Table) {
 	if !inNotebook() || t == nil {
 		return
 	}
-	sendHTML(`<div class="alignlab-out">` + tableCSS + TableHTML(t) + "</div>\n")
+	sendHTML(`<div class="alignlab-out">` + tableCSS + report.TableHTML(t) + "</div>\n")
 	syncOut()
 }
 
@@ -90,7 +94,7 @@ func ShowTable(t *Table) {
 // time), its final metrics, its notes, each declared chart, then each table
 // (the first ShowRows rows). It shows nothing outside a notebook, and an
 // error line in place of the charts if they cannot be drawn.
-func Show(res *Result) {
+func Show(res *kernel.Result) {
 	if !inNotebook() || res == nil {
 		return
 	}
@@ -99,12 +103,12 @@ func Show(res *Result) {
 }
 
 // ShowRows is the number of rows of each table that Show prints; the whole
-// table stays in Result.Tables.
+// table stays in kernel.Result.Tables.
 const ShowRows = 20
 
 // resultHTML builds the output of Show. Chart IDs get prefix, so that the
 // same result shown twice on a page has distinct element IDs.
-func resultHTML(res *Result, prefix string) string {
+func resultHTML(res *kernel.Result, prefix string) string {
 	var b strings.Builder
 	b.WriteString(`<div class="alignlab-out alignlab-result">` + "\n" + tableCSS)
 	fmt.Fprintf(&b, "<p><b>%s</b> &middot; seed %d &middot; backend %s", html.EscapeString(res.Plugin), res.Seed, html.EscapeString(res.Backend))
@@ -121,7 +125,7 @@ func resultHTML(res *Result, prefix string) string {
 		b.WriteString("</ul>\n")
 	}
 	if len(res.Charts) > 0 {
-		charts, err := ChartsWithPrefix(res, prefix)
+		charts, err := report.ChartsWithPrefix(res, prefix)
 		if err != nil {
 			fmt.Fprintf(&b, "<p style=\"color:#b00\">charts: %s</p>\n", html.EscapeString(err.Error()))
 		}
@@ -133,12 +137,12 @@ func resultHTML(res *Result, prefix string) string {
 		t := res.Tables[name]
 		fmt.Fprintf(&b, "<h4>%s</h4>\n", html.EscapeString(name))
 		if len(t.Rows) > ShowRows {
-			head := &Table{Columns: t.Columns, Rows: t.Rows[:ShowRows]}
-			b.WriteString(TableHTML(head))
+			head := &kernel.Table{Columns: t.Columns, Rows: t.Rows[:ShowRows]}
+			b.WriteString(report.TableHTML(head))
 			fmt.Fprintf(&b, "<p><i>first %d of %d rows; all are in Result.Tables[%s]</i></p>\n",
 				ShowRows, len(t.Rows), html.EscapeString(strconv.Quote(name)))
 		} else {
-			b.WriteString(TableHTML(t))
+			b.WriteString(report.TableHTML(t))
 		}
 	}
 	b.WriteString("</div>\n")
@@ -158,7 +162,7 @@ func finalHTML(final map[string]float64) string {
 	}
 	var b strings.Builder
 	b.WriteString("<table class=\"alignlab-table\">\n<tr><th>metric</th><th>value</th></tr>\n")
-	for _, k := range sortedKeys(final) {
+	for _, k := range slices.Sorted(maps.Keys(final)) {
 		fmt.Fprintf(&b, "<tr><td>%s</td><td style=\"text-align:right\">%s</td></tr>\n", html.EscapeString(k), formatValue(final[k]))
 	}
 	b.WriteString("</table>\n")
@@ -196,15 +200,15 @@ const livePoints = 500
 
 // ErrInterrupted is the cause (context.Cause) of a CellContext, or of
 // RunLive's context, cancelled by the kernel's interrupt.
-var ErrInterrupted = errors.New("kernel: interrupted")
+var ErrInterrupted = errors.New("notebook: interrupted")
 
 // CellContext returns a context for the work of a notebook cell that is
 // cancelled, with cause ErrInterrupted, when the kernel is interrupted
 // (Jupyter's ■): GoNB sends the cell's program SIGINT, and kills it 5 s
 // later if it still runs. Go's default SIGINT handling kills the program at
-// once, losing what the cell would have shown; with CellContext a run (Run,
-// RunLive, Widgets, a loop of your own) stops at its next step and the
-// program ends by itself, showing what it has. A second interrupt kills
+// once, losing what the cell would have shown; with CellContext a run
+// (kernel.Run, RunLive, Widgets, a loop of your own) stops at its next step
+// and the program ends by itself, showing what it has. A second interrupt kills
 // the program as usual. cancel releases the signal: defer it.
 //
 // Outside a notebook it is context.WithCancel(context.Background()): a
@@ -241,21 +245,21 @@ func interruptible(parent context.Context) (context.Context, context.CancelFunc)
 
 // StoppedError is RunLive's error for a run that its context stopped before
 // the end: the kernel's interrupt, a deadline, a cancel. errors.Is finds
-// both the cause (ErrInterrupted, context.DeadlineExceeded, …) and what Run
-// returned (context.Canceled, …).
+// both the cause (ErrInterrupted, context.DeadlineExceeded, …) and what
+// kernel.Run returned (context.Canceled, …).
 type StoppedError struct {
 	Plugin string
 	Step   int64 // the last step the plugin reported
 	Total  int64 // its total steps, 0 if unknown
 	Cause  error // context.Cause of the run's context
-	Err    error // Run's error
+	Err    error // kernel.Run's error
 }
 
 func (e *StoppedError) Error() string {
 	return e.Plugin + ": " + stoppedText(e.Cause, e.Step, e.Total)
 }
 
-// Unwrap returns Run's error and the cause.
+// Unwrap returns kernel.Run's error and the cause.
 func (e *StoppedError) Unwrap() []error { return []error{e.Err, e.Cause} }
 
 // stoppedText says why and where a run stopped: "interrupted at step 120 / 1500".
@@ -273,19 +277,20 @@ func stoppedText(cause error, step, total int64) string {
 	return fmt.Sprintf("%s at step %d", why, step)
 }
 
-// RunLive runs plugin id like Run while a line chart of the named metrics
-// (all of them if none is named) redraws in place in the cell output, then
-// replaces it with the final chart and Shows the result. An Observer in
-// opts still gets every event. Outside a notebook it is Run.
+// RunLive runs plugin id like kernel.Run while a line chart of the named
+// metrics (all of them if none is named) redraws in place in the cell
+// output, then replaces it with the final chart and Shows the result. An
+// Observer in opts still gets every event. Outside a notebook it is
+// kernel.Run.
 //
 // In a notebook, interrupting the kernel stops the run whatever ctx is (it
 // is made interruptible as by CellContext): the chart keeps the curves so
 // far and says "interrupted at step N", and RunLive returns a
 // *StoppedError, as it does when ctx ends first. The error is shown under
 // the chart; a plugin error too.
-func RunLive(ctx context.Context, id string, opts Options, metrics ...string) (*Result, error) {
+func RunLive(ctx context.Context, id string, opts kernel.Options, metrics ...string) (*kernel.Result, error) {
 	if !inNotebook() {
-		return Run(ctx, id, opts)
+		return kernel.Run(ctx, id, opts)
 	}
 	if ctx == nil {
 		ctx = context.Background()
@@ -294,14 +299,14 @@ func RunLive(ctx context.Context, id string, opts Options, metrics ...string) (*
 	defer cancel()
 	lv := newLive(id, metrics)
 	next := opts.Observer
-	opts.Observer = func(e Event) {
+	opts.Observer = func(e kernel.Event) {
 		lv.observe(e)
 		if next != nil {
 			next(e)
 		}
 	}
 	lv.start()
-	res, err := Run(ctx, id, opts)
+	res, err := kernel.Run(ctx, id, opts)
 	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		step, total := lv.progress()
 		err = &StoppedError{Plugin: id, Step: step, Total: total, Cause: context.Cause(ctx), Err: err}
@@ -323,7 +328,7 @@ type live struct {
 	feedID  string          // display id of the feeding script
 
 	mu      sync.Mutex
-	series  map[string][]Point
+	series  map[string][]kernel.Point
 	order   []string
 	step    int64
 	total   int64
@@ -337,7 +342,7 @@ func newLive(plugin string, metrics []string) *live {
 	lv := &live{
 		plugin:  plugin,
 		chartID: plots.RandomID(),
-		series:  map[string][]Point{},
+		series:  map[string][]kernel.Point{},
 		done:    make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
@@ -355,7 +360,7 @@ func newLive(plugin string, metrics []string) *live {
 }
 
 // observe runs on the plugin's goroutine: it only records.
-func (lv *live) observe(e Event) {
+func (lv *live) observe(e kernel.Event) {
 	lv.mu.Lock()
 	defer lv.mu.Unlock()
 	if e.Total > 0 {
@@ -370,7 +375,7 @@ func (lv *live) observe(e Event) {
 	if _, ok := lv.series[e.Metric]; !ok {
 		lv.order = append(lv.order, e.Metric)
 	}
-	lv.series[e.Metric] = append(lv.series[e.Metric], Point{Step: e.Step, Value: e.Value})
+	lv.series[e.Metric] = append(lv.series[e.Metric], kernel.Point{Step: e.Step, Value: e.Value})
 	lv.dirty = true
 }
 
@@ -471,7 +476,7 @@ func (lv *live) feed() (string, bool) {
 
 // feedScript is the Javascript of one live redraw: ECharts merges the new
 // series data into the existing chart (no re-creation, no flicker).
-func feedScript(chartID string, order []string, series map[string][]Point, progress string) string {
+func feedScript(chartID string, order []string, series map[string][]kernel.Point, progress string) string {
 	type echartsSeries struct {
 		Name       string       `json:"name"`
 		Type       string       `json:"type"`
@@ -513,11 +518,11 @@ func feedScript(chartID string, order []string, series map[string][]Point, progr
 }
 
 // thin keeps at most n points of pts, evenly spaced, always the last one.
-func thin(pts []Point, n int) []Point {
+func thin(pts []kernel.Point, n int) []kernel.Point {
 	if len(pts) <= n || n < 2 {
 		return pts
 	}
-	out := make([]Point, 0, n)
+	out := make([]kernel.Point, 0, n)
 	stride := float64(len(pts)-1) / float64(n-1)
 	for i := 0; i < n; i++ {
 		out = append(out, pts[int(math.Round(float64(i)*stride))])

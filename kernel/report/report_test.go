@@ -1,4 +1,4 @@
-package kernel
+package report
 
 import (
 	"bytes"
@@ -7,43 +7,45 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/alignlab/alignlab/kernel"
 	"github.com/alignlab/alignlab/plots"
 )
 
 // reportResult is a hand-built result with one chart of every kind.
-func reportResult() *Result {
-	res := &Result{
+func reportResult() *kernel.Result {
+	res := &kernel.Result{
 		Plugin: "toy.report", Params: map[string]any{"seed": int64(3), "beta": 0.1, "loss": "bt <x>"},
 		Seed: 3, Backend: "go",
-		Provenance: Provenance{Module: "github.com/alignlab/alignlab", ModuleVersion: "(devel)", GoVersion: "go1.27.3",
+		Provenance: kernel.Provenance{Module: "github.com/alignlab/alignlab", ModuleVersion: "(devel)", GoVersion: "go1.27.3",
 			Deps: map[string]string{"gonum.org/v1/gonum": "v0.17.0", "github.com/gomlx/gomlx": "v0.28.16"}},
 		Final: map[string]float64{"loss": 0.25, "accuracy": 0.875},
-		Series: map[string][]Point{
-			"loss":     {{1, 0.7}, {2, 0.5}, {3, 0.25}},
-			"accuracy": {{1, 0.5}, {3, 0.875}},
+		Series: map[string][]kernel.Point{
+			"loss":     {{Step: 1, Value: 0.7}, {Step: 2, Value: 0.5}, {Step: 3, Value: 0.25}},
+			"accuracy": {{Step: 1, Value: 0.5}, {Step: 3, Value: 0.875}},
 		},
-		Tables: map[string]*Table{},
+		Tables: map[string]*kernel.Table{},
 		Notes:  []string{"a note with <markup> & such"},
-		Timing: &Timing{Started: "2026-11-29T00:00:00Z", WallSeconds: 1.5},
+		Timing: &kernel.Timing{Started: "2026-11-29T00:00:00Z", WallSeconds: 1.5},
 	}
-	lb := NewTable("model", "elo", "lo", "hi")
+	lb := kernel.NewTable("model", "elo", "lo", "hi")
 	lb.Add("a", 1100.0, 1080.0, 1120.0)
 	lb.Add("b <i>", 1000, 990, 1010)
 	res.Tables["ratings"] = lb
-	wr := NewTable("row", "col", "p")
+	wr := kernel.NewTable("row", "col", "p")
 	wr.Add("a", "b", 0.75)
 	wr.Add("b", "a", 0.25)
 	wr.Add("a", "c", 0.9)
 	res.Tables["winrate"] = wr
-	acc := NewTable("dataset", "method", "acc", "eps")
+	acc := kernel.NewTable("dataset", "method", "acc", "eps")
 	acc.Add("hh", "dpo", 0.6, 0.0)
 	acc.Add("hh", "rdpo", 0.65, 0.1)
 	acc.Add("shp", "dpo", 0.7, 0.2)
 	acc.Add("shp", "rdpo", 0.72, 0.3)
 	res.Tables["acc"] = acc
-	res.Charts = []Chart{
+	res.Charts = []kernel.Chart{
 		{Kind: "line", ID: "curves", Title: "Training", Series: []string{"loss", "accuracy"}},
 		{Kind: "line", ID: "all"},
 		{Kind: "leaderboard", ID: "elo", Title: "Elo", Table: "ratings", Label: "model", Value: "elo", Low: "lo", High: "hi"},
@@ -188,25 +190,25 @@ func TestChartsWithPrefix(t *testing.T) {
 func TestChartsErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		chart Chart
+		chart kernel.Chart
 		want  []string // all in the message
 	}{
-		{"unknown kind", Chart{Kind: "pie", ID: "p"}, []string{`chart "p"`, `unknown kind "pie"`, "leaderboard"}},
-		{"bad id", Chart{Kind: "line", ID: "a.b"}, []string{`ID "a.b"`}},
-		{"missing series", Chart{Kind: "line", ID: "l", Series: []string{"loss", "kl"}}, []string{`chart "l"`, `series "kl"`, "accuracy, loss"}},
-		{"missing table", Chart{Kind: "leaderboard", ID: "lb", Table: "elo", Label: "model", Value: "elo"}, []string{`chart "lb"`, `table "elo" is not in the result`, "acc, ratings, winrate"}},
-		{"no table", Chart{Kind: "bar", ID: "b", X: "dataset", Value: "acc"}, []string{`chart "b"`, "no table named"}},
-		{"missing column", Chart{Kind: "heatmap", ID: "h", Table: "winrate", X: "col", Y: "row", Value: "prob"}, []string{`chart "h"`, `no column "prob"`, "row, col, p"}},
-		{"unnamed column", Chart{Kind: "scatter", ID: "s", Table: "acc", X: "eps"}, []string{`chart "s"`, "field y names no column"}},
-		{"text as number", Chart{Kind: "xy", ID: "x", Table: "acc", X: "method", Value: "acc"}, []string{`chart "x"`, `column "method" row 0`, `"dpo"`}},
-		{"half interval", Chart{Kind: "leaderboard", ID: "lb", Table: "ratings", Label: "model", Value: "elo", Low: "lo"}, []string{`chart "lb"`, "low and high"}},
-		{"valid control", Chart{Kind: "heatmap", ID: "h", Table: "acc", X: "dataset", Y: "method", Value: "acc"}, nil},
-		{"duplicate heatmap cell", Chart{Kind: "heatmap", ID: "h", Table: "acc", X: "dataset", Y: "dataset", Value: "acc"}, []string{`chart "h"`, `two rows for cell`}},
-		{"duplicate cell", Chart{Kind: "bar", ID: "d", Table: "acc", X: "dataset", Value: "acc"}, []string{`chart "d"`, `two rows for category "hh"`}},
+		{"unknown kind", kernel.Chart{Kind: "pie", ID: "p"}, []string{`chart "p"`, `unknown kind "pie"`, "leaderboard"}},
+		{"bad id", kernel.Chart{Kind: "line", ID: "a.b"}, []string{`ID "a.b"`}},
+		{"missing series", kernel.Chart{Kind: "line", ID: "l", Series: []string{"loss", "kl"}}, []string{`chart "l"`, `series "kl"`, "accuracy, loss"}},
+		{"missing table", kernel.Chart{Kind: "leaderboard", ID: "lb", Table: "elo", Label: "model", Value: "elo"}, []string{`chart "lb"`, `table "elo" is not in the result`, "acc, ratings, winrate"}},
+		{"no table", kernel.Chart{Kind: "bar", ID: "b", X: "dataset", Value: "acc"}, []string{`chart "b"`, "no table named"}},
+		{"missing column", kernel.Chart{Kind: "heatmap", ID: "h", Table: "winrate", X: "col", Y: "row", Value: "prob"}, []string{`chart "h"`, `no column "prob"`, "row, col, p"}},
+		{"unnamed column", kernel.Chart{Kind: "scatter", ID: "s", Table: "acc", X: "eps"}, []string{`chart "s"`, "field y names no column"}},
+		{"text as number", kernel.Chart{Kind: "xy", ID: "x", Table: "acc", X: "method", Value: "acc"}, []string{`chart "x"`, `column "method" row 0`, `"dpo"`}},
+		{"half interval", kernel.Chart{Kind: "leaderboard", ID: "lb", Table: "ratings", Label: "model", Value: "elo", Low: "lo"}, []string{`chart "lb"`, "low and high"}},
+		{"valid control", kernel.Chart{Kind: "heatmap", ID: "h", Table: "acc", X: "dataset", Y: "method", Value: "acc"}, nil},
+		{"duplicate heatmap cell", kernel.Chart{Kind: "heatmap", ID: "h", Table: "acc", X: "dataset", Y: "dataset", Value: "acc"}, []string{`chart "h"`, `two rows for cell`}},
+		{"duplicate cell", kernel.Chart{Kind: "bar", ID: "d", Table: "acc", X: "dataset", Value: "acc"}, []string{`chart "d"`, `two rows for category "hh"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := reportResult()
-			res.Charts = []Chart{tc.chart}
+			res.Charts = []kernel.Chart{tc.chart}
 			_, err := Charts(res)
 			if tc.want == nil {
 				if err != nil {
@@ -225,20 +227,20 @@ func TestChartsErrors(t *testing.T) {
 		})
 	}
 	res := reportResult()
-	res.Charts = append(res.Charts, Chart{Kind: "line", ID: "elo"})
+	res.Charts = append(res.Charts, kernel.Chart{Kind: "line", ID: "elo"})
 	if _, err := Charts(res); err == nil || !strings.Contains(err.Error(), `two charts have ID "elo"`) {
 		t.Errorf("duplicate chart IDs: got %v", err)
 	}
 }
 
-func TestReportHTML(t *testing.T) {
+func TestHTML(t *testing.T) {
 	res := reportResult()
-	big := NewTable("i", "x")
+	big := kernel.NewTable("i", "x")
 	for i := 0; i < MaxTableRows+5; i++ {
 		big.Add(i, math.Sqrt(float64(i)))
 	}
 	res.Tables["big"] = big
-	page, err := ReportHTML(res)
+	page, err := HTML(res)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,18 +279,18 @@ func TestReportHTML(t *testing.T) {
 		last = i
 	}
 	// Same result, same bytes: maps are walked in sorted order.
-	again, _ := ReportHTML(res)
+	again, _ := HTML(res)
 	if !bytes.Equal(page, again) {
-		t.Errorf("ReportHTML is not deterministic")
+		t.Errorf("HTML is not deterministic")
 	}
-	res.Charts = []Chart{{Kind: "line", ID: "x", Series: []string{"nope"}}}
-	if _, err := ReportHTML(res); err == nil {
-		t.Errorf("ReportHTML ignored a broken chart")
+	res.Charts = []kernel.Chart{{Kind: "line", ID: "x", Series: []string{"nope"}}}
+	if _, err := HTML(res); err == nil {
+		t.Errorf("HTML ignored a broken chart")
 	}
 }
 
 func TestTableHTML(t *testing.T) {
-	tb := NewTable("name <1>", "v", "ok")
+	tb := kernel.NewTable("name <1>", "v", "ok")
 	tb.Add("x & y", math.NaN(), true)
 	tb.Add("z", 1.0/3, false)
 	got := TableHTML(tb)
@@ -312,9 +314,11 @@ func TestTableHTML(t *testing.T) {
 // test covers Job.AddChart, kernel.Run and a JSON round trip.
 type reportPlugin struct{}
 
-func (reportPlugin) Info() Info { return Info{ID: "toy.reportrun", Summary: "report test"} }
+func (reportPlugin) Info() kernel.Info {
+	return kernel.Info{ID: "toy.reportrun", Summary: "report test"}
+}
 
-func (reportPlugin) Run(job *Job) error {
+func (reportPlugin) Run(job *kernel.Job) error {
 	r := job.Rand()
 	for s := int64(1); s <= 5; s++ {
 		if err := job.Record(s, "loss", 1/float64(s)+0.01*r.Float64()); err != nil {
@@ -324,16 +328,19 @@ func (reportPlugin) Run(job *Job) error {
 	tb := job.AddTable("ratings", "model", "elo", "lo", "hi")
 	tb.Add("a", 1010.5, 1000, 1020)
 	tb.Add("b", 990, math.NaN(), math.NaN())
-	job.AddChart(Chart{Kind: "line", Series: []string{"loss"}})
-	job.AddChart(Chart{Kind: "leaderboard", ID: "elo", Table: "ratings", Label: "model", Value: "elo", Low: "lo", High: "hi"})
+	job.AddChart(kernel.Chart{Kind: "line", Series: []string{"loss"}})
+	job.AddChart(kernel.Chart{Kind: "leaderboard", ID: "elo", Table: "ratings", Label: "model", Value: "elo", Low: "lo", High: "hi"})
 	job.SetFinal("loss", 0.2)
 	return nil
 }
 
+// registerReportPlugin registers reportPlugin once, however often the test runs
+// (go test -count).
+var registerReportPlugin sync.Once
+
 func TestChartsAfterRunAndJSON(t *testing.T) {
-	Register(reportPlugin{})
-	defer unregister("toy.reportrun")
-	res, err := Run(context.Background(), "toy.reportrun", Options{Params: map[string]any{"seed": 1}})
+	registerReportPlugin.Do(func() { kernel.Register(reportPlugin{}) }) // once: the registry has no Unregister
+	res, err := kernel.Run(context.Background(), "toy.reportrun", kernel.Options{Params: map[string]any{"seed": 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +348,7 @@ func TestChartsAfterRunAndJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back Result
+	var back kernel.Result
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
@@ -363,14 +370,14 @@ func TestChartsAfterRunAndJSON(t *testing.T) {
 			t.Errorf("chart %s changed across the JSON round trip:\n%s\nvs\n%s", before[i].ID(), x, y)
 		}
 	}
-	if _, err := ReportHTML(&back); err != nil {
+	if _, err := HTML(&back); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // A table as the notebook display and the report show it.
 func ExampleTableHTML() {
-	t := NewTable("model", "elo")
+	t := kernel.NewTable("model", "elo")
 	t.Add("a <b>", 1012.25)
 	fmt.Print(TableHTML(t))
 	// Output:
@@ -385,12 +392,12 @@ func ExampleTableHTML() {
 // A pairwise table whose column categories first appear in another order
 // than its row categories still gets one order on both axes.
 func TestChartsPairwiseHeatmapSharesOrder(t *testing.T) {
-	wr := NewTable("a", "b", "p")
+	wr := kernel.NewTable("a", "b", "p")
 	for _, r := range [][2]string{{"x", "y"}, {"x", "z"}, {"y", "x"}, {"y", "z"}, {"z", "x"}, {"z", "y"}} {
 		wr.Add(r[0], r[1], 0.5)
 	}
-	res := &Result{Plugin: "toy.pair", Tables: map[string]*Table{"wr": wr},
-		Charts: []Chart{{Kind: "heatmap", ID: "h", Table: "wr", X: "b", Y: "a", Value: "p"}}}
+	res := &kernel.Result{Plugin: "toy.pair", Tables: map[string]*kernel.Table{"wr": wr},
+		Charts: []kernel.Chart{{Kind: "heatmap", ID: "h", Table: "wr", X: "b", Y: "a", Value: "p"}}}
 	charts, err := Charts(res)
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package kernel
+package notebook
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/alignlab/alignlab/kernel"
 )
 
 // TestWidgetsWithoutBrowser: in a notebook with no page to answer (as under
@@ -16,26 +18,26 @@ func TestWidgetsWithoutBrowser(t *testing.T) {
 	saved := widgetTimeout
 	widgetTimeout = 50 * time.Millisecond
 	defer func() { widgetTimeout = saved }()
-	if err := Widgets(context.Background(), "nb.widgets", Options{}, nil); err != nil {
+	if err := Widgets(context.Background(), "nb.widgets", kernel.Options{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(o.md) != 1 || !strings.Contains(o.md[0], "need a live notebook in a browser") {
 		t.Errorf("got Markdown outputs %q, want the note that widgets need a browser", o.md)
 	}
-	if err := Widgets(context.Background(), "nb.nope", Options{}, nil); err == nil {
+	if err := Widgets(context.Background(), "nb.nope", kernel.Options{}, nil); err == nil {
 		t.Error("unknown plugin: got nil error")
 	}
 }
 
 func TestWidgetControls(t *testing.T) {
-	info := Info{ID: "w.toy", Params: []Param{
-		{Key: "epsilon", Type: Float, Default: 0.1, Range: Range{Min: 0, Max: 0.5, MaxExclusive: true}},
-		{Key: "learning_rate", Type: Float, Default: 0.01, Range: Range{Min: 0, Max: math.Inf(1), MinExclusive: true}},
-		IntParam("steps", 500, 1, 1000000, "steps"),
-		IntParam("layers", 2, 1, 8, "layers"),
-		ChoiceParam("loss", "margin_bt", []string{"bt", "margin_bt"}, "loss"),
-		BoolParam("center", true, "center"),
-		StringParam("name", "x", "no control"),
+	info := kernel.Info{ID: "w.toy", Params: []kernel.Param{
+		{Key: "epsilon", Type: kernel.Float, Default: 0.1, Range: kernel.Range{Min: 0, Max: 0.5, MaxExclusive: true}},
+		{Key: "learning_rate", Type: kernel.Float, Default: 0.01, Range: kernel.Range{Min: 0, Max: math.Inf(1), MinExclusive: true}},
+		kernel.IntParam("steps", 500, 1, 1000000, "steps"),
+		kernel.IntParam("layers", 2, 1, 8, "layers"),
+		kernel.ChoiceParam("loss", "margin_bt", []string{"bt", "margin_bt"}, "loss"),
+		kernel.BoolParam("center", true, "center"),
+		kernel.StringParam("name", "x", "no control"),
 	}}
 	controls, err := widgetControls(info, map[string]any{"layers": 3})
 	if err != nil {
@@ -49,15 +51,9 @@ func TestWidgetControls(t *testing.T) {
 		if len(c.Values) != len(c.Labels) || c.Index < 0 || c.Index >= len(c.Values) {
 			t.Errorf("%s: %d values, %d labels, index %d", c.Key, len(c.Values), len(c.Labels), c.Index)
 		}
-		var p Param
-		for _, q := range allParams(&info) {
-			if q.Key == c.Key {
-				p = q
-			}
-		}
 		for _, v := range c.Values {
-			if _, err := p.convert(v); err != nil {
-				t.Errorf("%s: grid value %v is not allowed (%s)", c.Key, v, p.Allowed())
+			if _, err := kernel.Validate(info, map[string]any{c.Key: v}); err != nil {
+				t.Errorf("%s: grid value %v is not allowed: %v", c.Key, v, err)
 			}
 		}
 	}

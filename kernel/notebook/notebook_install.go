@@ -1,4 +1,4 @@
-package kernel
+package notebook
 
 import (
 	"bufio"
@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/alignlab/alignlab/kernel"
 )
 
 // The notebook kernel is GoNB (github.com/janpfeifer/gonb) installed as a
@@ -71,7 +73,7 @@ type KernelspecOptions struct {
 type JupyterMissingError struct{}
 
 func (*JupyterMissingError) Error() string {
-	return "kernel: jupyter not found in PATH; install it with: " + JupyterMissingHint
+	return "notebook: jupyter not found in PATH; install it with: " + JupyterMissingHint
 }
 
 func (o *KernelspecOptions) defaults() error {
@@ -79,7 +81,7 @@ func (o *KernelspecOptions) defaults() error {
 		o.Name = DefaultKernelName
 	}
 	if strings.ContainsAny(o.Name, `/\ `) || o.Name == "." || o.Name == ".." {
-		return fmt.Errorf("kernel: kernel name %q: want a plain folder name", o.Name)
+		return fmt.Errorf("notebook: kernel name %q: want a plain folder name", o.Name)
 	}
 	if o.DisplayName == "" {
 		o.DisplayName = DefaultKernelDisplayName
@@ -90,10 +92,10 @@ func (o *KernelspecOptions) defaults() error {
 	case ScopeUser, ScopeSysPrefix:
 	case ScopePrefix:
 		if o.Prefix == "" {
-			return errors.New("kernel: --prefix needs a directory")
+			return errors.New("notebook: --prefix needs a directory")
 		}
 	default:
-		return fmt.Errorf("kernel: scope %q: want user, sys-prefix or prefix", o.Scope)
+		return fmt.Errorf("notebook: scope %q: want user, sys-prefix or prefix", o.Scope)
 	}
 	if o.Log == nil {
 		o.Log = io.Discard
@@ -118,7 +120,7 @@ func KernelspecDir(opts KernelspecOptions) (string, error) {
 	case ScopeUser:
 		out, err := exec.Command(jupyter, "--data-dir").Output()
 		if err != nil {
-			return "", fmt.Errorf("kernel: jupyter --data-dir: %v", commandError(err))
+			return "", fmt.Errorf("notebook: jupyter --data-dir: %v", commandError(err))
 		}
 		base = strings.TrimSpace(string(out))
 	case ScopePrefix:
@@ -131,11 +133,11 @@ func KernelspecDir(opts KernelspecOptions) (string, error) {
 		base = filepath.Join(prefix, "share", "jupyter")
 	}
 	if base == "" {
-		return "", errors.New("kernel: jupyter --data-dir printed nothing")
+		return "", errors.New("notebook: jupyter --data-dir printed nothing")
 	}
 	abs, err := filepath.Abs(filepath.Join(base, "kernels", opts.Name))
 	if err != nil {
-		return "", fmt.Errorf("kernel: %v", err)
+		return "", fmt.Errorf("notebook: %v", err)
 	}
 	return abs, nil
 }
@@ -145,24 +147,24 @@ func KernelspecDir(opts KernelspecOptions) (string, error) {
 func jupyterSysPrefix(jupyter string) (string, error) {
 	f, err := os.Open(jupyter)
 	if err != nil {
-		return "", fmt.Errorf("kernel: %v", err)
+		return "", fmt.Errorf("notebook: %v", err)
 	}
 	line, _ := bufio.NewReader(f).ReadString('\n')
 	f.Close()
 	interp := strings.Fields(strings.TrimPrefix(line, "#!"))
 	if !strings.HasPrefix(line, "#!") || len(interp) == 0 {
-		return "", fmt.Errorf("kernel: --sys-prefix: %s is not a Python script; use --prefix", jupyter)
+		return "", fmt.Errorf("notebook: --sys-prefix: %s is not a Python script; use --prefix", jupyter)
 	}
 	if filepath.Base(interp[0]) == "env" {
 		interp = interp[1:]
 	}
 	if len(interp) == 0 {
-		return "", fmt.Errorf("kernel: --sys-prefix: cannot read the interpreter of %s; use --prefix", jupyter)
+		return "", fmt.Errorf("notebook: --sys-prefix: cannot read the interpreter of %s; use --prefix", jupyter)
 	}
 	args := append(interp[1:], "-c", "import sys; print(sys.prefix)")
 	out, err := exec.Command(interp[0], args...).Output()
 	if err != nil {
-		return "", fmt.Errorf("kernel: --sys-prefix: %s: %v", interp[0], commandError(err))
+		return "", fmt.Errorf("notebook: --sys-prefix: %s: %v", interp[0], commandError(err))
 	}
 	return strings.TrimSpace(string(out)), nil
 }
@@ -182,7 +184,7 @@ func InstallKernelspec(opts KernelspecOptions) (string, error) {
 	_ = opts.defaults() // already checked by KernelspecDir
 	goBin, err := exec.LookPath("go")
 	if err != nil {
-		return "", errors.New("kernel: the go command is not in PATH")
+		return "", errors.New("notebook: the go command is not in PATH")
 	}
 	if opts.ModuleDir == "" {
 		if opts.ModuleDir, err = findModuleDir(); err != nil && !opts.SkipBuild {
@@ -196,7 +198,7 @@ func InstallKernelspec(opts KernelspecOptions) (string, error) {
 		}
 	}
 	if opts.BinDir, err = filepath.Abs(opts.BinDir); err != nil {
-		return "", fmt.Errorf("kernel: %v", err)
+		return "", fmt.Errorf("notebook: %v", err)
 	}
 	if !opts.SkipBuild {
 		if err := buildTools(goBin, opts, toolchain); err != nil {
@@ -207,7 +209,7 @@ func InstallKernelspec(opts KernelspecOptions) (string, error) {
 	for _, name := range []string{"gonb", "goimports", "gopls"} {
 		p := filepath.Join(opts.BinDir, name)
 		if st, err := os.Stat(p); err != nil || st.IsDir() {
-			return "", fmt.Errorf("kernel: %s not found in %s (build it, or drop the skip-build option)", name, opts.BinDir)
+			return "", fmt.Errorf("notebook: %s not found in %s (build it, or drop the skip-build option)", name, opts.BinDir)
 		}
 		tools[name] = p
 	}
@@ -216,7 +218,7 @@ func InstallKernelspec(opts KernelspecOptions) (string, error) {
 	// scratch data dir; we take it from there under our name.
 	scratch, err := os.MkdirTemp("", "alignlab-kernelspec-")
 	if err != nil {
-		return "", fmt.Errorf("kernel: %v", err)
+		return "", fmt.Errorf("notebook: %v", err)
 	}
 	defer os.RemoveAll(scratch)
 	cmd := exec.Command(tools["gonb"], "--install")
@@ -227,12 +229,12 @@ func InstallKernelspec(opts KernelspecOptions) (string, error) {
 	cmd.Stdout, cmd.Stderr = opts.Log, opts.Log
 	fmt.Fprintf(opts.Log, "JUPYTER_DATA_DIR=%s %s --install\n", scratch, tools["gonb"])
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("kernel: gonb --install: %v", err)
+		return "", fmt.Errorf("notebook: gonb --install: %v", err)
 	}
 	src := filepath.Join(scratch, "kernels", "gonb")
 	raw, err := os.ReadFile(filepath.Join(src, "kernel.json"))
 	if err != nil {
-		return "", fmt.Errorf("kernel: gonb --install wrote no kernel.json: %v", err)
+		return "", fmt.Errorf("notebook: gonb --install wrote no kernel.json: %v", err)
 	}
 	spec, err := KernelJSON(raw, KernelEnv{
 		DisplayName: opts.DisplayName,
@@ -245,11 +247,11 @@ func InstallKernelspec(opts KernelspecOptions) (string, error) {
 	}
 	// Stage next to dest, then swap, so a failed install leaves the old one.
 	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
-		return "", fmt.Errorf("kernel: %v", err)
+		return "", fmt.Errorf("notebook: %v", err)
 	}
 	stage, err := os.MkdirTemp(filepath.Dir(dest), "."+opts.Name+"-")
 	if err != nil {
-		return "", fmt.Errorf("kernel: %v", err)
+		return "", fmt.Errorf("notebook: %v", err)
 	}
 	defer os.RemoveAll(stage)
 	entries, _ := os.ReadDir(src)
@@ -261,23 +263,23 @@ func InstallKernelspec(opts KernelspecOptions) (string, error) {
 		}
 		b, err := os.ReadFile(filepath.Join(src, e.Name()))
 		if err != nil {
-			return "", fmt.Errorf("kernel: %v", err)
+			return "", fmt.Errorf("notebook: %v", err)
 		}
 		if err := os.WriteFile(filepath.Join(stage, e.Name()), b, 0o644); err != nil {
-			return "", fmt.Errorf("kernel: %v", err)
+			return "", fmt.Errorf("notebook: %v", err)
 		}
 	}
 	if err := os.WriteFile(filepath.Join(stage, "kernel.json"), spec, 0o644); err != nil {
-		return "", fmt.Errorf("kernel: %v", err)
+		return "", fmt.Errorf("notebook: %v", err)
 	}
 	if err := os.Chmod(stage, 0o755); err != nil {
-		return "", fmt.Errorf("kernel: %v", err)
+		return "", fmt.Errorf("notebook: %v", err)
 	}
 	if err := os.RemoveAll(dest); err != nil {
-		return "", fmt.Errorf("kernel: replacing %s: %v", dest, err)
+		return "", fmt.Errorf("notebook: replacing %s: %v", dest, err)
 	}
 	if err := os.Rename(stage, dest); err != nil {
-		return "", fmt.Errorf("kernel: %v", err)
+		return "", fmt.Errorf("notebook: %v", err)
 	}
 	return dest, nil
 }
@@ -293,7 +295,7 @@ func UninstallKernelspec(opts KernelspecOptions) (dir string, removed bool, err 
 		return dir, false, nil
 	}
 	if err := os.RemoveAll(dir); err != nil {
-		return dir, false, fmt.Errorf("kernel: %v", err)
+		return dir, false, fmt.Errorf("notebook: %v", err)
 	}
 	return dir, true, nil
 }
@@ -314,11 +316,11 @@ type KernelEnv struct {
 func KernelJSON(gonbSpec []byte, env KernelEnv) ([]byte, error) {
 	var spec map[string]any
 	if err := json.Unmarshal(gonbSpec, &spec); err != nil {
-		return nil, fmt.Errorf("kernel: kernel.json of gonb: %v", err)
+		return nil, fmt.Errorf("notebook: kernel.json of gonb: %v", err)
 	}
 	argv, _ := spec["argv"].([]any)
 	if len(argv) == 0 {
-		return nil, errors.New("kernel: kernel.json of gonb has no argv")
+		return nil, errors.New("notebook: kernel.json of gonb has no argv")
 	}
 	argv[0] = env.Gonb
 	spec["argv"] = argv
@@ -339,7 +341,7 @@ func KernelJSON(gonbSpec []byte, env KernelEnv) ([]byte, error) {
 	path = append(path, "${PATH}", "/usr/local/bin", "/usr/bin", "/bin")
 	vars["PATH"] = strings.Join(path, string(os.PathListSeparator))
 	vars["GOTOOLCHAIN"] = env.Toolchain
-	vars[BackendEnv] = DefaultBackend
+	vars[kernel.BackendEnv] = kernel.DefaultBackend
 	spec["env"] = vars
 	b, err := json.MarshalIndent(spec, "", "  ")
 	if err != nil {
@@ -370,7 +372,7 @@ func buildTools(goBin string, opts KernelspecOptions, toolchain string) error {
 			if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
 				msg = msg[i+1:]
 			}
-			return fmt.Errorf("kernel: go %s: %v: %s", strings.Join(args, " "), err, msg)
+			return fmt.Errorf("notebook: go %s: %v: %s", strings.Join(args, " "), err, msg)
 		}
 	}
 	return nil
@@ -381,7 +383,7 @@ func buildTools(goBin string, opts KernelspecOptions, toolchain string) error {
 func findModuleDir() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
-		return "", fmt.Errorf("kernel: %v", err)
+		return "", fmt.Errorf("notebook: %v", err)
 	}
 	for {
 		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && moduleLine(b) == modulePath {
@@ -389,7 +391,7 @@ func findModuleDir() (string, error) {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("kernel: not inside a checkout of %s (its go.mod pins GoNB): run this from the repository", modulePath)
+			return "", fmt.Errorf("notebook: not inside a checkout of %s (its go.mod pins GoNB): run this from the repository", modulePath)
 		}
 		dir = parent
 	}
@@ -436,7 +438,7 @@ func defaultBinDir(goBin, moduleDir, toolchain string) (string, error) {
 	cmd.Env = append(os.Environ(), "GOTOOLCHAIN="+toolchain) // a local Go older than go.mod's refuses otherwise
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("kernel: go env: %v", commandError(err))
+		return "", fmt.Errorf("notebook: go env: %v", commandError(err))
 	}
 	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
 	if len(lines) >= 1 && strings.TrimSpace(lines[0]) != "" {
@@ -448,7 +450,7 @@ func defaultBinDir(goBin, moduleDir, toolchain string) (string, error) {
 			return filepath.Join(gopath, "bin"), nil
 		}
 	}
-	return "", errors.New("kernel: neither GOBIN nor GOPATH is set")
+	return "", errors.New("notebook: neither GOBIN nor GOPATH is set")
 }
 
 // commandError adds the first line of a failed command's stderr to err.
