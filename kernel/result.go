@@ -157,7 +157,8 @@ type Chart struct {
 	// Kind is one of "line" (Series vs step), "leaderboard" (Label, Value,
 	// Low, High columns of Table), "heatmap" (X, Y, Value columns of Table),
 	// "bar" (X category, Value columns, one bar series per Group value) and
-	// "xy" (X, Value columns of Table, one line per Group value) and
+	// "xy" (X, Value columns of Table, one line per Group value; with Low
+	// and High columns, an error bar from low to high at each point) and
 	// "scatter" (X, Y columns of Table, one point cloud per Group value).
 	Kind   string   `json:"kind"`
 	ID     string   `json:"id"` // [A-Za-z0-9_]+, unique within the result

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -164,4 +166,164 @@ func ExampleRunStudy() {
 	// [n heads heads_se runs]
 	// n=10: 0.47 ± 0.19 over 3 seeds
 	// n=10000: 0.51 ± 0.01 over 3 seeds
+}
+
+func lineStudy() Study {
+	return Study{Plugin: "study.line", Params: map[string]any{"a": 2.0},
+		Grid:  []Axis{Vary("x", 1.0, 2.0, 13.0), Vary("b", 0, 5)},
+		Seeds: []int64{1, 2, 3}}
+}
+
+func studyJSON(t *testing.T, r *StudyResult) string {
+	t.Helper()
+	b, err := r.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// The number of jobs does not change the result, byte for byte.
+func TestStudyJobs(t *testing.T) {
+	registerLine(t)
+	one, err := RunStudyWith(context.Background(), lineStudy(), StudyOptions{Jobs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, jobs := range []int{2, 5} {
+		many, err := RunStudyWith(context.Background(), lineStudy(), StudyOptions{Jobs: jobs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if studyJSON(t, many) != studyJSON(t, one) {
+			t.Errorf("jobs %d: study.json differs from jobs 1", jobs)
+		}
+	}
+	if !strings.Contains(studyJSON(t, one), `"error": "unlucky x"`) {
+		t.Error("study.json does not record the failed cells' error")
+	}
+}
+
+// A study stopped halfway continues from its cache: finished cells are
+// not run again, and the result equals an uninterrupted run's.
+func TestStudyResume(t *testing.T) {
+	registerLine(t)
+	want := studyJSON(t, must(RunStudy(context.Background(), lineStudy(), nil)))
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := RunStudyWith(ctx, lineStudy(), StudyOptions{Dir: dir, Observer: func(done, total int, c *Cell) {
+		if done == 7 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted study: got %v, want context.Canceled", err)
+	}
+	res, err := RunStudyWith(context.Background(), lineStudy(), StudyOptions{Dir: dir, Jobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Cached != 7 || res.Ran != 11 {
+		t.Errorf("resumed: %d cached, %d run, want 7 and 11", res.Cached, res.Ran)
+	}
+	if got := studyJSON(t, res); got != want {
+		t.Error("resumed study.json differs from an uninterrupted run's")
+	}
+	again, err := RunStudyWith(context.Background(), lineStudy(), StudyOptions{Dir: dir})
+	if err != nil || again.Ran != 0 || again.Cached != 18 {
+		t.Fatalf("complete rerun: %v, %d run, %d cached, want 0 and 18", err, again.Ran, again.Cached)
+	}
+
+	// A truncated cell and a foreign one (another cell's file under this
+	// cell's name) are rerun, never trusted.
+	a, b := cellPath(dir, res.Cells[0].Key), cellPath(dir, res.Cells[1].Key)
+	data, err := os.ReadFile(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(a, data[:len(data)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := os.ReadFile(cellPath(dir, res.Cells[2].Key))
+	if err := os.WriteFile(b, other, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fixed, err := RunStudyWith(context.Background(), lineStudy(), StudyOptions{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fixed.Ran != 2 || studyJSON(t, fixed) != want {
+		t.Errorf("after corrupting 2 cells: %d run (want 2), same JSON %v", fixed.Ran, studyJSON(t, fixed) == want)
+	}
+}
+
+// Shards run into one directory and merge into the one-machine study.
+func TestStudyShardsMerge(t *testing.T) {
+	registerLine(t)
+	want := studyJSON(t, must(RunStudy(context.Background(), lineStudy(), nil)))
+	dir := t.TempDir()
+	total := 0
+	for i := 1; i <= 4; i++ {
+		if i == 3 {
+			if _, err := MergeStudy(dir); err == nil || !strings.Contains(err.Error(), "cells missing or invalid") {
+				t.Errorf("merge before the last shards: got %v, want the missing cells named", err)
+			}
+		}
+		part, err := RunStudyWith(context.Background(), lineStudy(), StudyOptions{Dir: dir, Shard: i, Shards: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if part.Summary != nil {
+			t.Error("a shard's result has a summary")
+		}
+		total += len(part.Cells)
+	}
+	if total != 18 {
+		t.Errorf("shards ran %d cells in all, want 18", total)
+	}
+	merged, err := MergeStudy(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := studyJSON(t, merged); got != want {
+		t.Errorf("merged study.json differs from the one-machine run:\n%s\nwant\n%s", got, want)
+	}
+	for _, bad := range []StudyOptions{{Dir: dir, Shard: 0, Shards: 2}, {Dir: dir, Shard: 3, Shards: 2}, {Shard: 1, Shards: 2}} {
+		if _, err := RunStudyWith(context.Background(), lineStudy(), bad); err == nil {
+			t.Errorf("%+v: no error", bad)
+		}
+	}
+}
+
+// A cell's key covers its data: the same params on other data are
+// another cell.
+func TestStudyKeyCoversData(t *testing.T) {
+	registerTemp(t, Info{ID: "study.data", Data: []DataFormat{{Name: "any"}}}, func(j *Job) error {
+		j.SetFinal("one", 1)
+		return nil
+	})
+	path := filepath.Join(t.TempDir(), "d.txt")
+	key := func(content string) string {
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		plan, err := planStudy(Study{Plugin: "study.data", Data: []string{path}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return plan.cells[0].Key
+	}
+	if key("a") == key("b") {
+		t.Error("two data files gave one cell key")
+	}
+	if _, err := planStudy(Study{Plugin: "study.data", Data: []string{path + ".missing"}}); err == nil {
+		t.Error("a missing data file planned")
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }

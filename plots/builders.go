@@ -91,7 +91,13 @@ func points(fn string, s Series, ax Axes, dropMissingY bool) [][2]any {
 
 // Line draws each series as a line of Y against X (loss or a metric against
 // the step; one series per run). X and Y of a series must have the same
-// length; a non-finite Y leaves a gap.
+// length; a non-finite Y leaves a gap. A series with Low and High also gets
+// an error bar at each point, with caps, in its colour.
+//
+// The error bars are an ECharts custom series per line, after all the
+// lines, with the line's name (so its legend entry hides both) and the
+// line's colour set on both; each data item is [x, low, high], encoded on
+// the y axis so that the axis range takes in the bars.
 func Line(id, title string, series []Series, ax Axes) *Chart {
 	c := charts.NewLine()
 	c.SetGlobalOptions(append(common(id, title, plainHeight, len(series) > 1, 60),
@@ -99,17 +105,93 @@ func Line(id, title string, series []Series, ax Axes) *Chart {
 		charts.WithXAxisOpts(valueX(ax.XLabel, ax.LogX)),
 		charts.WithYAxisOpts(valueY(ax.YLabel, ax.LogY)),
 	)...)
+	withBars := false
 	for _, s := range series {
+		if s.Low != nil || s.High != nil {
+			withBars = true
+		}
+	}
+	// The colours are set only on charts with error bars, where a line and
+	// its bars must match; elsewhere ECharts' palette order applies.
+	colour := func(i int) *opts.ItemStyle {
+		if !withBars {
+			return nil
+		}
+		return &opts.ItemStyle{Color: palette[i%len(palette)]}
+	}
+	for i, s := range series {
 		pts := points("Line", s, ax, false)
 		c.AddSeries(text(s.Name), nil, charts.WithSeriesOpts(func(ss *charts.SingleSeries) {
 			ss.Data = pts
 			ss.ShowSymbol = opts.Bool(len(pts) <= maxSymbols)
 			ss.SymbolSize = 5
+			ss.ItemStyle = colour(i)
 		}))
+	}
+	if withBars {
+		bars := charts.NewCustom()
+		for i, s := range series {
+			items := errorBars("Line", s, ax)
+			if items == nil {
+				continue
+			}
+			bars.AddSeries(text(s.Name), nil, charts.WithSeriesOpts(func(ss *charts.SingleSeries) {
+				ss.Data = items
+				ss.RenderItem = opts.FuncOpts(errorBarJS)
+				ss.Encode = &opts.Encode{X: 0, Y: []int{1, 2}, Tooltip: []int{1, 2}}
+				ss.ItemStyle = colour(i)
+			}))
+		}
+		c.Overlap(bars)
 	}
 	c.Validate()
 	return &Chart{id: id, ec: c}
 }
+
+// errorBars returns the [x, low, high] items of a series' error bars: nil
+// when it has none, only the bars whose three values can be placed.
+func errorBars(fn string, s Series, ax Axes) [][3]float64 {
+	if s.Low == nil && s.High == nil {
+		return nil
+	}
+	if len(s.Low) != len(s.X) || len(s.High) != len(s.X) {
+		panic(fmt.Sprintf("plots: %s: series %q has %d x values, %d lows and %d highs", fn, s.Name, len(s.X), len(s.Low), len(s.High)))
+	}
+	items := make([][3]float64, 0, len(s.X))
+	for i, x := range s.X {
+		lo, hi := s.Low[i], s.High[i]
+		if num(x, ax.LogX) == missing || num(lo, ax.LogY) == missing || num(hi, ax.LogY) == missing {
+			continue
+		}
+		items = append(items, [3]float64{x, lo, hi})
+	}
+	return items
+}
+
+// errorBarHalfCap is half the cap of a line's error bar, in px (a string:
+// it is spliced into errorBarJS).
+const errorBarHalfCap = "4"
+
+// errorBarJS is the renderItem of an error-bar series: a vertical segment
+// from low to high at x with a cap of errorBarHalfCap px on each side of
+// both ends, stroked in the series' colour. go-echarts inlines it into the
+// option as code, after JSON-encoding it as a string, so it holds no double
+// quote or backslash (they would come out escaped), no "<", ">" or "&"
+// (escaped by encoders that escape HTML) and no "//" comment (newlines are
+// removed).
+const errorBarJS = `function (params, api) {
+	var x = api.value(0), lo = api.value(1), hi = api.value(2);
+	if (isNaN(x) || isNaN(lo) || isNaN(hi)) { return null; }
+	var a = api.coord([x, lo]), b = api.coord([x, hi]), w = ` + errorBarHalfCap + `, c = api.visual('color');
+	var seg = function (x1, y1, x2, y2) {
+		return {type: 'line', shape: {x1: x1, y1: y1, x2: x2, y2: y2}, style: {stroke: c, lineWidth: 1.5}};
+	};
+	return {type: 'group', children: [
+		seg(a[0], a[1], b[0], b[1]),
+		seg(a[0] - w, a[1], a[0] + w, a[1]),
+		seg(b[0] - w, b[1], b[0] + w, b[1])
+	]};
+}`
 
 // Scatter draws each series as a cloud of small points. Points with a
 // coordinate that cannot be placed are left out.

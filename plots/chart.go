@@ -18,6 +18,11 @@ import (
 type Series struct {
 	Name string
 	X, Y []float64
+	// Low and High, when set (both, each as long as X), give Line an error
+	// bar from Low[i] to High[i] at X[i] (mean ± standard error, say), in
+	// the line's colour. A bar with an end that cannot be placed is left
+	// out. Scatter ignores them.
+	Low, High []float64
 }
 
 // BarSeries is one group of bars: Values[i] belongs to the i-th category.

@@ -5,7 +5,9 @@
 //
 // # Builders
 //
-//	Line        metrics vs step, one line per run (value x axis)
+//	Line        metrics vs step, one line per run (value x axis); a
+//	            series with Low and High also gets an error bar with caps
+//	            at each point, in its colour (an ECharts custom series)
 //	Scatter     2-D point clouds, small symbols
 //	Leaderboard labels in the given order with a point per value and an
 //	            error bar from low to high (a boxplot whose box collapses

@@ -28,6 +28,11 @@ func goldenCharts() []*Chart {
 		Line("line_log", "Log axes", []Series{
 			{Name: "r", X: []float64{0, 1, 10, 100}, Y: []float64{1, 0.1, 0.01, 0}},
 		}, Axes{LogX: true, LogY: true}),
+		Line("line_err", "Mean ± s.e.", []Series{
+			{Name: "b=0", X: []float64{1, 2, 3}, Y: []float64{0.5, 0.4, 0.3},
+				Low: []float64{0.4, nan, 0.25}, High: []float64{0.6, 0.5, 0.35}},
+			{Name: "b=5", X: []float64{1, 2, 3}, Y: []float64{0.9, 0.8, 0.7}},
+		}, Axes{XLabel: "x", YLabel: "y"}),
 		Scatter("scatter", "Clouds", []Series{
 			{Name: "source", X: []float64{0, 0.5, nan, 1}, Y: []float64{0, -0.5, 1, 1}},
 			{Name: "target", X: []float64{2, 2.5}, Y: []float64{1, math.Inf(-1)}},
@@ -308,7 +313,13 @@ func TestIDs(t *testing.T) {
 
 func TestLengthMismatchPanics(t *testing.T) {
 	for name, f := range map[string]func(){
-		"Line":        func() { Line("x", "", []Series{{X: []float64{1, 2}, Y: []float64{1}}}, Axes{}) },
+		"Line": func() { Line("x", "", []Series{{X: []float64{1, 2}, Y: []float64{1}}}, Axes{}) },
+		"Line low only": func() {
+			Line("x", "", []Series{{X: []float64{1}, Y: []float64{1}, Low: []float64{0}}}, Axes{})
+		},
+		"Line short high": func() {
+			Line("x", "", []Series{{X: []float64{1, 2}, Y: []float64{1, 2}, Low: []float64{0, 1}, High: []float64{2}}}, Axes{})
+		},
 		"Leaderboard": func() { Leaderboard("x", "", []string{"a"}, []float64{1, 2}, nil, nil) },
 		"Heatmap":     func() { Heatmap("x", "", []string{"a"}, []string{"a"}, [][]float64{{1, 2}}) },
 		"Bar":         func() { Bar("x", "", []string{"a"}, []BarSeries{{Values: nil}}, Axes{}) },

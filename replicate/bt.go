@@ -199,9 +199,11 @@ func runBT(ctx context.Context, quick bool, seed int64) ([]Claim, []*kernel.Resu
 			fmt.Sprintf("the Fisher covariance gives E[discordant pairs] = Σ Φ(−|θi − θj|/sd) = %.2g; by Markov at most %g discordant pair(s) of %d with probability ≥ 99.9 %%", discordant, allowed, pairs)),
 		Check("bootstrap_coverage", fmt.Sprintf("95%% bootstrap CIs cover planted ratings (%d arenas)", runs), coverage,
 			Within(wantCov-4*se, math.Min(1, wantCov+4*se)),
-			fmt.Sprintf("percentile interval of %d bootstrap draws: expected coverage 1 − 2(0.025·%d + 1)/%d = %.3f; ± 4 binomial s.e. over %d intervals", b, b-1, b+1, wantCov, runs*btModels)),
+			fmt.Sprintf("percentile interval of %d bootstrap draws: expected coverage 1 − 2(0.025·%d + 1)/%d = %.3f; ± 4 binomial s.e. over %d intervals", b, b-1, b+1, wantCov, runs*btModels)).
+			WithPaper(0.95, "nominal"),
 		Check("mm_equals_newton", "MM and Newton reach the same ratings (max |Δ| Elo)", mmDiff, AtMost(1e-4),
-			fmt.Sprintf("both stop when max |Δθ| < %g (the plugin's tolerance); MM converges linearly (Hunter 2004), so its distance to the maximum is ≤ tol·r/(1−r): below 1e-4 Elo = %.2g in θ for any rate r ≤ 0.9998", bt.DefaultTolerance, 1e-4/bt.EloPerLogit)),
+			fmt.Sprintf("both stop when max |Δθ| < %g (the plugin's tolerance); MM converges linearly (Hunter 2004), so its distance to the maximum is ≤ tol·r/(1−r): below 1e-4 Elo = %.2g in θ for any rate r ≤ 0.9998", bt.DefaultTolerance, 1e-4/bt.EloPerLogit)).
+			WithPaper(0, "Hunter 2004"),
 	}
 	return claims, []*kernel.Result{recovery, summary.Result}, nil
 }

@@ -86,24 +86,107 @@ func (b Band) String() string {
 // band and measurement in the table.
 func fmtNum(v float64) string { return strconv.FormatFloat(v, 'g', 4, 64) }
 
-// Claim is one headline number of a paper, measured and checked.
+// Status is a claim's verdict.
+type Status string
+
+const (
+	// StatusReproduced: the paper's claim holds here; Measured is in the
+	// band derived from it.
+	StatusReproduced Status = "reproduced"
+	// StatusKnownDifference: the paper's claim does not hold on this
+	// testbed, for the reason in Claim.Why; the band checks this testbed's
+	// own stable behaviour, so a regression still fails.
+	StatusKnownDifference Status = "known difference"
+	// StatusFailed: Measured left its band, a regression.
+	StatusFailed Status = "failed"
+)
+
+// Claim is one headline number of a paper, measured and checked against a
+// band, beside what the paper reports.
 type Claim struct {
-	Paper    string  // filled in by Replicate
+	Paper    string  // the replication's name ("bt"); filled in by Replicate
 	Name     string  // stable key, snake_case: "recovery_rmse"
 	Text     string  // the claim in a few words, for the table
 	Measured float64 // what this run measured
 	Band     Band    // where Measured must fall
 	Source   string  // where the band comes from: the paper's table, a theorem, a derivation
-	Pass     bool
+
+	// The paper's own value: PaperValue when HasPaperValue, else PaperText
+	// (a qualitative result, "between DPO and TDPO2"), else nothing stated.
+	// PaperText may also qualify a number ("Table 2, HH-RLHF").
+	PaperValue    float64
+	HasPaperValue bool
+	PaperText     string
+
+	Why    string // for a known difference: why the paper's result does not hold here
+	Status Status
 }
 
-// Check returns the claim with Pass set: measured is in band.
+// Check returns a claim the paper makes and this testbed reproduces: its
+// Status is StatusReproduced when measured is in band, else StatusFailed.
 func Check(name, text string, measured float64, band Band, source string) Claim {
-	return Claim{Name: name, Text: text, Measured: measured, Band: band, Source: source, Pass: band.Contains(measured)}
+	c := Claim{Name: name, Text: text, Measured: measured, Band: band, Source: source, Status: StatusReproduced}
+	if !band.Contains(measured) {
+		c.Status = StatusFailed
+	}
+	return c
+}
+
+// KnownDifference returns a claim where the paper's result does not hold on
+// this testbed. why says why (it must not be empty); band checks what this
+// testbed stably shows instead, so Status is StatusKnownDifference when
+// measured is in band and StatusFailed when it is not.
+func KnownDifference(name, text string, measured float64, band Band, source, why string) Claim {
+	c := Check(name, text, measured, band, source)
+	c.Why = strings.TrimSpace(why)
+	if c.Why == "" {
+		c.Why = "replicate: KnownDifference " + strconv.Quote(name) + " was given no reason"
+		c.Status = StatusFailed
+		return c
+	}
+	if c.Status == StatusReproduced {
+		c.Status = StatusKnownDifference
+	}
+	return c
+}
+
+// WithPaper returns c with the paper's value v; note, if not empty,
+// qualifies it ("Table 2, HH-RLHF").
+func (c Claim) WithPaper(v float64, note string) Claim {
+	c.PaperValue, c.HasPaperValue, c.PaperText = v, true, note
+	return c
+}
+
+// WithPaperText returns c with the paper's result as text, for a claim
+// whose paper gives no single number.
+func (c Claim) WithPaperText(text string) Claim {
+	c.PaperValue, c.HasPaperValue, c.PaperText = 0, false, text
+	return c
+}
+
+// Failed reports whether the claim's measurement left its band.
+func (c Claim) Failed() bool {
+	return c.Status != StatusReproduced && c.Status != StatusKnownDifference
+}
+
+// PaperString writes the paper's value for the table: the number, the
+// text, both ("0.94 (Table 2)"), or "—" when the paper states none.
+func (c Claim) PaperString() string {
+	switch {
+	case c.HasPaperValue && c.PaperText != "":
+		return fmtNum(c.PaperValue) + " (" + c.PaperText + ")"
+	case c.HasPaperValue:
+		return fmtNum(c.PaperValue)
+	case c.PaperText != "":
+		return c.PaperText
+	}
+	return "—"
 }
 
 // MarshalJSON writes the band's ends as numbers (null when infinite) next
-// to its text, and a non-finite measurement as a string.
+// to its text, the paper's value (paper_value null when the paper states no
+// number), the status and, for a known difference, the reason; a
+// non-finite measurement is written as a string.
 func (c Claim) MarshalJSON() ([]byte, error) {
 	end := func(v float64) any {
 		if math.IsInf(v, 0) {
@@ -111,20 +194,27 @@ func (c Claim) MarshalJSON() ([]byte, error) {
 		}
 		return v
 	}
+	var paperValue any
+	if c.HasPaperValue {
+		paperValue = jsonNumber(c.PaperValue)
+	}
 	return marshalPlain(struct {
-		Paper    string `json:"paper"`
-		Name     string `json:"name"`
-		Text     string `json:"claim"`
-		Expected string `json:"expected"`
-		Low      any    `json:"low"`
-		High     any    `json:"high"`
-		LowOpen  bool   `json:"low_open,omitempty"`
-		HighOpen bool   `json:"high_open,omitempty"`
-		Measured any    `json:"measured"`
-		Source   string `json:"source"`
-		Pass     bool   `json:"pass"`
-	}{c.Paper, c.Name, c.Text, c.Band.String(), end(c.Band.Low), end(c.Band.High), c.Band.LowOpen, c.Band.HighOpen,
-		jsonNumber(c.Measured), c.Source, c.Pass})
+		Paper      string `json:"paper"`
+		Name       string `json:"name"`
+		Text       string `json:"claim"`
+		Measured   any    `json:"measured"`
+		PaperValue any    `json:"paper_value"`
+		PaperText  string `json:"paper_text,omitempty"`
+		Status     Status `json:"status"`
+		Why        string `json:"why,omitempty"`
+		Expected   string `json:"expected"`
+		Low        any    `json:"low"`
+		High       any    `json:"high"`
+		LowOpen    bool   `json:"low_open,omitempty"`
+		HighOpen   bool   `json:"high_open,omitempty"`
+		Source     string `json:"source"`
+	}{c.Paper, c.Name, c.Text, jsonNumber(c.Measured), paperValue, c.PaperText, c.Status, c.Why,
+		c.Band.String(), end(c.Band.Low), end(c.Band.High), c.Band.LowOpen, c.Band.HighOpen, c.Source})
 }
 
 // marshalPlain encodes v without escaping <, > and & (bands read "≥ 0.9",
@@ -294,40 +384,79 @@ func (r *Report) Claims() []Claim {
 	return out
 }
 
-// Failures counts the claims that failed and the papers that did not run.
-func (r *Report) Failures() int {
+// Counts returns how many claims were reproduced, are known differences,
+// and failed (left their band).
+func (r *Report) Counts() (reproduced, known, failed int) {
+	for _, c := range r.Claims() {
+		switch c.Status {
+		case StatusReproduced:
+			reproduced++
+		case StatusKnownDifference:
+			known++
+		default:
+			failed++
+		}
+	}
+	return reproduced, known, failed
+}
+
+// NotRun counts the papers whose replication could not run.
+func (r *Report) NotRun() int {
 	n := 0
 	for _, p := range r.Papers {
 		if p.Err != nil {
 			n++
 		}
-		for _, c := range p.Claims {
-			if !c.Pass {
-				n++
-			}
-		}
 	}
 	return n
 }
 
-// Pass reports whether every paper ran and every claim passed.
+// Failures counts the claims that failed and the papers that did not run.
+// Known differences are not failures: their bands check this testbed's
+// own behaviour and they held.
+func (r *Report) Failures() int {
+	_, _, failed := r.Counts()
+	return failed + r.NotRun()
+}
+
+// Pass reports whether every paper ran and no claim failed: every claim is
+// reproduced or a known difference.
 func (r *Report) Pass() bool { return r.Failures() == 0 }
 
-// WriteTable prints the claims as a table (paper, claim, expected,
-// measured, pass/fail), a line per paper that failed to run, and a verdict.
+// Summary is the verdict in one line: "12 reproduced, 3 known differences,
+// 0 failed", then "; 1 paper(s) did not run" when one did not.
+func (r *Report) Summary() string {
+	rep, known, failed := r.Counts()
+	kd := "known differences"
+	if known == 1 {
+		kd = "known difference"
+	}
+	s := fmt.Sprintf("%d reproduced, %d %s, %d failed", rep, known, kd, failed)
+	if n := r.NotRun(); n > 0 {
+		s += fmt.Sprintf("; %d paper(s) did not run", n)
+	}
+	return s
+}
+
+func (r *Report) mode() string {
+	if r.Quick {
+		return "quick"
+	}
+	return "full"
+}
+
+// WriteTable prints the claims as a table (paper, claim, ours, band,
+// paper's value, status), a line per paper that failed to run, the reason
+// for each known difference, and the summary line.
 func (r *Report) WriteTable(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "paper\tclaim\texpected\tmeasured\tresult")
+	fmt.Fprintln(tw, "paper\tclaim\tours\tband\tpaper's\tstatus")
 	for _, p := range r.Papers {
 		if p.Err != nil {
-			fmt.Fprintf(tw, "%s\t(did not run)\t\t\tERROR\n", p.Name)
+			fmt.Fprintf(tw, "%s\t(did not run)\t\t\t\tERROR\n", p.Name)
 		}
 		for _, c := range p.Claims {
-			verdict := "pass"
-			if !c.Pass {
-				verdict = "FAIL"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Paper, c.Text, c.Band, fmtNum(c.Measured), verdict)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.Paper, c.Text, fmtNum(c.Measured), c.Band, c.PaperString(), statusWord(c.Status))
 		}
 	}
 	tw.Flush()
@@ -336,26 +465,31 @@ func (r *Report) WriteTable(w io.Writer) {
 			fmt.Fprintf(w, "%s: %s\n", p.Name, oneLine(p.Err.Error()))
 		}
 	}
-	all := len(r.Claims())
-	fmt.Fprintf(w, "%d of %d claims pass", all-r.claimFailures(), all)
-	if bad := r.Failures() - r.claimFailures(); bad > 0 {
-		fmt.Fprintf(w, "; %d paper(s) did not run", bad)
+	first := true
+	for _, c := range r.Claims() {
+		if c.Why == "" {
+			continue
+		}
+		if first {
+			fmt.Fprintln(w, "known differences (the paper's result does not hold here; the band checks ours):")
+			first = false
+		}
+		mark := ""
+		if c.Failed() {
+			mark = " (FAILED: left its band)"
+		}
+		fmt.Fprintf(w, "  %s/%s%s: %s\n", c.Paper, c.Name, mark, oneLine(c.Why))
 	}
-	mode := "full"
-	if r.Quick {
-		mode = "quick"
-	}
-	fmt.Fprintf(w, " (%s, seed %d, %.1f s)\n", mode, r.Seed, r.Seconds)
+	fmt.Fprintf(w, "%s (%s, seed %d, %.1f s)\n", r.Summary(), r.mode(), r.Seed, r.Seconds)
 }
 
-func (r *Report) claimFailures() int {
-	n := 0
-	for _, c := range r.Claims() {
-		if !c.Pass {
-			n++
-		}
+// statusWord is the status as the table shows it: a failure in capitals.
+func statusWord(s Status) string {
+	switch s {
+	case StatusReproduced, StatusKnownDifference:
+		return string(s)
 	}
-	return n
+	return "FAILED"
 }
 
 func oneLine(s string) string { return strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", " ") }
@@ -373,8 +507,10 @@ type resultSummary struct {
 	Notes      []string          `json:"notes,omitempty"`
 }
 
-// JSON encodes the report (replication.json): the settings, the verdict,
-// every claim with its band and source, and a summary of every result.
+// JSON encodes the report (replication.json): the settings, the verdict
+// and its counts, every claim with ours, the paper's value, the status
+// (and why, for a known difference), its band and source, and a summary of
+// every result.
 func (r *Report) JSON() ([]byte, error) {
 	type paperJSON struct {
 		Name    string          `json:"name"`
@@ -388,13 +524,20 @@ func (r *Report) JSON() ([]byte, error) {
 		Seed     int64       `json:"seed"`
 		Quick    bool        `json:"quick"`
 		Pass     bool        `json:"pass"`
+		Summary  string      `json:"summary"`
 		Claims   int         `json:"claims"`
+		Repro    int         `json:"reproduced"`
+		Known    int         `json:"known_differences"`
+		Failed   int         `json:"failed"`
+		NotRun   int         `json:"papers_not_run"`
 		Failures int         `json:"failures"`
 		Started  string      `json:"started"`
 		Seconds  float64     `json:"seconds"`
 		Papers   []paperJSON `json:"papers"`
-	}{Seed: r.Seed, Quick: r.Quick, Pass: r.Pass(), Claims: len(r.Claims()), Failures: r.Failures(),
+	}{Seed: r.Seed, Quick: r.Quick, Pass: r.Pass(), Summary: r.Summary(), Claims: len(r.Claims()),
+		NotRun: r.NotRun(), Failures: r.Failures(),
 		Started: r.Started.UTC().Format(time.RFC3339), Seconds: r.Seconds}
+	out.Repro, out.Known, out.Failed = r.Counts()
 	for _, p := range r.Papers {
 		pj := paperJSON{Name: p.Name, Title: p.Title, Seconds: p.Seconds, Claims: p.Claims, Results: []resultSummary{}}
 		if pj.Claims == nil {
@@ -429,16 +572,8 @@ func (r *Report) JSON() ([]byte, error) {
 func (r *Report) HTML() ([]byte, error) {
 	esc := html.EscapeString
 	var b strings.Builder
-	mode := "full"
-	if r.Quick {
-		mode = "quick"
-	}
-	all := len(r.Claims())
-	fmt.Fprintf(&b, "<p><b>%d of %d claims pass</b>", all-r.claimFailures(), all)
-	if bad := r.Failures() - r.claimFailures(); bad > 0 {
-		fmt.Fprintf(&b, "; <b>%d paper(s) did not run</b>", bad)
-	}
-	fmt.Fprintf(&b, " — %s replication, seed %d, started %s, %.1f s.</p>\n", mode, r.Seed,
+	fmt.Fprintf(&b, "<p><b>%s</b>", esc(r.Summary()))
+	fmt.Fprintf(&b, " — %s replication, seed %d, started %s, %.1f s.</p>\n", r.mode(), r.Seed,
 		esc(r.Started.UTC().Format(time.RFC3339)), r.Seconds)
 	b.WriteString(claimsHTML(r.Claims(), true))
 	for pi, p := range r.Papers {
@@ -470,8 +605,9 @@ func (r *Report) HTML() ([]byte, error) {
 	return plots.Page("alignlab replication", b.String()), nil
 }
 
-// claimsHTML renders claims as a table; withPaper adds the paper column,
-// without it the band's source is shown instead.
+// claimsHTML renders claims as a table: ours, the band, the paper's value,
+// the status and, for a known difference, why. withPaper adds the paper
+// column; without it the band's source is shown instead.
 func claimsHTML(claims []Claim, withPaper bool) string {
 	esc := html.EscapeString
 	var b strings.Builder
@@ -479,22 +615,26 @@ func claimsHTML(claims []Claim, withPaper bool) string {
 	if withPaper {
 		b.WriteString("<th>paper</th>")
 	}
-	b.WriteString("<th>claim</th><th>expected</th><th>measured</th><th>result</th>")
+	b.WriteString("<th>claim</th><th>ours</th><th>band</th><th>paper's</th><th>status</th><th>why it differs</th>")
 	if !withPaper {
 		b.WriteString("<th>source of the band</th>")
 	}
 	b.WriteString("</tr></thead>\n<tbody>\n")
 	for _, c := range claims {
-		verdict := `<td style="color:#070">pass</td>`
-		if !c.Pass {
-			verdict = `<td style="color:#b00;font-weight:bold">FAIL</td>`
+		style := `color:#070`
+		switch c.Status {
+		case StatusKnownDifference:
+			style = `color:#a60`
+		case StatusReproduced:
+		default:
+			style = `color:#b00;font-weight:bold`
 		}
 		b.WriteString("<tr>")
 		if withPaper {
 			fmt.Fprintf(&b, "<td>%s</td>", esc(c.Paper))
 		}
-		fmt.Fprintf(&b, "<td>%s</td><td>%s</td><td style=\"text-align:right\">%s</td>%s",
-			esc(c.Text), esc(c.Band.String()), esc(fmtNum(c.Measured)), verdict)
+		fmt.Fprintf(&b, "<td>%s</td><td style=\"text-align:right\">%s</td><td>%s</td><td>%s</td><td style=\"%s\">%s</td><td>%s</td>",
+			esc(c.Text), esc(fmtNum(c.Measured)), esc(c.Band.String()), esc(c.PaperString()), style, esc(statusWord(c.Status)), esc(c.Why))
 		if !withPaper {
 			fmt.Fprintf(&b, "<td>%s</td>", esc(c.Source))
 		}

@@ -44,15 +44,63 @@ func TestBand(t *testing.T) {
 	}
 }
 
+func TestClaimStatus(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		c      Claim
+		status Status
+		why    string
+	}{
+		{"reproduced", Check("a", "a", 0.5, AtMost(1), "theory"), StatusReproduced, ""},
+		{"failed", Check("a", "a", 1.5, AtMost(1), "theory"), StatusFailed, ""},
+		{"NaN fails", Check("a", "a", math.NaN(), AtMost(1), "theory"), StatusFailed, ""},
+		{"known difference", KnownDifference("k", "k", 0.3, AtMost(0.5), "ours", " the paper's gain does not show here "), StatusKnownDifference, "the paper's gain does not show here"},
+		// A known difference whose band no longer holds is a regression
+		// (or the paper's result now reproduces): it fails, reason kept.
+		{"known difference left its band", KnownDifference("k", "k", 0.7, AtMost(0.5), "ours", "no gain here"), StatusFailed, "no gain here"},
+		{"known difference without a reason", KnownDifference("k", "k", 0.3, AtMost(0.5), "ours", " "), StatusFailed, `replicate: KnownDifference "k" was given no reason`},
+	} {
+		if tc.c.Status != tc.status || tc.c.Why != tc.why {
+			t.Errorf("%s: status %q, why %q; want %q, %q", tc.name, tc.c.Status, tc.c.Why, tc.status, tc.why)
+		}
+		if got := tc.c.Failed(); got != (tc.status == StatusFailed) {
+			t.Errorf("%s: Failed() = %v", tc.name, got)
+		}
+	}
+	if (Claim{}).Failed() != true {
+		t.Error("a claim with no status does not count as failed")
+	}
+}
+
+func TestClaimPaperString(t *testing.T) {
+	c := Check("a", "a", 0.5, AtMost(1), "theory")
+	for _, tc := range []struct {
+		c    Claim
+		want string
+	}{
+		{c, "—"},
+		{c.WithPaper(0.95, ""), "0.95"},
+		{c.WithPaper(0.95, "nominal"), "0.95 (nominal)"},
+		{c.WithPaperText("far below DPO's"), "far below DPO's"},
+		{c.WithPaper(2, "x").WithPaperText("y"), "y"},
+	} {
+		if got := tc.c.PaperString(); got != tc.want {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
+}
+
 func TestClaimJSON(t *testing.T) {
 	for _, tc := range []struct {
 		c    Claim
 		want string
 	}{
-		{Check("a", "claim a", 0.5, AtMost(1), "theory"),
-			`{"paper":"","name":"a","claim":"claim a","expected":"≤ 1","low":null,"high":1,"measured":0.5,"source":"theory","pass":true}`},
+		{Check("a", "claim a", 0.5, AtMost(1), "theory").WithPaper(0.25, "Table 2"),
+			`{"paper":"","name":"a","claim":"claim a","measured":0.5,"paper_value":0.25,"paper_text":"Table 2","status":"reproduced","expected":"≤ 1","low":null,"high":1,"source":"theory"}`},
 		{Check("b", "claim b", math.NaN(), Above(1), "paper"),
-			`{"paper":"","name":"b","claim":"claim b","expected":"> 1","low":1,"high":null,"low_open":true,"measured":"NaN","source":"paper","pass":false}`},
+			`{"paper":"","name":"b","claim":"claim b","measured":"NaN","paper_value":null,"status":"failed","expected":"> 1","low":1,"high":null,"low_open":true,"source":"paper"}`},
+		{KnownDifference("k", "claim k", 0.1, AtMost(0.5), "ours", "the gain does not show").WithPaperText("a visible gain"),
+			`{"paper":"","name":"k","claim":"claim k","measured":0.1,"paper_value":null,"paper_text":"a visible gain","status":"known difference","why":"the gain does not show","expected":"≤ 0.5","low":null,"high":0.5,"source":"ours"}`},
 	} {
 		b, err := tc.c.MarshalJSON()
 		if err != nil {
@@ -106,10 +154,12 @@ func TestReplicateReport(t *testing.T) {
 	withPapers(t,
 		Paper{Name: "zz_good", Title: "Good <paper>", Run: func(_ context.Context, quick bool, seed int64) ([]Claim, []*kernel.Result, error) {
 			seeds = append(seeds, seed)
-			return []Claim{Check("c1", "one <b>", 1, AtMost(2), "a derivation")}, []*kernel.Result{fakeResult(t)}, nil
+			return []Claim{Check("c1", "one <b>", 1, AtMost(2), "a derivation").WithPaper(1.25, ""),
+				KnownDifference("k1", "kd", 0.1, AtMost(0.5), "our finding", "no gain here").WithPaperText("a gain")}, []*kernel.Result{fakeResult(t)}, nil
 		}},
 		Paper{Name: "zz_bad", Title: "Bad", Run: func(context.Context, bool, int64) ([]Claim, []*kernel.Result, error) {
-			return []Claim{Check("c2", "two", 3, AtMost(2), "the paper"), Check("c3", "three", 1, AtLeast(1), "the paper")}, nil, nil
+			return []Claim{Check("c2", "two", 3, AtMost(2), "the paper"), Check("c3", "three", 1, AtLeast(1), "the paper"),
+				KnownDifference("k2", "kd2", 0.9, AtMost(0.5), "our finding", "it differed")}, nil, nil
 		}},
 		Paper{Name: "zz_err", Title: "Err", Run: func(context.Context, bool, int64) ([]Claim, []*kernel.Result, error) {
 			return nil, nil, errors.New("no data\nsecond line")
@@ -143,8 +193,11 @@ func TestReplicateReport(t *testing.T) {
 	if got := strings.Join(progress, ","); got != "zz_good,zz_good done,zz_bad,zz_bad done,zz_err,zz_err done,zz_panic,zz_panic done,zz_none,zz_none done" {
 		t.Errorf("progress %s", got)
 	}
-	if rep.Pass() || rep.Failures() != 4 || len(rep.Claims()) != 3 {
-		t.Errorf("pass %v, failures %d, claims %d; want false, 4 (c2, err, panic, none), 3", rep.Pass(), rep.Failures(), len(rep.Claims()))
+	if r, k, f := rep.Counts(); r != 2 || k != 1 || f != 2 {
+		t.Errorf("counts %d reproduced, %d known, %d failed; want 2 (c1, c3), 1 (k1), 2 (c2, k2)", r, k, f)
+	}
+	if rep.Pass() || rep.Failures() != 5 || rep.NotRun() != 3 || len(rep.Claims()) != 5 {
+		t.Errorf("pass %v, failures %d, not run %d, claims %d; want false, 5 (c2, k2, err, panic, none), 3, 5", rep.Pass(), rep.Failures(), rep.NotRun(), len(rep.Claims()))
 	}
 	if c := rep.Claims()[0]; c.Paper != "zz_good" {
 		t.Errorf("claim paper %q, want zz_good", c.Paper)
@@ -156,13 +209,16 @@ func TestReplicateReport(t *testing.T) {
 	rep.WriteTable(&b)
 	out := b.String()
 	for _, want := range []string{
-		"paper     claim          expected  measured  result\n",
-		"zz_good   one <b>        ≤ 2       1         pass\n",
-		"zz_bad    two            ≤ 2       3         FAIL\n",
-		"zz_err    (did not run)                      ERROR\n",
+		"paper     claim          ours  band   paper's  status\n",
+		"zz_good   one <b>        1     ≤ 2    1.25     reproduced\n",
+		"zz_good   kd             0.1   ≤ 0.5  a gain   known difference\n",
+		"zz_bad    two            3     ≤ 2    —        FAILED\n",
+		"zz_bad    kd2            0.9   ≤ 0.5  —        FAILED\n",
+		"zz_err    (did not run)                        ERROR\n",
 		"zz_err: no data second line\n",
 		"zz_none: replicate: zz_none: the replication checked no claim\n",
-		"2 of 3 claims pass; 3 paper(s) did not run (quick, seed 5, ",
+		"known differences (the paper's result does not hold here; the band checks ours):\n  zz_good/k1: no gain here\n  zz_bad/k2 (FAILED: left its band): it differed\n",
+		"\n2 reproduced, 1 known difference, 2 failed; 3 paper(s) did not run (quick, seed 5, ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table misses %q:\n%s", want, out)
@@ -173,11 +229,16 @@ func TestReplicateReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	var decoded struct {
-		Seed     int64
-		Quick    bool
-		Pass     bool
-		Failures int
-		Papers   []struct {
+		Seed             int64
+		Quick            bool
+		Pass             bool
+		Summary          string
+		Reproduced       int
+		KnownDifferences int `json:"known_differences"`
+		Failed           int
+		PapersNotRun     int `json:"papers_not_run"`
+		Failures         int
+		Papers           []struct {
 			Name    string
 			Error   string
 			Claims  []map[string]any
@@ -191,8 +252,19 @@ func TestReplicateReport(t *testing.T) {
 	if err := json.Unmarshal(js, &decoded); err != nil {
 		t.Fatalf("replication.json: %v\n%s", err, js)
 	}
-	if decoded.Seed != 5 || !decoded.Quick || decoded.Pass || decoded.Failures != 4 || len(decoded.Papers) != 5 {
+	if decoded.Seed != 5 || !decoded.Quick || decoded.Pass || decoded.Failures != 5 || len(decoded.Papers) != 5 ||
+		decoded.Reproduced != 2 || decoded.KnownDifferences != 1 || decoded.Failed != 2 || decoded.PapersNotRun != 3 ||
+		decoded.Summary != "2 reproduced, 1 known difference, 2 failed; 3 paper(s) did not run" {
 		t.Errorf("decoded %+v", decoded)
+	}
+	if k := decoded.Papers[0].Claims[1]; k["status"] != "known difference" || k["why"] != "no gain here" || k["paper_text"] != "a gain" || k["measured"] != 0.1 {
+		t.Errorf("known difference in replication.json: %v", k)
+	}
+	if c := decoded.Papers[0].Claims[0]; c["status"] != "reproduced" || c["paper_value"] != 1.25 || c["why"] != nil {
+		t.Errorf("reproduced claim in replication.json: %v", c)
+	}
+	if k := decoded.Papers[1].Claims[2]; k["status"] != "failed" || k["why"] != "it differed" {
+		t.Errorf("known difference that left its band in replication.json: %v", k)
 	}
 	if r := decoded.Papers[0].Results; len(r) != 1 || r[0].Plugin != "test.fake" || r[0].Provenance.GoVersion == "" || r[0].Final["x"] != 0.5 {
 		t.Errorf("result summary %+v", r)
@@ -205,13 +277,33 @@ func TestReplicateReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := string(html)
-	for _, want := range []string{"one &lt;b&gt;", "Good &lt;paper&gt;", "FAIL", "a derivation", "goecharts_p0_r0_test_fake_x", "did not run: no data second line"} {
+	for _, want := range []string{"one &lt;b&gt;", "Good &lt;paper&gt;", "FAILED", "a derivation", "goecharts_p0_r0_test_fake_x", "did not run: no data second line",
+		"<b>2 reproduced, 1 known difference, 2 failed; 3 paper(s) did not run</b>", ">known difference</td><td>no gain here</td>", "<td>1.25</td>"} {
 		if !strings.Contains(h, want) {
 			t.Errorf("report.html misses %q", want)
 		}
 	}
 	if strings.Contains(h, "one <b>") {
 		t.Error("report.html does not escape claim text")
+	}
+	if strings.Contains(h, ">pass<") || strings.Contains(out, " pass") {
+		t.Error("the report still reads a claim as \"pass\"")
+	}
+}
+
+// TestReportPassesWithKnownDifferences: reproduced claims and known
+// differences pass the report; one failed claim does not.
+func TestReportPassesWithKnownDifferences(t *testing.T) {
+	rep := &Report{Papers: []*PaperReport{{Name: "p", Claims: []Claim{
+		Check("a", "a", 1, AtMost(2), "x"),
+		KnownDifference("k", "k", 1, AtMost(2), "x", "the paper's result does not hold here"),
+	}}}}
+	if !rep.Pass() || rep.Summary() != "1 reproduced, 1 known difference, 0 failed" {
+		t.Errorf("pass %v, summary %q; want true, \"1 reproduced, 1 known difference, 0 failed\"", rep.Pass(), rep.Summary())
+	}
+	rep.Papers[0].Claims = append(rep.Papers[0].Claims, KnownDifference("k2", "k2", 3, AtMost(2), "x", "why"))
+	if rep.Pass() || rep.Summary() != "1 reproduced, 1 known difference, 1 failed" {
+		t.Errorf("pass %v, summary %q; want false, \"1 reproduced, 1 known difference, 1 failed\"", rep.Pass(), rep.Summary())
 	}
 }
 

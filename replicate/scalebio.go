@@ -41,6 +41,7 @@ func init() {
 type scalebioRun struct {
 	seed                      int64
 	uniform, oracle, scalebio float64 // test log-loss
+	valFilter                 float64 // … of the val_filter heuristic
 	clean                     float64 // ScaleBiO's weight mass on the flip-0 sources
 	noise                     float64 // … on the pure-noise (flip 0.5) sources
 	effFlip                   float64 // Σ p_k ε_k: the flip rate of the weighted mixture
@@ -109,7 +110,8 @@ func scalebioMeasure(res *kernel.Result) (scalebioRun, error) {
 	for _, m := range []struct {
 		dst  *float64
 		name string
-	}{{&r.uniform, bilevel.MethodUniform}, {&r.oracle, bilevel.MethodOracle}, {&r.scalebio, bilevel.MethodScaleBiO}} {
+	}{{&r.uniform, bilevel.MethodUniform}, {&r.oracle, bilevel.MethodOracle}, {&r.scalebio, bilevel.MethodScaleBiO},
+		{&r.valFilter, bilevel.MethodValFilter}} {
 		v, err := tableCell(mt, "test_logloss", map[string]string{"method": m.name})
 		if err != nil {
 			return r, fmt.Errorf("replicate: scalebio: %w", err)
@@ -197,8 +199,9 @@ func scalebioTheory(res *kernel.Result, model string) (*scalebioPrediction, erro
 
 // scalebioClaims checks the worst of runs against th.
 func scalebioClaims(model string, runs []scalebioRun, th *scalebioPrediction) []Claim {
-	worst := struct{ oracle, uniform, clean, noise, eff float64 }{math.Inf(-1), math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}
+	worst := struct{ oracle, uniform, clean, noise, eff, edge float64 }{math.Inf(-1), math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1), math.Inf(-1)}
 	for _, r := range runs {
+		worst.edge = math.Max(worst.edge, r.valFilter-r.scalebio)
 		worst.oracle = math.Max(worst.oracle, r.scalebio-r.oracle)
 		worst.uniform = math.Min(worst.uniform, r.uniform-r.scalebio)
 		worst.clean = math.Min(worst.clean, r.clean)
@@ -217,15 +220,23 @@ func scalebioClaims(model string, runs []scalebioRun, th *scalebioPrediction) []
 	delta := fmt.Sprintf("Δ(ε) is the population excess test log-loss of the logistic fit to labels flipped at rate ε (soft labels ε + (1−2ε)σ(z), margin z ~ N(0, %g²)), by Gauss–Hermite quadrature", th.signal)
 	return []Claim{
 		Check(model+"_near_oracle", fmt.Sprintf("%s: test log-loss, scalebio − clean-only oracle%s", what, of), worst.oracle, AtMost(th.oracleTol),
-			fmt.Sprintf("%s: the oracle (n = %d clean training examples) is %.4f above Bayes, a fit to the %d validation examples alone %.4f; the band is the difference: reweighting must extract more than the validation set alone would give", asym, th.nClean, th.cleanExcess, th.nVal, th.valExcess)),
+			fmt.Sprintf("%s: the oracle (n = %d clean training examples) is %.4f above Bayes, a fit to the %d validation examples alone %.4f; the band is the difference: reweighting must extract more than the validation set alone would give", asym, th.nClean, th.cleanExcess, th.nVal, th.valExcess)).
+			WithPaperText("≈ 0 (optimal weights)"),
 		Check(model+"_below_uniform", fmt.Sprintf("%s: test log-loss, uniform − scalebio%s", what, of), worst.uniform, AtLeast(th.uniformGap),
-			fmt.Sprintf("uniform weights train on labels flipped at the mean rate ε̄ = %.3g, independent of x; %s: Δ(ε̄) = %.4f; ScaleBiO is at most p/(2·%d) = %.4f above Bayes (the previous claim), so the gap is ≥ Δ(ε̄) − %.4f (the issue's quick study: uniform ≈ 0.50 vs reweighted ≈ 0.37)", th.meanFlip, delta, th.uniformLoss, th.nVal, th.valExcess, th.valExcess)),
+			fmt.Sprintf("uniform weights train on labels flipped at the mean rate ε̄ = %.3g, independent of x; %s: Δ(ε̄) = %.4f; ScaleBiO is at most p/(2·%d) = %.4f above Bayes (the previous claim), so the gap is ≥ Δ(ε̄) − %.4f (the issue's quick study: uniform ≈ 0.50 vs reweighted ≈ 0.37)", th.meanFlip, delta, th.uniformLoss, th.nVal, th.valExcess, th.valExcess)).
+			WithPaperText("> 0 (beats uniform)"),
 		Check(model+"_clean_weight", fmt.Sprintf("%s: ScaleBiO's weight on the clean (flip 0) sources%s", what, of), worst.clean, AtLeast(scalebioCleanShare),
-			"a convention: the paper's claim that the learned weights move onto the high-quality sources, read as a majority of the mass on the flip-0 sources (uniform weights give them 2/8); near-clean sources (flip 0.1) may keep some, which the effective-flip claim prices"),
+			"a convention: the paper's claim that the learned weights move onto the high-quality sources, read as a majority of the mass on the flip-0 sources (uniform weights give them 2/8); near-clean sources (flip 0.1) may keep some, which the effective-flip claim prices").
+			WithPaperText("most of it"),
 		Check(model+"_noise_weight", fmt.Sprintf("%s: ScaleBiO's weight on the pure-noise (flip 0.5) sources%s", what, of), worst.noise, AtMost(th.noiseMax),
-			fmt.Sprintf("labels flipped at rate 0.5 do not depend on x, so mass m on them (the rest clean) is a flip rate m/2 for the whole mixture; %s; the band is the m whose cost Δ(m/2) equals the oracle's own estimation error p/(2·%d) = %.4f", delta, th.nClean, th.cleanExcess)),
+			fmt.Sprintf("labels flipped at rate 0.5 do not depend on x, so mass m on them (the rest clean) is a flip rate m/2 for the whole mixture; %s; the band is the m whose cost Δ(m/2) equals the oracle's own estimation error p/(2·%d) = %.4f", delta, th.nClean, th.cleanExcess)).
+			WithPaperText("≈ 0 (down-weighted)"),
 		Check(model+"_effective_flip", fmt.Sprintf("%s: flip rate of the weighted mixture, Σ p_k ε_k%s", what, of), worst.eff, AtMost(th.effFlipMax),
 			fmt.Sprintf("a model trained with the learned weights (scalebio_retrain) sees labels flipped at rate Σ p_k ε_k; %s; the band is the rate at which Δ equals the near-oracle tolerance %.4f", delta, th.oracleTol)),
+		KnownDifference(model+"_edge_over_val_filter", fmt.Sprintf("%s: test log-loss, val_filter heuristic − scalebio%s", what, of), worst.edge, AtMost(th.cleanExcess),
+			fmt.Sprintf("checks this testbed's finding (notebook 06) that ScaleBiO has no edge over the val_filter heuristic: val_filter keeps exactly the clean sources, so (%s) it is p/(2·%d) = %.4f above Bayes, and no fit's expected test loss is below Bayes: an edge above %.4f would mean the heuristic kept noisy data, and the paper's advantage over data filtering shows here. The band is that bound; the near-oracle claim bounds the other side", asym, th.nClean, th.cleanExcess, th.cleanExcess),
+			"the paper's LLM experiments put ScaleBiO ahead of uniform sampling and of data-filtering baselines; on this testbed label noise shows plainly in each source's loss under the validation-only model (seed 1: the 10 %-flip source 0.26 nats above the worse clean one, against the heuristic's 0.1 threshold), so filtering already lands on the clean-only oracle and ScaleBiO can only tie it. Sources that differ in coverage or informativeness rather than flips, where it might not, are not tested").
+			WithPaperText("> 0 (beats filtering)"),
 	}
 }
 

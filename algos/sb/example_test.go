@@ -60,3 +60,30 @@ func Example_plugin() {
 	fmt.Println(res.TableNames(), len(res.Charts))
 	// Output: [parameters samples trajectories] 3
 }
+
+func ExampleDefaultLearningRateFor() {
+	// The paper's rates at its three ε, and between them the geometric
+	// interpolation (linear in log lr against log ε).
+	for _, eps := range []float64{0.1, 1, 10, 3} {
+		fmt.Printf("ε = %g: %.4g\n", eps, sb.DefaultLearningRateFor(eps))
+	}
+	// Output:
+	// ε = 0.1: 0.001
+	// ε = 1: 0.003
+	// ε = 10: 0.06
+	// ε = 3: 0.01253
+}
+
+func ExampleFullBenchmarkStudy() {
+	s := sb.FullBenchmarkStudy()
+	cells := 1
+	for _, ax := range s.Grid {
+		cells *= len(ax.Values)
+		fmt.Println(ax.Keys, ax.Values)
+	}
+	fmt.Println(cells, "cells ×", len(s.Seeds), "seeds at", s.Params[sb.ParamSteps], "steps")
+	// Output:
+	// [dim] [[2] [16] [64]]
+	// [epsilon] [[0.1] [1] [10]]
+	// 9 cells × 5 seeds at 10000 steps
+}

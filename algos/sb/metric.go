@@ -2,6 +2,7 @@ package sb
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"runtime"
@@ -126,6 +127,13 @@ type Eval struct {
 	TestPoints      int // test x drawn from P₀; 0 means 1000
 	SamplesPerX     int // model samples of y|x per test x; 0 means 1000
 	VarianceSamples int // draws of P₀ for P₁'s mean, covariance and total variance; 0 means 10000
+	// TestInputs, when set, are the test x (the benchmark's fixed ones)
+	// instead of TestPoints draws of P₀.
+	TestInputs [][]float64
+	// TargetVariance, when > 0, is the normaliser Var(P₁) (the
+	// benchmark's published value) instead of the estimate from
+	// VarianceSamples draws.
+	TargetVariance float64
 }
 
 func (e Eval) withDefaults() Eval {
@@ -159,13 +167,18 @@ type CBW struct {
 	// Independent is the plan π(y|x) = P₁(y), which ignores x: (m̂, Σ̂) are
 	// P₁'s mean and covariance for every x. It sets the scale.
 	Independent float64
-	// TargetVariance is Var(P₁), the normaliser.
+	// TargetVariance is Var(P₁), the normaliser: Eval.TargetVariance when
+	// given, else EstimatedTargetVariance.
 	TargetVariance float64
+	// EstimatedTargetVariance is Var(P₁) estimated from Eval.VarianceSamples
+	// draws of P₀ (the law of total covariance, no sampling of y).
+	EstimatedTargetVariance float64
 }
 
 // EvaluateCBW measures m against the known plan of pair on TestPoints x
-// drawn from P₀. Each x has its own random stream derived from r, so the
-// result does not depend on how many goroutines share the work.
+// drawn from P₀ (or on cfg.TestInputs). Each x has its own random stream
+// derived from r, so the result does not depend on how many goroutines
+// share the work.
 func EvaluateCBW(m *Model, pair *datasets.EOTPair, cfg Eval, r *rand.Rand) (CBW, error) {
 	cfg = cfg.withDefaults()
 	if m.Dim() != pair.Dim {
@@ -175,13 +188,30 @@ func EvaluateCBW(m *Model, pair *datasets.EOTPair, cfg Eval, r *rand.Rand) (CBW,
 		return CBW{}, errors.New("sb: need ≥ 2 samples per x to fit a covariance")
 	}
 	d := pair.Dim
+	for i, x := range cfg.TestInputs {
+		if len(x) != d {
+			return CBW{}, fmt.Errorf("sb: test input %d has dimension %d, want %d", i, len(x), d)
+		}
+	}
+	if !(cfg.TargetVariance >= 0) || math.IsInf(cfg.TargetVariance, 1) {
+		return CBW{}, fmt.Errorf("sb: target variance must be finite and > 0 (or 0 to estimate it), got %v", cfg.TargetVariance)
+	}
 	mean1, cov1 := pair.TargetMoments(cfg.VarianceSamples, r)
 	out := CBW{}
 	for i := range d {
-		out.TargetVariance += cov1[i*d+i]
+		out.EstimatedTargetVariance += cov1[i*d+i]
+	}
+	out.TargetVariance = out.EstimatedTargetVariance
+	if cfg.TargetVariance > 0 {
+		out.TargetVariance = cfg.TargetVariance
 	}
 	root1 := sqrtSym(cov1, d)
-	xs := pair.SampleSource(cfg.TestPoints, r)
+	var xs [][]float64
+	if len(cfg.TestInputs) > 0 {
+		xs = cfg.TestInputs
+	} else {
+		xs = pair.SampleSource(cfg.TestPoints, r)
+	}
 	seeds := make([]uint64, len(xs))
 	for i := range seeds {
 		seeds[i] = r.Uint64()

@@ -104,3 +104,38 @@ func TestEvaluateCBWTruePlan(t *testing.T) {
 		t.Errorf("independent plan scores %g%%, want ≫ 1%%", res.Independent)
 	}
 }
+
+// With fixed test inputs and a given normaliser, the exact value is the
+// formula evaluated on exactly those x: 100 · mean_x HalfBW2(model, true)
+// / (½ · TargetVariance), and the estimate of Var(P₁) is still reported.
+func TestEvaluateCBWFixedInputs(t *testing.T) {
+	const tol = 1e-12
+	r := rand.New(rand.NewPCG(4, 4))
+	pair, err := datasets.GenerateEOT(datasets.EOTMixtureConfig(2, 0.5, false), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := testModel(3, 2, 0.5, r)
+	xs := [][]float64{{0, 0}, {1, -1}, {0.5, 2}}
+	const tv = 3.5
+	res, err := EvaluateCBW(m, pair, Eval{TestInputs: xs, TargetVariance: tv, SamplesPerX: 50, VarianceSamples: 500}, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 0.0
+	for _, x := range xs {
+		me, ce := m.PlanMoments(x)
+		mt, ct := pair.ConditionalMoments(x)
+		want += HalfBW2(me, ce, mt, ct)
+	}
+	want *= 100 / (float64(len(xs)) * 0.5 * tv)
+	if math.Abs(res.Exact-want) > tol*want {
+		t.Errorf("exact %.12g on the fixed inputs, want %.12g", res.Exact, want)
+	}
+	if res.TargetVariance != tv || !(res.EstimatedTargetVariance > 0) || res.EstimatedTargetVariance == tv {
+		t.Errorf("target variance %v (estimated %v), want the given %v and an estimate", res.TargetVariance, res.EstimatedTargetVariance, tv)
+	}
+	if _, err := EvaluateCBW(m, pair, Eval{TestInputs: [][]float64{{1}}}, r); err == nil || err.Error() != "sb: test input 0 has dimension 1, want 2" {
+		t.Errorf("short test input: got %v", err)
+	}
+}

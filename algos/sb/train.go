@@ -22,7 +22,7 @@ import (
 type Config struct {
 	K            int     // mixture components, ≥ 1
 	Epsilon      float64 // the bridge's noise variance ε > 0
-	LearningRate float64 // Adam's learning rate, > 0
+	LearningRate float64 // Adam's learning rate, > 0; 0 means DefaultLearningRateFor(Epsilon)
 	Steps        int     // Adam steps, ≥ 1
 	BatchSize    int     // samples of each marginal per step, ≥ 1 (no full batch: the marginals are samplers)
 	EvalEvery    int     // record the mean minibatch loss every this many steps, ≥ 1
@@ -59,9 +59,20 @@ func (c *Config) check() error {
 	return nil
 }
 
-// shared returns c's shared training params as package fit holds them.
+// shared returns c's shared training params as package fit holds them,
+// with the learning rate resolved.
 func (c *Config) shared() fit.Config {
-	return fit.Config{LearningRate: c.LearningRate, Steps: c.Steps, BatchSize: c.BatchSize, EvalEvery: c.EvalEvery}
+	return fit.Config{LearningRate: c.EffectiveLearningRate(), Steps: c.Steps, BatchSize: c.BatchSize, EvalEvery: c.EvalEvery}
+}
+
+// EffectiveLearningRate returns the learning rate the run takes:
+// LearningRate, or when it is 0 the paper's for Epsilon
+// (DefaultLearningRateFor).
+func (c *Config) EffectiveLearningRate() float64 {
+	if c.LearningRate == 0 {
+		return DefaultLearningRateFor(c.Epsilon)
+	}
+	return c.LearningRate
 }
 
 // Sampler draws points of a marginal.
@@ -126,8 +137,13 @@ func Fit(ctx context.Context, src, tgt Sampler, cfg Config, r *rand.Rand, rec fi
 }
 
 // Trainer holds the GoMLX variables (float32) and compiled step of one
-// LightSB fit. Its loss graph is the formula of Model.Loss with the sums
-// over coordinates written as matrix products over the last axis:
+// LightSB fit. As in the authors' code, the weights are stored as ε·log α_k
+// (their log_alpha_raw) and the graph divides by ε: Adam's steps, about
+// the learning rate in size whatever the gradient's scale, then move log α
+// by lr/ε, faster at small ε than steps on log α itself. The diagonals are
+// stored as log s_k and the means as r_k. Its loss graph is the formula of
+// Model.Loss with the sums over coordinates written as matrix products
+// over the last axis:
 //
 //	log c: logα_k + ((x²)·s_k + 2 x·r_k)/(2ε)
 //	log v: logα_k − ½[(y²)·(1/(εs_k)) − 2 y·(r_k/(εs_k)) + Σ_d (r²/(εs) + log(2πεs))_kd]
@@ -156,7 +172,7 @@ func NewTrainer(init *Model, cfg Config) (t *Trainer, err error) {
 	if init.K() != cfg.K || init.Epsilon != cfg.Epsilon {
 		return nil, fmt.Errorf("sb: initial model has K=%d, ε=%v; config has K=%d, ε=%v", init.K(), init.Epsilon, cfg.K, cfg.Epsilon)
 	}
-	opt, err := fit.NewOptimizer(fit.Adam, cfg.LearningRate, 0, adamEpsilon)
+	opt, err := fit.NewOptimizer(fit.Adam, cfg.EffectiveLearningRate(), 0, adamEpsilon)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +184,11 @@ func NewTrainer(init *Model, cfg Config) (t *Trainer, err error) {
 	k, d := init.K(), init.Dim()
 	t = &Trainer{cfg: cfg, d: d, store: model.NewStore()}
 	root := t.store.RootScope()
-	t.logAlpha = root.VariableWithValue("log_alpha", tensors.FromFlatDataAndDimensions(toFloat32(init.LogAlpha), k))
+	rawAlpha := make([]float64, k)
+	for i, la := range init.LogAlpha {
+		rawAlpha[i] = cfg.Epsilon * la
+	}
+	t.logAlpha = root.VariableWithValue("eps_log_alpha", tensors.FromFlatDataAndDimensions(toFloat32(rawAlpha), k))
 	t.r = root.VariableWithValue("r", tensors.FromFlatDataAndDimensions(flatten32(init.R), k, d))
 	t.logS = root.VariableWithValue("log_s", tensors.FromFlatDataAndDimensions(flatten32(init.LogS), k, d))
 	// The Go backend embeds variables as constants in graphs not marked as
@@ -199,9 +219,9 @@ func NewTrainer(init *Model, cfg Config) (t *Trainer, err error) {
 func (t *Trainer) logCV(x0, x1 *Node) (*Node, *Node) {
 	g := x0.Graph()
 	eps := t.cfg.Epsilon
-	logAlpha := InsertAxes(t.logAlpha.NodeValue(g), 0) // [1, K]
-	r := t.r.NodeValue(g)                              // [K, D]
-	logS := t.logS.NodeValue(g)                        // [K, D]
+	logAlpha := InsertAxes(MulScalar(t.logAlpha.NodeValue(g), 1/eps), 0) // [1, K]
+	r := t.r.NodeValue(g)                                                // [K, D]
+	logS := t.logS.NodeValue(g)                                          // [K, D]
 	s := Exp(logS)
 
 	quad := Einsum("bd,kd->bk", Square(x0), s)
@@ -303,6 +323,9 @@ func (t *Trainer) Model() (*Model, error) {
 	ls, err := get(t.logS)
 	if err != nil {
 		return nil, err
+	}
+	for k := range la {
+		la[k] /= t.cfg.Epsilon
 	}
 	m := &Model{Epsilon: t.cfg.Epsilon, LogAlpha: la}
 	for k := range la {

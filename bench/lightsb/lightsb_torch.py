@@ -1,16 +1,17 @@
 """LightSB training steps in PyTorch: the peer of bench/lightsb's Go side.
 
 Same math as algos/sb's GoMLX graph (float32, diagonal S, K components, Adam
-with eps 1e-8), same data (the CSV files the Go side wrote), same initial
-parameters (r_k = the first K target rows, alpha_k = 1/K, S_k = 0.1 I) and
-the same minibatches (rows i*B .. i*B+B-1 of each file, cycling).
+with eps 1e-8, the weights stored as eps*log(alpha) as in the authors'
+LightSB class), same data (the CSV files the Go side wrote), same initial
+parameters (r_k = the first K target rows, alpha_k = 1/K, S_k = s_init I)
+and the same minibatches (rows i*B .. i*B+B-1 of each file, cycling).
 
 Prints one JSON object: steps per second over the timed steps, and the
 minibatch losses of the first `check` steps from the initial parameters,
 which the Go side compares with its own.
 
 Usage: lightsb_torch.py X0.csv X1.csv --k 50 --eps 1 --lr 0.01 --batch 128
-       --steps 200 --warmup 10 --check 20 --threads 1
+       --s-init 1 --steps 200 --warmup 10 --check 20 --threads 1
 """
 
 import argparse
@@ -30,6 +31,7 @@ def main():
     ap.add_argument("--eps", type=float, default=1.0)
     ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--s-init", type=float, default=1.0)
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--check", type=int, default=20)
@@ -42,14 +44,15 @@ def main():
     eps = a.eps
 
     def fresh():
-        log_alpha = torch.full((a.k,), -math.log(a.k), requires_grad=True)
+        log_alpha_raw = torch.full((a.k,), -eps * math.log(a.k), requires_grad=True)
         r = x1[: a.k].clone().requires_grad_(True)
-        log_s = torch.full((a.k, d), math.log(0.1), requires_grad=True)
-        opt = torch.optim.Adam([log_alpha, r, log_s], lr=a.lr, eps=1e-8)
-        return log_alpha, r, log_s, opt
+        log_s = torch.full((a.k, d), math.log(a.s_init), requires_grad=True)
+        opt = torch.optim.Adam([log_alpha_raw, r, log_s], lr=a.lr, eps=1e-8)
+        return log_alpha_raw, r, log_s, opt
 
     def step(params, i):
-        log_alpha, r, log_s, opt = params
+        log_alpha_raw, r, log_s, opt = params
+        log_alpha = log_alpha_raw / eps
         lo = (i * a.batch) % n
         b0, b1 = x0[lo : lo + a.batch], x1[lo : lo + a.batch]
         s = log_s.exp()

@@ -45,6 +45,7 @@ type options struct {
 	dims         []int
 	k, batch     int
 	eps, lr      float64
+	sInit        float64
 	steps        int
 	warmup       int
 	check        int
@@ -63,6 +64,7 @@ func main() {
 	flag.IntVar(&o.batch, "batch", sb.DefaultBatchSize, "minibatch size")
 	flag.Float64Var(&o.eps, "eps", 1, "ε")
 	flag.Float64Var(&o.lr, "lr", 0.01, "Adam learning rate")
+	flag.Float64Var(&o.sInit, "s-init", sb.DefaultSInit, "initial diagonal of every S_k")
 	flag.IntVar(&o.steps, "steps", 300, "timed steps per run")
 	flag.IntVar(&o.warmup, "warmup", 20, "untimed steps per run (includes compilation on the Go side)")
 	flag.IntVar(&o.check, "check", 30, "steps whose losses both sides compare")
@@ -91,8 +93,8 @@ func main() {
 		defer os.RemoveAll(dir)
 		o.dir = dir
 	}
-	fmt.Printf("LightSB steps/s: K=%d batch=%d ε=%v, %d timed steps after %d warm-up, %d rounds; GOMAXPROCS=%d, torch threads=%d\n",
-		o.k, o.batch, o.eps, o.steps, o.warmup, o.rounds, runtime.GOMAXPROCS(0), o.torchThreads)
+	fmt.Printf("LightSB steps/s: K=%d batch=%d ε=%v lr=%v S init=%v, %d timed steps after %d warm-up, %d rounds; GOMAXPROCS=%d, torch threads=%d\n",
+		o.k, o.batch, o.eps, o.lr, o.sInit, o.steps, o.warmup, o.rounds, runtime.GOMAXPROCS(0), o.torchThreads)
 	fmt.Printf("%4s  %12s  %12s  %8s  %s\n", "D", "Go steps/s", "torch steps/s", "Go/torch", "max |Δloss| over the first steps")
 	for _, d := range o.dims {
 		if err := benchDim(o, d); err != nil {
@@ -171,12 +173,12 @@ func batch(x [][]float64, i, b int) [][]float64 {
 // goRun trains from the initial parameters: check steps whose losses it
 // returns, then warmup untimed and timed steps whose rate it returns.
 func goRun(o options, x0, x1 [][]float64, check, warmup, timed int) ([]float64, float64, error) {
-	init, err := sb.InitModel(o.eps, x1[:o.k], sb.DefaultSInit)
+	init, err := sb.InitModel(o.eps, x1[:o.k], o.sInit)
 	if err != nil {
 		return nil, 0, err
 	}
 	cfg := sb.DefaultConfig()
-	cfg.K, cfg.Epsilon, cfg.LearningRate, cfg.BatchSize = o.k, o.eps, o.lr, o.batch
+	cfg.K, cfg.Epsilon, cfg.LearningRate, cfg.BatchSize, cfg.SInit = o.k, o.eps, o.lr, o.batch, o.sInit
 	t, err := sb.NewTrainer(init, cfg)
 	if err != nil {
 		return nil, 0, err
@@ -214,7 +216,7 @@ type torchOut struct {
 
 func torchRun(o options, p0, p1 string) (*torchOut, error) {
 	cmd := exec.Command(o.python, o.script, p0, p1,
-		"--k", strconv.Itoa(o.k), "--eps", fmt.Sprint(o.eps), "--lr", fmt.Sprint(o.lr), "--batch", strconv.Itoa(o.batch),
+		"--k", strconv.Itoa(o.k), "--eps", fmt.Sprint(o.eps), "--lr", fmt.Sprint(o.lr), "--batch", strconv.Itoa(o.batch), "--s-init", fmt.Sprint(o.sInit),
 		"--steps", strconv.Itoa(o.steps), "--warmup", strconv.Itoa(o.warmup), "--check", strconv.Itoa(o.check),
 		"--threads", strconv.Itoa(o.torchThreads))
 	cmd.Env = os.Environ()

@@ -164,7 +164,7 @@ var badInputs = []badInput{
 		writeFile(t, dir, "x1.csv", "1,2\n")
 	}, args: []string{"sb.light", "--data", "{dir}/x0.jsonl", "--data", "{dir}/x1.csv"}, msg: "{dir}/x0.jsonl:1: want a line of at most 16 MiB, got a longer one\n", exact: true},
 	{name: "vectors one file only", files: map[string]string{"x0.csv": "1,2\n3,4\n"},
-		args: []string{"sb.light", "--data", "{dir}/x0.csv"}, msg: "sb.light: --data: want 2 files, --data x0 --data x1 (source samples, then target samples), got 1 file\n", exact: true},
+		args: []string{"sb.light", "--data", "{dir}/x0.csv"}, msg: "sb.light: --data: want 2 sample files (--data x0 --data x1: source samples, then target samples) or 1 benchmark pair file (--data pair.json), got 1 file\n", exact: true},
 
 	// bilevel.reweight: labelled examples with sources (JSONL).
 	{name: "sources label out of range", files: map[string]string{"t.jsonl": `{"features": [1, 2], "label": 2, "source": "a"}`, "v.jsonl": `{"features": [1, 2], "label": 1}`},

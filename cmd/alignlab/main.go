@@ -3,6 +3,9 @@
 //	alignlab list
 //	alignlab describe ID
 //	alignlab run ID [--set key=value]... [--data PATH]... [--seed N] [--out DIR] [--json]
+//	alignlab study ID --grid key=v1,v2,... [--seeds 1-5] [--jobs N] --out DIR [--shard i/n] [--executor local|slurm]
+//	alignlab study merge DIR
+//	alignlab replicate [PAPER...]
 //	alignlab kernel install|uninstall
 //	alignlab version
 //
@@ -42,6 +45,9 @@ Usage:
   alignlab list                      one line per plugin: ID<TAB>summary
   alignlab describe ID               params (type, default, range), paper, data formats
   alignlab run ID [flags]            run a plugin
+  alignlab study ID [flags]          run a plugin over a grid of params × seeds (resumable;
+                                     parallel, sharded or on Slurm): "alignlab study --help"
+  alignlab study merge DIR           assemble a study from its shards' cells
   alignlab replicate [PAPER...]      re-run paper replications, check each claim's band
   alignlab kernel install|uninstall  install the "alignlab" Jupyter kernel (GoNB)
   alignlab version                   module, Go and backend versions
@@ -57,6 +63,16 @@ Run flags (before or after ID):
 Environment:
   GOMLX_BACKEND     GoMLX backend: "go" (default, pure Go) or "xla:cpu"/"xla:cuda" in a -tags xla build
   ALIGNLAB_TRACE    if set, a plugin panic or internal error also prints its stack trace
+
+Study flags (see "alignlab study --help"):
+  --grid key=v1,v2,...  an axis of the grid (repeatable); k1,k2=a1:b1,a2:b2 zips params
+  --seeds 1-5           seeds of every grid point (also 1,3,7 and 1-3,9)
+  --jobs N              cells at once (default: the number of CPUs)
+  --out DIR             cells cached in DIR/cells/ (a rerun skips them), DIR/study.json, DIR/report.html
+  --shard i/n           run only shard i of n into DIR; then "alignlab study merge DIR"
+  --executor slurm      run the shards as a Slurm job array (sbatch), wait, merge
+  A failed cell is printed on stderr and kept in study.json; the study goes on and
+  exits 0 (1 only if every cell failed).
 
 Exit status: 0 ok, 1 run failed, 2 bad usage or bad input, 130 interrupted.
 `
@@ -110,10 +126,12 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) (c
 		return kernelCmd(rest, stdout, stderr)
 	case "replicate":
 		return replicateCmd(ctx, rest, stdout, stderr)
+	case "study":
+		return studyCmd(ctx, rest, stdout, stderr)
 	case "version", "-version", "--version":
 		return versionCmd(rest, stdout, stderr)
 	default:
-		return usagef(stderr, "unknown command %q (want list, describe, run, kernel, version or help)", cmd)
+		return usagef(stderr, "unknown command %q (want list, describe, run, study, replicate, kernel, version or help)", cmd)
 	}
 }
 

@@ -258,7 +258,7 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"frob"}, `unknown command "frob" (want list, describe, run, kernel, version or help)`},
+		{[]string{"frob"}, `unknown command "frob" (want list, describe, run, study, replicate, kernel, version or help)`},
 		{[]string{"run", "nope.x"}, `unknown plugin "nope.x" (known: `},
 		{[]string{"describe", "nope.x"}, `unknown plugin "nope.x" (known: `},
 		{[]string{"describe"}, `describe wants one plugin ID (see alignlab list)`},

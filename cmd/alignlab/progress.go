@@ -32,8 +32,8 @@ type progress struct {
 	values   map[string]float64
 	order    []string // metrics in the order first seen
 	lastDraw time.Time
-	drawn    bool
-	clock    func() time.Time
+	termLine
+	clock func() time.Time
 }
 
 func newProgress(w io.Writer, id string, jsonMode bool) *progress {
@@ -95,20 +95,31 @@ func (p *progress) draw() {
 	for _, m := range p.order {
 		fmt.Fprintf(&b, "  %s %s", m, fmtCell(p.values[m]))
 	}
-	line := b.String()
+	p.show(p.w, b.String())
+}
+
+// termLine is the one line a progress display redraws in place on a
+// terminal.
+type termLine struct{ drawn bool }
+
+// show replaces the line with line, cut to progressWidth bytes.
+func (l *termLine) show(w io.Writer, line string) {
 	if len(line) > progressWidth {
 		line = line[:progressWidth]
 	}
-	fmt.Fprintf(p.w, "\r%s\x1b[K", line)
-	p.drawn = true
+	fmt.Fprintf(w, "\r%s\x1b[K", line)
+	l.drawn = true
+}
+
+// erase clears the line, so that what follows starts on a clean line.
+func (l *termLine) erase(w io.Writer) {
+	if l.drawn {
+		io.WriteString(w, "\r\x1b[K")
+		l.drawn = false
+	}
 }
 
 // clear erases the progress line, so that what follows starts on a clean line.
-func (p *progress) clear() {
-	if p.drawn {
-		io.WriteString(p.w, "\r\x1b[K")
-		p.drawn = false
-	}
-}
+func (p *progress) clear() { p.erase(p.w) }
 
 func (p *progress) finish() { p.clear() }

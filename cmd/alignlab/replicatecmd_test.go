@@ -17,17 +17,22 @@ import (
 // Throw-away papers for the in-process tests of the command (the binary
 // has only the real ones).
 func init() {
-	claim := func(measured float64) func(context.Context, bool, int64) ([]replicate.Claim, []*kernel.Result, error) {
+	claim := func(measured float64, why string) func(context.Context, bool, int64) ([]replicate.Claim, []*kernel.Result, error) {
 		return func(_ context.Context, quick bool, seed int64) ([]replicate.Claim, []*kernel.Result, error) {
 			res, err := kernel.Run(context.Background(), "test.toy", kernel.Options{Params: map[string]any{kernel.ParamSeed: seed}})
 			if err != nil {
 				return nil, nil, err
 			}
-			return []replicate.Claim{replicate.Check("x", "x is at most 1", measured, replicate.AtMost(1), "a test")}, []*kernel.Result{res}, nil
+			c := replicate.Check("x", "x is at most 1", measured, replicate.AtMost(1), "a test").WithPaper(0.25, "")
+			if why != "" {
+				c = replicate.KnownDifference("x", "x is at most 1", measured, replicate.AtMost(1), "a test", why).WithPaperText("x < 0")
+			}
+			return []replicate.Claim{c}, []*kernel.Result{res}, nil
 		}
 	}
-	replicate.Register(replicate.Paper{Name: "zz_pass", Title: "passes", Run: claim(0.5)})
-	replicate.Register(replicate.Paper{Name: "zz_fail", Title: "fails", Run: claim(2)})
+	replicate.Register(replicate.Paper{Name: "zz_pass", Title: "passes", Run: claim(0.5, "")})
+	replicate.Register(replicate.Paper{Name: "zz_fail", Title: "fails", Run: claim(2, "")})
+	replicate.Register(replicate.Paper{Name: "zz_known", Title: "differs", Run: claim(0.5, "x is positive on this testbed")})
 }
 
 func TestReplicateUsageErrors(t *testing.T) {
@@ -65,8 +70,13 @@ func TestReplicateOut(t *testing.T) {
 		code   int
 		lines  []string
 	}{
-		{[]string{"zz_pass"}, 0, []string{"zz_pass  x is at most 1  ≤ 1       0.5       pass", "1 of 1 claims pass (quick, seed 4, "}},
-		{[]string{"zz_pass", "zz_fail"}, 1, []string{"zz_fail  x is at most 1  ≤ 1       2         FAIL", "1 of 2 claims pass (quick, seed 4, "}},
+		{[]string{"zz_pass"}, 0, []string{"paper    claim           ours  band  paper's  status\n",
+			"zz_pass  x is at most 1  0.5   ≤ 1   0.25     reproduced\n", "\n1 reproduced, 0 known differences, 0 failed (quick, seed 4, "}},
+		// A known difference is not a failure: exit 0, and its reason printed.
+		{[]string{"zz_pass", "zz_known"}, 0, []string{"zz_known  x is at most 1  0.5   ≤ 1   x < 0    known difference\n",
+			"known differences (the paper's result does not hold here; the band checks ours):\n  zz_known/x: x is positive on this testbed\n",
+			"\n1 reproduced, 1 known difference, 0 failed (quick, seed 4, "}},
+		{[]string{"zz_pass", "zz_fail"}, 1, []string{"zz_fail  x is at most 1  2     ≤ 1   0.25     FAILED\n", "\n1 reproduced, 0 known differences, 1 failed (quick, seed 4, "}},
 	} {
 		dir := filepath.Join(t.TempDir(), "out")
 		args := append([]string{"replicate", "--quick", "--seed", "4", "--out", dir}, tc.papers...)
@@ -75,7 +85,7 @@ func TestReplicateOut(t *testing.T) {
 			t.Errorf("%v: exit %d, want %d; stderr %q", tc.papers, code, tc.code, errs)
 		}
 		mustContain(t, fmt.Sprintf("%v: stdout", tc.papers), out, tc.lines...)
-		if !strings.HasPrefix(errs, "alignlab: replicate: zz_pass …\nalignlab: replicate: zz_pass: 1 claims, 0 failed (") ||
+		if !strings.HasPrefix(errs, "alignlab: replicate: zz_pass …\nalignlab: replicate: zz_pass: 1 reproduced, 0 known differences, 0 failed (") ||
 			!strings.HasSuffix(errs, "alignlab: wrote "+filepath.Join(dir, "replication.json")+" and "+filepath.Join(dir, "report.html")+"\n") {
 			t.Errorf("%v: stderr %q", tc.papers, errs)
 		}
@@ -89,12 +99,19 @@ func TestReplicateOut(t *testing.T) {
 			t.Errorf("%v: out dir holds %v, want replication.json and report.html only", tc.papers, names)
 		}
 		var rep struct {
-			Seed   int64
-			Quick  bool
-			Pass   bool
-			Papers []struct {
-				Name    string
-				Claims  []struct{ Pass bool }
+			Seed    int64
+			Quick   bool
+			Pass    bool
+			Summary string
+			Papers  []struct {
+				Name   string
+				Claims []struct {
+					Status     string
+					Why        string
+					Measured   float64
+					PaperValue any    `json:"paper_value"`
+					PaperText  string `json:"paper_text"`
+				}
 				Results []struct{ Plugin string }
 			}
 		}
@@ -105,8 +122,14 @@ func TestReplicateOut(t *testing.T) {
 		if err := json.Unmarshal(js, &rep); err != nil {
 			t.Fatalf("replication.json: %v", err)
 		}
-		if rep.Seed != 4 || !rep.Quick || rep.Pass != (tc.code == 0) || len(rep.Papers) != len(tc.papers) || rep.Papers[0].Results[0].Plugin != "test.toy" {
+		if rep.Seed != 4 || !rep.Quick || rep.Pass != (tc.code == 0) || len(rep.Papers) != len(tc.papers) || rep.Papers[0].Results[0].Plugin != "test.toy" ||
+			!strings.Contains(out, "\n"+rep.Summary+" (quick, seed 4, ") {
 			t.Errorf("%v: replication.json %s", tc.papers, js)
+		}
+		last := rep.Papers[len(rep.Papers)-1].Claims[0]
+		want := map[string]string{"zz_pass": "reproduced", "zz_fail": "failed", "zz_known": "known difference"}[tc.papers[len(tc.papers)-1]]
+		if last.Status != want || (want == "known difference") != (last.Why != "" && last.PaperText == "x < 0" && last.PaperValue == nil) {
+			t.Errorf("%v: last claim in replication.json %+v, want status %q", tc.papers, last, want)
 		}
 		html, err := os.ReadFile(filepath.Join(dir, "report.html"))
 		if err != nil || !strings.Contains(string(html), "x is at most 1") || !strings.Contains(string(html), "goecharts_p0_r0_test_toy_") {

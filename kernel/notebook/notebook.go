@@ -109,13 +109,18 @@ const ShowRows = 20
 // resultHTML builds the output of Show. Chart IDs get prefix, so that the
 // same result shown twice on a page has distinct element IDs.
 func resultHTML(res *kernel.Result, prefix string) string {
+	header := fmt.Sprintf("<b>%s</b> &middot; seed %d &middot; backend %s", html.EscapeString(res.Plugin), res.Seed, html.EscapeString(res.Backend))
+	if res.Timing != nil {
+		header += " &middot; " + formatSeconds(res.Timing.WallSeconds)
+	}
+	return resultHTMLWith(res, prefix, header)
+}
+
+// resultHTMLWith is resultHTML with its header line (HTML) given.
+func resultHTMLWith(res *kernel.Result, prefix, header string) string {
 	var b strings.Builder
 	b.WriteString(`<div class="alignlab-out alignlab-result">` + "\n" + tableCSS)
-	fmt.Fprintf(&b, "<p><b>%s</b> &middot; seed %d &middot; backend %s", html.EscapeString(res.Plugin), res.Seed, html.EscapeString(res.Backend))
-	if res.Timing != nil {
-		fmt.Fprintf(&b, " &middot; %s", formatSeconds(res.Timing.WallSeconds))
-	}
-	b.WriteString("</p>\n")
+	b.WriteString("<p>" + header + "</p>\n")
 	b.WriteString(finalHTML(res.Final))
 	if len(res.Notes) > 0 {
 		b.WriteString("<ul>\n")

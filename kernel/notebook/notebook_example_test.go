@@ -54,6 +54,31 @@ func ExampleRunLive() {
 	// Output: 3 0.125
 }
 
+// RunStudy is kernel.RunStudyWith outside a notebook; in a notebook a
+// progress line counts the cells, then the summary table and a chart of
+// each metric with mean ± s.e. error bars are shown. (halving ignores the
+// seed, so the standard error is 0.)
+func ExampleRunStudy() {
+	st, err := notebook.RunStudy(context.Background(), kernel.Study{
+		Plugin: "example.halving",
+		Grid:   []kernel.Axis{kernel.Vary("steps", 1, 2, 3)},
+		Seeds:  []int64{1, 2},
+	}, kernel.StudyOptions{})
+	if err != nil {
+		panic(err)
+	}
+	t := st.Result().Tables["study"]
+	fmt.Println(t.Columns)
+	for _, row := range t.Rows {
+		fmt.Println(row...)
+	}
+	// Output:
+	// [steps value value_se value_low value_high runs]
+	// 1 0.5 0 0.5 0.5 2
+	// 2 0.25 0 0.25 0.25 2
+	// 3 0.125 0 0.125 0.125 2
+}
+
 // KernelJSON turns the kernelspec `gonb --install` writes into the
 // alignlab one.
 func ExampleKernelJSON() {

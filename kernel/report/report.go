@@ -256,7 +256,8 @@ func reportBar(t *kernel.Table, c kernel.Chart, id, title string) (*plots.Chart,
 	return plots.Bar(id, title, cats, series, plots.Axes{XLabel: xl, YLabel: yl}), nil
 }
 
-// reportXY draws an "xy" chart (X against Value, lines in row order) or a
+// reportXY draws an "xy" chart (X against Value, lines in row order, with
+// an error bar from Low to High at each point when both are set) or a
 // "scatter" chart (X against Y, points), one series per Group value.
 func reportXY(t *kernel.Table, c kernel.Chart, id, title string) (*plots.Chart, error) {
 	xs, err := reportFloats(t, c.Table, "x", c.X)
@@ -271,6 +272,21 @@ func reportXY(t *kernel.Table, c kernel.Chart, id, title string) (*plots.Chart, 
 	if err != nil {
 		return nil, err
 	}
+	var low, high []float64
+	switch {
+	case c.Low == "" && c.High == "": // no error bars
+	case c.Kind == "scatter":
+		return nil, fmt.Errorf("low and high draw error bars on xy charts, not on scatter; got low %q, high %q", c.Low, c.High)
+	case c.Low == "" || c.High == "":
+		return nil, fmt.Errorf("low and high name the error bars' columns together; got low %q, high %q", c.Low, c.High)
+	default:
+		if low, err = reportFloats(t, c.Table, "low", c.Low); err != nil {
+			return nil, err
+		}
+		if high, err = reportFloats(t, c.Table, "high", c.High); err != nil {
+			return nil, err
+		}
+	}
 	groups, err := reportGroups(t, c)
 	if err != nil {
 		return nil, err
@@ -282,11 +298,18 @@ func reportXY(t *kernel.Table, c kernel.Chart, id, title string) (*plots.Chart, 
 			name = yCol
 		}
 		series[g].Name = name
+		if low != nil {
+			series[g].Low, series[g].High = []float64{}, []float64{}
+		}
 	}
 	for r := range xs {
 		s := &series[gi[groups[r]]]
 		s.X = append(s.X, xs[r])
 		s.Y = append(s.Y, ys[r])
+		if low != nil {
+			s.Low = append(s.Low, low[r])
+			s.High = append(s.High, high[r])
+		}
 	}
 	xl, yl := c.XLabel, c.YLabel
 	if xl == "" {
