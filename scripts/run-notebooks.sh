@@ -41,7 +41,11 @@ die() {
 }
 
 shopt -s nullglob
+# Arguments name the notebooks to check (all of notebooks/ without any).
 notebooks=(notebooks/*.ipynb)
+if (($# > 0)); then
+	notebooks=("$@")
+fi
 if ((${#notebooks[@]} == 0)); then
 	echo "run-notebooks: no notebooks/*.ipynb"
 	echo "notebooks: 0 passed, 0 failed"
