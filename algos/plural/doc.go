@@ -21,9 +21,30 @@
 // on the shared loop (algos/fit). Learned groups are matched to the planted
 // ones by the Hungarian assignment of reward correlations (MatchGroups).
 //
-// The models (each a plugin reporting held-out accuracy per true group and
-// overall, next to the baseline and the two bounds) are described in the
-// files that implement them: PAL (Chen et al. 2024, arXiv:2406.08469),
-// MiCRo (Shen et al. 2025, arXiv:2505.24846) and RLBFF (Wang et al. 2025,
-// arXiv:2509.21319).
+// The models, each a plugin reporting held-out accuracy per true group and
+// overall next to the baseline and the two bounds (the full derivations,
+// and where they depart from the papers, head pal.go, micro.go, rlbff.go):
+//
+// plural.micro — MiCRo (Shen et al. 2025, "MiCRo: Mixture Modeling and
+// Context-aware Routing for Personalized Preference Learning",
+// arXiv:2505.24846): K̂ reward heads S_k and weights π, from the binary
+// labels s_c = ±1 alone (Δ_k(c) = S_k,A − S_k,B), then a router
+// π(x) = softmax(V x + b) on the user's context, heads frozen:
+//
+//	L = −(1/C) Σ_u log Σ_k π_k Π_{c ∈ u} σ(s_c Δ_k(c))   (per user; per comparison as in the paper: level=comparison)
+//
+// plural.pal — PAL-A (Chen et al. 2024, "PAL: Pluralistic Alignment
+// Framework for Learning from Heterogeneous Preferences", arXiv:2406.08469):
+// an item map W, K prototypes p_k, a user's ideal point
+// a_u = Σ_k softmax(z_u)_k p_k, few-shot fits of new users' z with W and p
+// frozen:
+//
+//	h = ‖W φ_B − a_u‖² − ‖W φ_A − a_u‖²,   L = mean −log σ(h) + λ_z Σ‖z_u‖² + λ_H Σ H(softmax(z_u))
+//
+// plural.rlbff — RLBFF (Wang et al. 2025, "RLBFF: Binary Flexible Feedback
+// to bridge between Human Feedback & Verifiable Rewards", arXiv:2509.21319):
+// one logistic head per principle j on binary judgments "item i satisfies
+// j", and a user's reward composed from the principles they choose:
+//
+//	P̂_j(i) = σ(w_j·φ_i + b_j),   L = mean −log σ(±(w_j·φ_i + b_j)),   r_c(i) = Σ_j c_j P̂_j(i)
 package plural
