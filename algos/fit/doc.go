@@ -23,4 +23,8 @@
 //	loop.OnStart("eval", evaluate)         // at step 0
 //	loop.EveryN(cfg.EvalEvery, "eval", evaluate)
 //	err := loop.Run(job.Context())
+//
+// A step that is one call of a compiled GoMLX training graph is
+// fit.ExecStep(exec, inputs); loop.RecordMeanLoss(rec, "loss", n) records
+// the smoothed loss every n steps.
 package fit

@@ -216,13 +216,15 @@ func TestLoopTrainsSGD(t *testing.T) {
 		t.Fatal(err)
 	}
 	var trace []float64
-	l := NewLoop("test", steps, func(int) (float64, error) {
-		out, err := exec.Call([]float64{3})
-		if err != nil {
-			return 0, err
+	var recorded []float64
+	l := NewLoop("test", steps, ExecStep(exec, func(int) []any { return []any{[]float64{3}} }))
+	l.RecordMeanLoss(func(step int64, metric string, v float64) error {
+		if metric != "sq" {
+			t.Errorf("recorded metric %q, want sq", metric)
 		}
-		return tensors.ToScalar[float64](out[0]), nil
-	})
+		recorded = append(recorded, v)
+		return nil
+	}, "sq", 5)
 	l.EveryN(5, "theta", func(int) error {
 		trace = append(trace, tensors.MustCopyFlatData[float64](theta.MustValue())[0])
 		return nil
@@ -236,7 +238,16 @@ func TestLoopTrainsSGD(t *testing.T) {
 			t.Errorf("θ after %v steps: got %v, want %v", k, got, want)
 		}
 	}
-	if len(trace) != 5 {
-		t.Errorf("%d records, want 5", len(trace))
+	if len(trace) != 5 || len(recorded) != 5 {
+		t.Errorf("%d traces and %d records, want 5 each", len(trace), len(recorded))
+	}
+	// The first record is the mean of the losses (θ_k − 3)² before steps
+	// 1…5, θ_k = 3 − 3(1−2η)^k: 9·Σ_{k=0..4} (0.8)^{2k} / 5.
+	want := 0.0
+	for k := range 5 {
+		want += 9 * math.Pow(1-2*eta, 2*float64(k)) / 5
+	}
+	if len(recorded) > 0 && math.Abs(recorded[0]-want) > tol {
+		t.Errorf("first recorded mean loss %v, want %v", recorded[0], want)
 	}
 }

@@ -172,3 +172,13 @@ func Catch(family string, err *error) {
 		}
 	}
 }
+
+// RecordMeanLoss makes the loop report its loss as metric: through rec,
+// the mean step loss every n steps and after the last (MeanLoss), and the
+// name metric in a divergence. With a nil rec it only names the metric.
+func (l *Loop) RecordMeanLoss(rec Recorder, metric string, n int) {
+	l.Record, l.LossMetric = rec, metric
+	if rec != nil {
+		l.EveryN(n, "record "+metric, func(step int) error { return rec(int64(step), metric, l.MeanLoss()) })
+	}
+}

@@ -85,22 +85,14 @@ func FitBT(ctx context.Context, p *Population, cmps []Comparison, cfg BTConfig, 
 	}
 	batches := fit.NewBatcher(len(cmps), cfg.BatchSize, r)
 	full := tensors.FromFlatDataAndDimensions(rows, len(cmps), n)
-	loop := fit.NewLoop("plural", cfg.Steps, func(int) (float64, error) {
-		in := full
-		if !batches.Full() {
-			idx := batches.Next()
-			in = tensors.FromFlatDataAndDimensions(fit.Rows(rows, n, idx), len(idx), n)
+	loop := fit.NewLoop("plural", cfg.Steps, fit.ExecStep(step, func(int) []any {
+		if batches.Full() {
+			return []any{full}
 		}
-		out, err := step.Call(in)
-		if err != nil {
-			return 0, err
-		}
-		return tensors.ToScalar[float64](out[0]), nil
-	})
-	loop.Record, loop.LossMetric = rec, MetricBTLoss
-	if rec != nil {
-		loop.EveryN(cfg.EvalEvery, "record", func(step int) error { return rec(int64(step), MetricBTLoss, loop.MeanLoss()) })
-	}
+		idx := batches.Next()
+		return []any{tensors.FromFlatDataAndDimensions(fit.Rows(rows, n, idx), len(idx), n)}
+	}))
+	loop.RecordMeanLoss(rec, MetricBTLoss, cfg.EvalEvery)
 	if err := loop.Run(ctx); err != nil {
 		return nil, err
 	}

@@ -432,17 +432,8 @@ func FitMixture(ctx context.Context, p *Population, cmps []Comparison, cfg Mixtu
 		if restart > 0 {
 			metric = fmt.Sprintf("%s_r%d", MetricMixtureLoss, restart)
 		}
-		loop := fit.NewLoop("plural", cfg.Steps, func(int) (float64, error) {
-			out, err := step.Call(in...)
-			if err != nil {
-				return 0, err
-			}
-			return tensors.ToScalar[float64](out[0]), nil
-		})
-		loop.Record, loop.LossMetric = rec, metric
-		if rec != nil {
-			loop.EveryN(cfg.EvalEvery, "record", func(step int) error { return rec(int64(step), metric, loop.MeanLoss()) })
-		}
+		loop := fit.NewLoop("plural", cfg.Steps, fit.ExecStep(step, func(int) []any { return in }))
+		loop.RecordMeanLoss(rec, metric, cfg.EvalEvery)
 		if err := loop.Run(ctx); err != nil {
 			return nil, err
 		}
@@ -570,17 +561,8 @@ func FitRouter(ctx context.Context, p *Population, m *MixtureModel, cmps []Compa
 		return nil, err
 	}
 	in := []any{tensors.FromFlatDataAndDimensions(x, nb, dim), tensors.FromFlatDataAndDimensions(ll, nb, k)}
-	loop := fit.NewLoop("plural", cfg.Steps, func(int) (float64, error) {
-		out, err := step.Call(in...)
-		if err != nil {
-			return 0, err
-		}
-		return tensors.ToScalar[float64](out[0]), nil
-	})
-	loop.Record, loop.LossMetric = rec, MetricRouterLoss
-	if rec != nil {
-		loop.EveryN(cfg.EvalEvery, "record", func(step int) error { return rec(int64(step), MetricRouterLoss, loop.MeanLoss()) })
-	}
+	loop := fit.NewLoop("plural", cfg.Steps, fit.ExecStep(step, func(int) []any { return in }))
+	loop.RecordMeanLoss(rec, MetricRouterLoss, cfg.EvalEvery)
 	if err := loop.Run(ctx); err != nil {
 		return nil, err
 	}

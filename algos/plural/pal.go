@@ -356,17 +356,12 @@ func fitPALOnce(ctx context.Context, p *Population, cmps []Comparison, cfg PALCo
 	}
 	batches := fit.NewBatcher(pairs.n, cfg.BatchSize, r)
 	full := pairs.inputs(nil)
-	loop := fit.NewLoop("plural", cfg.Steps, func(int) (float64, error) {
-		in := full
-		if !batches.Full() {
-			in = pairs.inputs(batches.Next())
+	loop := fit.NewLoop("plural", cfg.Steps, fit.ExecStep(step, func(int) []any {
+		if batches.Full() {
+			return full
 		}
-		out, err := step.Call(in...)
-		if err != nil {
-			return 0, err
-		}
-		return tensors.ToScalar[float64](out[0]), nil
-	})
+		return pairs.inputs(batches.Next())
+	}))
 	if rec != nil {
 		loop.Record = func(step int64, metric string, value float64) error { return rec(step+int64(offset), metric, value) }
 		loop.EveryN(cfg.EvalEvery, "record", func(step int) error {
@@ -520,17 +515,8 @@ func (m *PALModel) FitUsers(ctx context.Context, p *Population, cmps []Compariso
 		return nil, err
 	}
 	full := pairs.inputs(nil)
-	loop := fit.NewLoop("plural", c.Steps, func(int) (float64, error) {
-		out, err := step.Call(full...)
-		if err != nil {
-			return 0, err
-		}
-		return tensors.ToScalar[float64](out[0]), nil
-	})
-	loop.Record, loop.LossMetric = rec, MetricFewShotLoss
-	if rec != nil {
-		loop.EveryN(c.EvalEvery, "record", func(step int) error { return rec(int64(step), MetricFewShotLoss, loop.MeanLoss()) })
-	}
+	loop := fit.NewLoop("plural", c.Steps, fit.ExecStep(step, func(int) []any { return full }))
+	loop.RecordMeanLoss(rec, MetricFewShotLoss, c.EvalEvery)
 	if err := loop.Run(ctx); err != nil {
 		return nil, err
 	}

@@ -514,17 +514,12 @@ func FitRLBFF(ctx context.Context, pr *Principles, train []Judgment, cfg RLBFFCo
 			tensors.FromFlatDataAndDimensions(ss, n)}
 	}
 	full := inputs(nil)
-	loop := fit.NewLoop("plural", cfg.Steps, func(int) (float64, error) {
-		in := full
-		if !batches.Full() {
-			in = inputs(batches.Next())
+	loop := fit.NewLoop("plural", cfg.Steps, fit.ExecStep(step, func(int) []any {
+		if batches.Full() {
+			return full
 		}
-		out, err := step.Call(in...)
-		if err != nil {
-			return 0, err
-		}
-		return tensors.ToScalar[float64](out[0]), nil
-	})
+		return inputs(batches.Next())
+	}))
 	loop.Record, loop.LossMetric = rec, MetricRLBFFLoss
 	if rec != nil {
 		record := func(step int) error {

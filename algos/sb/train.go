@@ -124,12 +124,7 @@ func Fit(ctx context.Context, src, tgt Sampler, cfg Config, r *rand.Rand, rec fi
 	loop := fit.NewLoop("sb", cfg.Steps, func(int) (float64, error) {
 		return t.Step(src.Sample(cfg.BatchSize, r), tgt.Sample(cfg.BatchSize, r))
 	})
-	loop.Record = rec
-	if rec != nil {
-		loop.EveryN(cfg.EvalEvery, "record", func(step int) error {
-			return rec(int64(step), MetricLoss, loop.MeanLoss())
-		})
-	}
+	loop.RecordMeanLoss(rec, MetricLoss, cfg.EvalEvery)
 	if err := loop.Run(ctx); err != nil {
 		return nil, err
 	}

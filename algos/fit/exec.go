@@ -1,0 +1,23 @@
+package fit
+
+import (
+	"github.com/gomlx/gomlx/core/tensors"
+	"github.com/gomlx/gomlx/ml/model"
+)
+
+// ExecStep returns the StepFn that calls exec (a training step compiled
+// with model.NewExec, whose first output is the scalar loss) on the inputs
+// that inputs returns for the step (nil: exec takes none).
+func ExecStep(exec *model.Exec, inputs func(step int) []any) StepFn {
+	return func(step int) (float64, error) {
+		var in []any
+		if inputs != nil {
+			in = inputs(step)
+		}
+		out, err := exec.Call(in...)
+		if err != nil {
+			return 0, err
+		}
+		return tensors.ToScalar[float64](out[0]), nil
+	}
+}
