@@ -80,7 +80,9 @@ type StudyOptions struct {
 	// Dir, if set, caches every finished cell as Dir/cells/<key>.json
 	// (written atomically): a rerun skips them, so an interrupted study
 	// continues where it stopped. A truncated or foreign cell file is
-	// rerun, never trusted.
+	// rerun, never trusted. A failed cell is cached with its error like a
+	// finished one (a deterministic failure would fail again); delete its
+	// file to retry it. An interrupted cell is not written.
 	Dir string
 	// Jobs is the number of cells run at once (goroutines); ≤ 1 runs one
 	// at a time. The result does not depend on it.
