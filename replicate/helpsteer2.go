@@ -37,11 +37,9 @@ func runHelpSteer2(ctx context.Context, quick bool, seed int64) ([]Claim, []*ker
 	}
 	acc := map[string]float64{}
 	for _, l := range bt.RewardLosses {
-		v, ok := res.Final["accuracy_"+l]
-		if !ok {
-			return nil, nil, fmt.Errorf("replicate: helpsteer2: %s has no final %q: %w", res.Plugin, "accuracy_"+l, errNoRow)
+		if acc[l], err = final("helpsteer2", res, "accuracy_"+l); err != nil {
+			return nil, nil, err
 		}
-		acc[l] = v
 	}
 	repeats := kernel.Params(res.Params).Int(bt.ParamRepeats)
 	bestBT := math.Max(acc[bt.LossBT], acc[bt.LossMarginBT])

@@ -52,22 +52,15 @@ func runNash(ctx context.Context, quick bool, seed int64) ([]Claim, []*kernel.Re
 	rate, dist0 := inpoContraction(p, ref, star, kappa, tau)
 	inpoBand := dist0 * math.Pow(rate, nashCompareIterations)
 
-	final := func(res *kernel.Result, name string) (float64, error) {
-		v, ok := res.Final[name]
-		if !ok {
-			return 0, fmt.Errorf("replicate: nash: %s has no final %q: %w", res.Plugin, name, errNoRow)
-		}
-		return v, nil
-	}
-	l1, err := final(cmp, nash.MetricL1TauNash+"/"+nash.MethodINPOExact)
+	l1, err := final("nash", cmp, nash.MetricL1TauNash+"/"+nash.MethodINPOExact)
 	if err != nil {
 		return nil, nil, err
 	}
-	btExp, err := final(cmp, nash.MetricExploitability+"/"+nash.MethodBTRLHF)
+	btExp, err := final("nash", cmp, nash.MetricExploitability+"/"+nash.MethodBTRLHF)
 	if err != nil {
 		return nil, nil, err
 	}
-	prctExp, err := final(cmp, nash.MetricExploitability+"/"+nash.MethodDNOPrct)
+	prctExp, err := final("nash", cmp, nash.MetricExploitability+"/"+nash.MethodDNOPrct)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -75,7 +68,7 @@ func runNash(ctx context.Context, quick bool, seed int64) ([]Claim, []*kernel.Re
 	if err != nil {
 		return nil, nil, err
 	}
-	avg, err := final(mwu, nash.MetricExploitability+"_avg")
+	avg, err := final("nash", mwu, nash.MetricExploitability+"_avg")
 	if err != nil {
 		return nil, nil, err
 	}

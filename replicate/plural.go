@@ -47,13 +47,6 @@ func runPlural(ctx context.Context, _ bool, seed int64) ([]Claim, []*kernel.Resu
 	if err != nil {
 		return nil, nil, err
 	}
-	get := func(res *kernel.Result, name string) (float64, error) {
-		v, ok := res.Final[name]
-		if !ok {
-			return 0, fmt.Errorf("replicate: plural: %s has no final %q: %w", res.Plugin, name, errNoRow)
-		}
-		return v, nil
-	}
 	names := []struct {
 		res  *kernel.Result
 		name string
@@ -64,7 +57,7 @@ func runPlural(ctx context.Context, _ bool, seed int64) ([]Claim, []*kernel.Resu
 	}
 	v := make([]float64, len(names))
 	for i, n := range names {
-		if v[i], err = get(n.res, n.name); err != nil {
+		if v[i], err = final("plural", n.res, n.name); err != nil {
 			return nil, nil, err
 		}
 	}

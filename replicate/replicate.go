@@ -656,3 +656,13 @@ func sortedKeys[V any](m map[string]V) []string {
 // errNoRow is returned when a result lacks a row a claim reads: the
 // plugin's tables changed shape.
 var errNoRow = errors.New("replicate: no such row")
+
+// final returns the final metric name of res, or an error of paper's that
+// names the plugin and the metric.
+func final(paper string, res *kernel.Result, name string) (float64, error) {
+	v, ok := res.Final[name]
+	if !ok {
+		return 0, fmt.Errorf("replicate: %s: %s has no final %q: %w", paper, res.Plugin, name, errNoRow)
+	}
+	return v, nil
+}

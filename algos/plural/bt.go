@@ -8,9 +8,11 @@ import (
 	"github.com/alignlab/alignlab/algos/backend"
 	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/algos/pairloss"
+	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
 )
 
 // This file holds the baseline every paper compares with: one
@@ -57,15 +59,10 @@ func FitBT(ctx context.Context, p *Population, cmps []Comparison, cfg BTConfig, 
 	}
 	n := len(p.Items)
 	rows := winnerRows(cmps, n)
-	be, err := backend.Get(cfg.Backend)
+	be, opt, store, err := startFit(cfg.Backend, cfg.Config)
 	if err != nil {
 		return nil, err
 	}
-	opt, err := cfg.NewOptimizer()
-	if err != nil {
-		return nil, err
-	}
-	store := model.NewStore()
 	scores := store.RootScope().VariableWithValue("scores", make([]float64, n))
 	loss := pairloss.Loss{Kind: pairloss.Logistic, Beta: 1}
 	step, err := model.NewExec(be, store, func(scope *model.Scope, d *Node) *Node {
@@ -97,6 +94,21 @@ func FitBT(ctx context.Context, p *Population, cmps []Comparison, cfg BTConfig, 
 		return nil, err
 	}
 	return &BTModel{Scores: tensors.MustCopyFlatData[float64](scores.MustValue())}, nil
+}
+
+// startFit returns what every fit of the family starts from: the GoMLX
+// backend named backendName (cached by algos/backend), c's optimizer and
+// an empty variable store.
+func startFit(backendName string, c fit.Config) (compute.Backend, optimizer.Interface, *model.Store, error) {
+	be, err := backend.Get(backendName)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	opt, err := c.NewOptimizer()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return be, opt, model.NewStore(), nil
 }
 
 // winnerRows returns the comparisons as rows of a [len(cmps), n] matrix

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"sort"
 
-	"github.com/alignlab/alignlab/algos/backend"
 	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/algos/pairloss"
 	"github.com/alignlab/alignlab/kernel"
@@ -366,20 +365,15 @@ func FitMixture(ctx context.Context, p *Population, cmps []Comparison, cfg Mixtu
 	if len(cmps) == 0 {
 		return nil, fmt.Errorf("plural: no comparisons to fit")
 	}
-	be, err := backend.Get(cfg.Backend)
-	if err != nil {
-		return nil, err
-	}
 	n, k := len(p.Items), cfg.Heads
 	pd := newMicroPadded(cfg.Level, cmps)
 	in := pd.inputs()
 	var best *MixtureModel
 	for restart := range cfg.Restarts {
-		opt, err := cfg.NewOptimizer()
+		be, opt, store, err := startFit(cfg.Backend, cfg.Config)
 		if err != nil {
 			return nil, err
 		}
-		store := model.NewStore()
 		root := store.RootScope()
 		alpha := root.VariableWithValue("alpha", make([]float64, k))
 		// params are the trained head variables; heads builds S [K, N]
@@ -517,10 +511,6 @@ func FitRouter(ctx context.Context, p *Population, m *MixtureModel, cmps []Compa
 	if dim == 0 {
 		return nil, fmt.Errorf("plural: the population has no contexts to route on")
 	}
-	be, err := backend.Get(cfg.Backend)
-	if err != nil {
-		return nil, err
-	}
 	k := len(m.Scores)
 	// One block per user at the user level, per comparison otherwise; the
 	// heads are frozen, so each block's log-likelihood under each head is
@@ -537,11 +527,10 @@ func FitRouter(ctx context.Context, p *Population, m *MixtureModel, cmps []Compa
 	for i, w := range m.Weights {
 		b0[i] = math.Log(w)
 	}
-	opt, err := cfg.NewOptimizer()
+	be, opt, store, err := startFit(cfg.Backend, cfg.Config)
 	if err != nil {
 		return nil, err
 	}
-	store := model.NewStore()
 	vVar := store.RootScope().VariableWithValue("v", tensors.FromFlatDataAndDimensions(make([]float64, dim*k), dim, k))
 	bVar := store.RootScope().VariableWithValue("b", b0)
 	step, err := model.NewExec(be, store, func(scope *model.Scope, xs, lls *Node) *Node {

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 
-	"github.com/alignlab/alignlab/algos/backend"
 	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/algos/pairloss"
 	"github.com/alignlab/alignlab/kernel"
@@ -328,19 +327,14 @@ func fitPALOnce(ctx context.Context, p *Population, cmps []Comparison, cfg PALCo
 	row, users := palUserRows(cmps)
 	pairs := newPalPairs(p, cmps, row)
 	d, m, k, nu := pairs.d, cfg.Latent, cfg.Prototypes, len(users)
-	be, err := backend.Get(cfg.Backend)
+	be, opt, store, err := startFit(cfg.Backend, cfg.Config)
 	if err != nil {
 		return nil, err
 	}
-	opt, err := cfg.NewOptimizer()
-	if err != nil {
-		return nil, err
-	}
-	store := model.NewStore()
 	root := store.RootScope()
-	wv := root.VariableWithValue("map", tensors.FromFlatDataAndDimensions(palGaussian(r, m*d, 1/math.Sqrt(float64(d))), m, d))
-	pv := root.VariableWithValue("prototypes", tensors.FromFlatDataAndDimensions(palGaussian(r, k*m, 1), k, m))
-	zv := root.VariableWithValue("logits", tensors.FromFlatDataAndDimensions(palGaussian(r, nu*k, 1), nu, k))
+	wv := root.VariableWithValue("map", tensors.FromFlatDataAndDimensions(gaussian(r, m*d, 1/math.Sqrt(float64(d))), m, d))
+	pv := root.VariableWithValue("prototypes", tensors.FromFlatDataAndDimensions(gaussian(r, k*m, 1), k, m))
+	zv := root.VariableWithValue("logits", tensors.FromFlatDataAndDimensions(gaussian(r, nu*k, 1), nu, k))
 	prior := cfg.LogitL2 / float64(len(cmps))
 	entropy := cfg.Entropy / float64(len(cmps))
 	step, err := model.NewExec(be, store, func(scope *model.Scope, in []*Node) *Node {
@@ -490,15 +484,10 @@ func (m *PALModel) FitUsers(ctx context.Context, p *Population, cmps []Compariso
 	row, users := palUserRows(cmps)
 	pairs := newPalPairs(p, cmps, row)
 	k, md := len(m.Prototypes), len(m.Map)
-	be, err := backend.Get(cfg.Backend)
+	be, opt, store, err := startFit(cfg.Backend, c)
 	if err != nil {
 		return nil, err
 	}
-	opt, err := c.NewOptimizer()
-	if err != nil {
-		return nil, err
-	}
-	store := model.NewStore()
 	zv := store.RootScope().VariableWithValue("logits", tensors.FromFlatDataAndDimensions(make([]float64, len(users)*k), len(users), k))
 	wt := tensors.FromFlatDataAndDimensions(palFlatten(m.Map), md, pairs.d)
 	pt := tensors.FromFlatDataAndDimensions(palFlatten(m.Prototypes), k, md)
@@ -535,14 +524,6 @@ func (m *PALModel) embed(p *Population) {
 	for i, phi := range p.Items {
 		m.Embedded[i] = matVec(m.Map, phi)
 	}
-}
-
-func palGaussian(r *rand.Rand, n int, sd float64) []float64 {
-	out := make([]float64, n)
-	for i := range out {
-		out[i] = sd * r.NormFloat64()
-	}
-	return out
 }
 
 func palFlatten(x [][]float64) []float64 {

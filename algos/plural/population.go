@@ -250,13 +250,22 @@ func (p *Population) OracleAccuracy() float64 {
 	return acc / float64(pairs)
 }
 
+// gaussian returns n draws of N(0, sd²) from r.
+func gaussian(r *rand.Rand, n int, sd float64) []float64 {
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = sd * r.NormFloat64()
+	}
+	return out
+}
+
+// gaussianRows returns a rows × cols matrix of N(0, sd²) draws from r,
+// drawn row by row (the order of gaussian(r, rows·cols, sd)).
 func gaussianRows(r *rand.Rand, rows, cols int, sd float64) [][]float64 {
+	flat := gaussian(r, rows*cols, sd)
 	out := make([][]float64, rows)
 	for i := range out {
-		out[i] = make([]float64, cols)
-		for j := range out[i] {
-			out[i][j] = sd * r.NormFloat64()
-		}
+		out[i] = flat[i*cols : (i+1)*cols : (i+1)*cols]
 	}
 	return out
 }

@@ -55,7 +55,6 @@ import (
 
 	"gonum.org/v1/gonum/stat"
 
-	"github.com/alignlab/alignlab/algos/backend"
 	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/algos/pairloss"
 	"github.com/alignlab/alignlab/kernel"
@@ -473,15 +472,10 @@ func FitRLBFF(ctx context.Context, pr *Principles, train []Judgment, cfg RLBFFCo
 	}
 	nj, d := len(pr.Satisfy), len(pr.Items[0])
 	x, onehot, sign := rlbffInputs(pr.Items, nj, train)
-	be, err := backend.Get(cfg.Backend)
+	be, opt, store, err := startFit(cfg.Backend, cfg.Config)
 	if err != nil {
 		return nil, err
 	}
-	opt, err := cfg.NewOptimizer()
-	if err != nil {
-		return nil, err
-	}
-	store := model.NewStore()
 	root := store.RootScope().In("rlbff")
 	wVar := root.VariableWithValue("weights", tensors.FromFlatDataAndDimensions(make([]float64, nj*d), nj, d))
 	bVar := root.VariableWithValue("biases", make([]float64, nj))

@@ -267,15 +267,21 @@ func (e *StoppedError) Error() string {
 // Unwrap returns kernel.Run's error and the cause.
 func (e *StoppedError) Unwrap() []error { return []error{e.Err, e.Cause} }
 
-// stoppedText says why and where a run stopped: "interrupted at step 120 / 1500".
-func stoppedText(cause error, step, total int64) string {
-	why := "cancelled"
+// stopReason says why a run or a study stopped: "interrupted" (the
+// kernel's interrupt), "timed out" or "cancelled".
+func stopReason(cause error) string {
 	switch {
 	case errors.Is(cause, ErrInterrupted):
-		why = "interrupted"
+		return "interrupted"
 	case errors.Is(cause, context.DeadlineExceeded):
-		why = "timed out"
+		return "timed out"
 	}
+	return "cancelled"
+}
+
+// stoppedText says why and where a run stopped: "interrupted at step 120 / 1500".
+func stoppedText(cause error, step, total int64) string {
+	why := stopReason(cause)
 	if total > 0 {
 		return fmt.Sprintf("%s at step %d / %d", why, step, total)
 	}

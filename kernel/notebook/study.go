@@ -112,14 +112,7 @@ func (e *StudyStoppedError) Unwrap() []error { return []error{e.Err, e.Cause} }
 
 // studyStoppedText says why and where a study stopped: "interrupted after 4 / 18 cells".
 func studyStoppedText(cause error, done, total int) string {
-	why := "cancelled"
-	switch {
-	case errors.Is(cause, ErrInterrupted):
-		why = "interrupted"
-	case errors.Is(cause, context.DeadlineExceeded):
-		why = "timed out"
-	}
-	return fmt.Sprintf("%s after %d / %d cells", why, done, total)
+	return fmt.Sprintf("%s after %d / %d cells", stopReason(cause), done, total)
 }
 
 // studyProgress is the state of one RunStudy display: counts and the last
