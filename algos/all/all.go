@@ -8,6 +8,7 @@ import (
 	_ "github.com/alignlab/alignlab/algos/bilevel"
 	_ "github.com/alignlab/alignlab/algos/bt"
 	_ "github.com/alignlab/alignlab/algos/dpo"
+	_ "github.com/alignlab/alignlab/algos/lm"
 	_ "github.com/alignlab/alignlab/algos/nash"
 	_ "github.com/alignlab/alignlab/algos/plural"
 	_ "github.com/alignlab/alignlab/algos/sb"

@@ -1,0 +1,45 @@
+// Package lm is the alignment pipeline on text, in miniature: supervised
+// fine-tuning, a reward model, the DPO family, token-level DPO and INPO on a
+// small transformer (package decoder), judged by a verifier, in an arena of
+// its own checkpoints.
+//
+// The task (datasets.TextTask) is arithmetic: prompts "a+b=", a verifier
+// that accepts the decimal sum, and a binary principle "answer in at most N
+// characters" (as RLBFF's binary principles). SFT learns from noisy
+// demonstrations (wrong_rate wrong sums, verbose_rate with filler);
+// preference pairs are two samples of the SFT policy labelled by the
+// verifier's score 2·correct + principle (ties dropped), optionally with
+// labels flipped at a known rate. Every metric has ground truth.
+//
+// The plugins, all on fit.Loop and pairloss:
+//
+//	lm.sft     L = −Σ mask·log π(y_t | x, y<t) / Σ mask
+//	lm.reward  L = −log σ(r(x, y_w) − r(x, y_l)), r a head on the SFT encoder
+//	lm.dpo     h = [log π − log π_ref](y_w) − [log π − log π_ref](y_l)
+//	           dpo −log σ(βh); cdpo (1−ε)(−log σ(βh)) + ε(−log σ(−βh));
+//	           rdpo [(1−ε)(−log σ(βh)) − ε(−log σ(−βh))]/(1−2ε); ipo (h − 1/(2β))²
+//	lm.tdpo    tdpo1 −log σ(β[h − (δ_l − δ_w)]); tdpo2 −log σ(β[h − α(δ_l − sg(δ_w))]),
+//	           δ = Σ_t KL(π_ref(·|x, y<t) ‖ π(·|x, y<t)) over the completion
+//	lm.inpo    (h_t − κ/2)², h_t = log π(y_w)/π(y_l) − κτ log π_ref(y_w)/π_ref(y_l)
+//	           − (1−κτ) log π_t(y_w)/π_t(y_l), pairs from π_t labelled by a
+//	           general (optionally intransitive) oracle P(y ≻ y')
+//	lm.eval    verifier accuracy, principle rate, KL(π ‖ π_SFT) by sampling
+//	           (with standard errors), and battles between checkpoints rated by
+//	           bt.ratings (looked up in the registry: lm imports no family)
+//
+// Papers: DPO (Rafailov et al. 2023, arXiv 2305.18290), rDPO (Chowdhury,
+// Kini, Natarajan 2024, arXiv 2403.00409), IPO (Azar et al. 2023, arXiv
+// 2310.12036), TDPO (Zeng et al. 2024, arXiv 2404.11999), INPO (Zhang et al.
+// 2024, arXiv 2407.00617). The formulas follow ../shared/PAPERS.md.
+//
+// Models chain through directories: save=DIR writes a checkpoint
+// (decoder.Save), sft=DIR starts a preference run from it, models=a=DIR,…
+// names checkpoints for lm.eval. Without sft=DIR a preference plugin trains
+// its SFT reference itself with the sft_* params (once per process and
+// settings: a cache keyed by every setting that determines the weights).
+//
+// Randomness: every run draws its task, SFT batches, pairs, training
+// batches and evaluation samples from five streams of the job's seed, in
+// that order, so lm.dpo and lm.tdpo at one seed see the same task, SFT
+// model and pairs and differ only by their loss.
+package lm
