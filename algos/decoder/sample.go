@@ -110,16 +110,24 @@ func (m *Model) lastLogitsExec() (err error) {
 	}
 	m.last, err = model.NewExec(m.backend, m.store, func(scope *model.Scope, in []*Node) *Node {
 		evalScope(scope, in[0].Graph())
-		logits := m.Policy(scope, in[0]) // [B, L, V]
-		at := OneHot(in[1], m.Config.MaxLen, logits.DType())
+		logits := m.Policy(scope, in[0]) // [B, W, V]
+		at := OneHot(in[1], in[0].Shape().Dimensions[1], logits.DType())
 		return ConvertDType(ReduceSum(Mul(logits, ExpandAxes(at, -1)), 1), dtypes.Float64) // [B, V]
 	})
 	return err
 }
 
-// lastLogits returns the next-token logits after each sequence.
+// lastLogits returns the next-token logits after each sequence. The
+// window is only as wide as the longest sequence needs (rounded up to a
+// multiple of 8, so that few shapes are compiled): with a causal mask the
+// positions after a sequence's end change nothing before it.
 func (m *Model) lastLogits(tok Tokenizer, seqs [][]int) ([][]float64, error) {
-	B, L, V := len(seqs), m.Config.MaxLen, m.Config.Vocab
+	B, V := len(seqs), m.Config.Vocab
+	L := 0
+	for _, s := range seqs {
+		L = max(L, len(s))
+	}
+	L = min(m.Config.MaxLen, (L+7)/8*8)
 	in := make([]int32, B*L)
 	pos := make([]int32, B)
 	for i, s := range seqs {

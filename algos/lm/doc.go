@@ -39,7 +39,7 @@
 // settings: a cache keyed by every setting that determines the weights).
 //
 // Randomness: every run draws its task, SFT batches, pairs, training
-// batches and evaluation samples from five streams of the job's seed, in
-// that order, so lm.dpo and lm.tdpo at one seed see the same task, SFT
+// batches, evaluation samples and (lm.reward) held-out pairs from six
+// streams of the job's seed, in that order, so lm.dpo and lm.tdpo at one seed see the same task, SFT
 // model and pairs and differ only by their loss.
 package lm

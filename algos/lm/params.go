@@ -135,10 +135,12 @@ func taskConfig(ps kernel.Params) datasets.TextTaskConfig {
 // streams are a run's random streams, drawn from the job in one fixed
 // order so that every plugin sees the same task, SFT model and pairs for
 // one seed.
-type streams struct{ task, sft, pairs, train, eval *rand.Rand }
+// held draws lm.reward's held-out pairs (apart from pairs, which a cache
+// may leave undrawn).
+type streams struct{ task, sft, pairs, train, eval, held *rand.Rand }
 
 func newStreams(job *kernel.Job) streams {
-	return streams{task: job.Rand(), sft: job.Rand(), pairs: job.Rand(), train: job.Rand(), eval: job.Rand()}
+	return streams{task: job.Rand(), sft: job.Rand(), pairs: job.Rand(), train: job.Rand(), eval: job.Rand(), held: job.Rand()}
 }
 
 // setup builds the task and the env of a run.

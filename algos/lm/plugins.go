@@ -1,11 +1,16 @@
 package lm
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
 	"github.com/alignlab/alignlab/algos/decoder"
 	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
+	"math"
 	"strconv"
+	"sync"
 )
 
 // The plugin IDs.
@@ -277,9 +282,19 @@ func pairsFor(job *kernel.Job, e *Env, ref *decoder.Model, s streams) (*datasets
 		e.Widen(ps, cs)
 		return p, nil
 	}
-	p, err := e.GeneratePairs(ref, job.Params.Int(ParamPairs), job.Params.Float(ParamFlip), s.pairs)
-	if err != nil {
-		return nil, err
+	n, flip := job.Params.Int(ParamPairs), job.Params.Float(ParamFlip)
+	key := fmt.Sprintf("%v|%s|%d|%v|%d|%x", taskConfig(job.Params), e.Tok.Name(), n, flip, job.Seed, fingerprint(ref))
+	pairCache.Lock()
+	p := pairCache.m[key]
+	pairCache.Unlock()
+	if p == nil {
+		var err error
+		if p, err = e.GeneratePairs(ref, n, flip, s.pairs); err != nil {
+			return nil, err
+		}
+		pairCache.Lock()
+		pairCache.m[key] = p
+		pairCache.Unlock()
 	}
 	flipped := 0
 	for _, q := range p.Pairs {
@@ -290,6 +305,31 @@ func pairsFor(job *kernel.Job, e *Env, ref *decoder.Model, s streams) (*datasets
 	job.SetFinal("pairs", float64(len(p.Pairs)))
 	job.SetFinal("flipped", float64(flipped)/float64(len(p.Pairs)))
 	return p, nil
+}
+
+// pairCache keeps the pairs generated in this process by everything that
+// determines them (the reference's weights included), so that lm.dpo,
+// lm.tdpo and lm.reward on one SFT model sample them once; the cached pairs
+// are the ones a new draw would give (the pairs stream depends on the seed
+// alone), so results do not change.
+var pairCache = struct {
+	sync.Mutex
+	m map[string]*datasets.TextPairs
+}{m: map[string]*datasets.TextPairs{}}
+
+// fingerprint hashes a model's weights.
+func fingerprint(m *decoder.Model) []byte {
+	h := sha256.New()
+	names, vals := m.Weights()
+	for i, n := range names {
+		h.Write([]byte(n))
+		for _, v := range vals[i] {
+			var b [8]byte
+			binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
+			h.Write(b[:])
+		}
+	}
+	return h.Sum(nil)
 }
 
 // cleanAccuracy is the fraction of pairs whose margin agrees with the

@@ -56,7 +56,7 @@ func (rewardPlugin) Run(job *kernel.Job) error {
 	heldTask.Train = e.Task.Test
 	held := *e
 	held.Task = &heldTask
-	test, err := held.GeneratePairs(ref, max(1, job.Params.Int(ParamPairs)/4), 0, s.pairs)
+	test, err := held.GeneratePairs(ref, max(1, job.Params.Int(ParamPairs)/4), 0, s.held)
 	if err != nil {
 		return err
 	}
