@@ -2,13 +2,16 @@ package datasets
 
 import (
 	"fmt"
+	"math"
 	"sort"
 )
 
-// This file holds the battles of a Chatbot Arena-style comparison of models
-// and their deduplication into counts per unordered pair (ArenaCounts,
-// ArenaAggregator). Battle files are read and written in arena_io.go,
-// synthetic arenas drawn in arena_gen.go.
+// This file holds the battles of a Chatbot Arena-style comparison of models,
+// optionally weighted, and their deduplication into counts per unordered
+// pair (ArenaCounts, ArenaAggregator), with the weights kept per (pair,
+// outcome, weight) cell. Battle files are read and written in arena_io.go,
+// arena-hard judgments read in arenahard.go, synthetic arenas drawn in
+// arena_gen.go.
 
 // The normalized values of Battle.Winner, as in Chatbot Arena exports.
 const (
@@ -24,16 +27,62 @@ var battleWinners = []string{WinnerA, WinnerB, WinnerTie, WinnerTieBothBad}
 // Battle is one pairwise comparison of two models, as in a Chatbot Arena
 // export: which side won, or a tie. Winner is one of WinnerA, WinnerB,
 // WinnerTie or WinnerTieBothBad.
+//
+// Weight is how many battles this one counts for, as if its row were
+// repeated Weight times (fractions allowed): a finite number > 0, or 0,
+// which means 1, so that battles built without it are unweighted. The
+// loaders set it from a file's optional weight field and skip battles whose
+// weight is 0 (a row repeated zero times).
 type Battle struct {
 	ModelA, ModelB, Winner string
+	Weight                 float64
 }
+
+// weight is b's effective weight: 1 when Weight is unset.
+func (b Battle) weight() float64 {
+	if b.Weight == 0 {
+		return 1
+	}
+	return b.Weight
+}
+
+// Outcome names one of the four counts of a PairCounts.
+type Outcome uint8
+
+// The outcomes of a battle between Models[A] and Models[B] of a PairCounts,
+// in the order cells are listed.
+const (
+	OutcomeWinA    Outcome = iota // Models[A] won: PairCounts.WinsA
+	OutcomeWinB                   // Models[B] won: PairCounts.WinsB
+	OutcomeTie                    // "tie": PairCounts.Ties
+	OutcomeBothBad                // "tie (bothbad)": PairCounts.BothBad
+)
+
+// Outcomes lists the outcomes in cell order.
+var Outcomes = []Outcome{OutcomeWinA, OutcomeWinB, OutcomeTie, OutcomeBothBad}
 
 // ArenaCounts are battles deduplicated into counts per unordered pair of
 // models: the sufficient statistics of Bradley–Terry-type models, which do
 // not depend on which side a model was shown on.
+//
+// Weighted battles (Battle.Weight other than 1) keep two views: Pairs count
+// battles (rows), and Cells group them by pair, outcome and weight, so that
+// a bootstrap can resample rows each keeping its weight; Weights sums the
+// weights per pair, what a fit uses. Without weights Cells is nil and
+// Weights are the counts.
 type ArenaCounts struct {
 	Models []string     // sorted
 	Pairs  []PairCounts // pairs that met at least once, sorted by (A, B)
+	// Cells, nil unless some battle had a weight other than 1, are the
+	// battles grouped by pair (index into Pairs), outcome and weight, sorted
+	// in that order (weights ascending): their Battles add up to the Pairs'
+	// counts, outcome by outcome.
+	Cells []WeightCell
+	// Skipped counts what the loaders read and left out (LoadArena).
+	Skipped ArenaSkips
+	// Formats holds, per file read by LoadArena, the format it was read as
+	// (ArenaFormatBattles or ArenaFormatArenaHard), in order.
+	Formats []string
 }
 
 // PairCounts are the outcomes of the battles between Models[A] and
@@ -49,13 +98,108 @@ type PairCounts struct {
 // Total is the number of battles of the pair.
 func (p PairCounts) Total() int64 { return p.WinsA + p.WinsB + p.Ties + p.BothBad }
 
-// Battles is the number of battles counted.
+// Count returns the count of outcome o.
+func (p PairCounts) Count(o Outcome) int64 {
+	switch o {
+	case OutcomeWinA:
+		return p.WinsA
+	case OutcomeWinB:
+		return p.WinsB
+	case OutcomeTie:
+		return p.Ties
+	}
+	return p.BothBad
+}
+
+// Add adds n battles of outcome o.
+func (p *PairCounts) Add(o Outcome, n int64) {
+	switch o {
+	case OutcomeWinA:
+		p.WinsA += n
+	case OutcomeWinB:
+		p.WinsB += n
+	case OutcomeTie:
+		p.Ties += n
+	default:
+		p.BothBad += n
+	}
+}
+
+// WeightCell is a group of battles of one pair with the same outcome and
+// the same weight.
+type WeightCell struct {
+	Pair    int // index into ArenaCounts.Pairs
+	Outcome Outcome
+	Weight  float64 // > 0
+	Battles int64   // battles (rows) in the group
+}
+
+// PairWeights are the summed weights of the battles of a PairCounts,
+// outcome by outcome: the counts themselves for unweighted battles.
+type PairWeights struct {
+	WinsA, WinsB, Ties, BothBad float64
+}
+
+// Total is the summed weight of the pair's battles.
+func (p PairWeights) Total() float64 { return p.WinsA + p.WinsB + p.Ties + p.BothBad }
+
+// Add adds weight w to outcome o.
+func (p *PairWeights) Add(o Outcome, w float64) {
+	switch o {
+	case OutcomeWinA:
+		p.WinsA += w
+	case OutcomeWinB:
+		p.WinsB += w
+	case OutcomeTie:
+		p.Ties += w
+	default:
+		p.BothBad += w
+	}
+}
+
+// ArenaSkips count the records a loader read and did not turn into
+// battles.
+type ArenaSkips struct {
+	Self       int64 // battles of a model against itself (ArenaOptions.SelfBattles "skip")
+	ZeroWeight int64 // battles of weight 0
+	NullScore  int64 // arena-hard games without a verdict (score null)
+}
+
+// Battles is the number of battles counted (rows, whatever their weights).
 func (c *ArenaCounts) Battles() int64 {
 	var n int64
 	for _, p := range c.Pairs {
 		n += p.Total()
 	}
 	return n
+}
+
+// Weighted reports whether some battle had a weight other than 1.
+func (c *ArenaCounts) Weighted() bool { return c.Cells != nil }
+
+// Weights returns the summed weights of every pair, indexed like c.Pairs:
+// from c.Cells when the battles are weighted, else the counts.
+func (c *ArenaCounts) Weights() []PairWeights {
+	out := make([]PairWeights, len(c.Pairs))
+	if c.Cells == nil {
+		for i, p := range c.Pairs {
+			out[i] = PairWeights{float64(p.WinsA), float64(p.WinsB), float64(p.Ties), float64(p.BothBad)}
+		}
+		return out
+	}
+	for _, cell := range c.Cells {
+		out[cell.Pair].Add(cell.Outcome, float64(cell.Battles)*cell.Weight)
+	}
+	return out
+}
+
+// TotalWeight is the summed weight of all battles: Battles() without weights.
+func (c *ArenaCounts) TotalWeight() float64 {
+	var w float64
+	for _, p := range c.Weights() {
+		w += p.Total()
+	}
+	return w
 }
 
 // Index returns the index of model name in c.Models, or -1.
@@ -90,43 +234,92 @@ func (c *ArenaCounts) Stats() []ModelStats {
 	return st
 }
 
+// ModelWeights are one model's totals over all its battles, each battle
+// counted with its weight.
+type ModelWeights struct {
+	Battles, Wins, Losses, Ties float64 // Ties include "tie (bothbad)"
+}
+
+// WeightedStats returns the weighted totals of every model, indexed like
+// c.Models: Stats, with every battle counted Weight times.
+func (c *ArenaCounts) WeightedStats() []ModelWeights {
+	st := make([]ModelWeights, len(c.Models))
+	for i, w := range c.Weights() {
+		p := c.Pairs[i]
+		t := w.Ties + w.BothBad
+		a, b := &st[p.A], &st[p.B]
+		a.Battles += w.Total()
+		b.Battles += w.Total()
+		a.Wins += w.WinsA
+		a.Losses += w.WinsB
+		b.Wins += w.WinsB
+		b.Losses += w.WinsA
+		a.Ties += t
+		b.Ties += t
+	}
+	return st
+}
+
 // ArenaAggregator accumulates battles into ArenaCounts one at a time. The
 // zero value is ready to use.
 type ArenaAggregator struct {
 	cells map[[2]string]*PairCounts
+	// weighted counts the battles of weight other than 1; those of weight 1
+	// are the rest of cells, so unweighted data cost nothing here.
+	weighted map[weightKey]int64
 }
 
-// Add counts one battle. Its winner must be normalized (as the loaders do);
-// Add returns an error otherwise, and for a model playing itself.
+// weightKey is a group of weighted battles: pair (sorted names), outcome
+// and weight.
+type weightKey struct {
+	lo, hi string
+	o      Outcome
+	w      float64
+}
+
+// Add counts one battle. Its winner must be normalized (as the loaders do)
+// and its weight finite and ≥ 0 (0 meaning 1); Add returns an error
+// otherwise, and for a model playing itself.
 func (g *ArenaAggregator) Add(b Battle) error {
 	if b.ModelA == b.ModelB {
 		return fmt.Errorf("datasets: battle of %q against itself", b.ModelA)
 	}
-	if g.cells == nil {
-		g.cells = map[[2]string]*PairCounts{}
+	w := b.weight()
+	if !(w > 0) || math.IsInf(w, 0) {
+		return fmt.Errorf("datasets: battle weight: want a finite number ≥ 0, got %v", b.Weight)
 	}
 	lo, hi, swapped := b.ModelA, b.ModelB, false
 	if hi < lo {
 		lo, hi, swapped = hi, lo, true
+	}
+	var o Outcome
+	switch b.Winner {
+	case WinnerA, WinnerB:
+		o = OutcomeWinB
+		if (b.Winner == WinnerA) != swapped {
+			o = OutcomeWinA
+		}
+	case WinnerTie:
+		o = OutcomeTie
+	case WinnerTieBothBad:
+		o = OutcomeBothBad
+	default:
+		return fmt.Errorf("datasets: winner: want one of %s, got %q", quoteBattleList(battleWinners), b.Winner)
+	}
+	if g.cells == nil {
+		g.cells = map[[2]string]*PairCounts{}
 	}
 	c := g.cells[[2]string{lo, hi}]
 	if c == nil {
 		c = &PairCounts{}
 		g.cells[[2]string{lo, hi}] = c
 	}
-	switch b.Winner {
-	case WinnerA, WinnerB:
-		if (b.Winner == WinnerA) != swapped {
-			c.WinsA++
-		} else {
-			c.WinsB++
+	c.Add(o, 1)
+	if w != 1 {
+		if g.weighted == nil {
+			g.weighted = map[weightKey]int64{}
 		}
-	case WinnerTie:
-		c.Ties++
-	case WinnerTieBothBad:
-		c.BothBad++
-	default:
-		return fmt.Errorf("datasets: winner: want one of %s, got %q", quoteBattleList(battleWinners), b.Winner)
+		g.weighted[weightKey{lo, hi, o, w}]++
 	}
 	return nil
 }
@@ -153,7 +346,51 @@ func (g *ArenaAggregator) Counts() *ArenaCounts {
 		}
 		return c.Pairs[i].B < c.Pairs[j].B
 	})
+	if len(g.weighted) > 0 {
+		c.Cells = g.weightCells(c)
+	}
 	return c
+}
+
+// weightCells lists the battles of c by pair, outcome and weight: the
+// weighted groups counted by Add, and weight 1 for the rest.
+func (g *ArenaAggregator) weightCells(c *ArenaCounts) []WeightCell {
+	type group struct {
+		pair int
+		o    Outcome
+	}
+	byGroup := map[group][]WeightCell{}
+	for k, n := range g.weighted {
+		gr := group{pairIndex(c, c.Index(k.lo), c.Index(k.hi)), k.o}
+		byGroup[gr] = append(byGroup[gr], WeightCell{Pair: gr.pair, Outcome: k.o, Weight: k.w, Battles: n})
+	}
+	var cells []WeightCell
+	for i, p := range c.Pairs {
+		for _, o := range Outcomes {
+			n := p.Count(o)
+			if n == 0 {
+				continue
+			}
+			ws := byGroup[group{i, o}]
+			for _, w := range ws {
+				n -= w.Battles
+			}
+			if n > 0 {
+				ws = append(ws, WeightCell{Pair: i, Outcome: o, Weight: 1, Battles: n})
+			}
+			sort.Slice(ws, func(x, y int) bool { return ws[x].Weight < ws[y].Weight })
+			cells = append(cells, ws...)
+		}
+	}
+	return cells
+}
+
+// pairIndex returns the index in c.Pairs (sorted) of the pair (a, b), a < b.
+func pairIndex(c *ArenaCounts, a, b int) int {
+	return sort.Search(len(c.Pairs), func(i int) bool {
+		p := c.Pairs[i]
+		return p.A > a || p.A == a && p.B >= b
+	})
 }
 
 // AggregateBattles deduplicates battles into counts per unordered pair.

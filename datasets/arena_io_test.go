@@ -6,16 +6,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
 
 func TestLoadBattlesFormats(t *testing.T) {
 	want := []Battle{
-		{"alpha", "beta", WinnerA},
-		{"beta", "gamma", WinnerTieBothBad},
-		{"gamma", "alpha", WinnerB},
-		{"alpha", "gamma", WinnerTie},
+		{ModelA: "alpha", ModelB: "beta", Winner: WinnerA},
+		{ModelA: "beta", ModelB: "gamma", Winner: WinnerTieBothBad},
+		{ModelA: "gamma", ModelB: "alpha", Winner: WinnerB},
+		{ModelA: "alpha", ModelB: "gamma", Winner: WinnerTie},
 	}
 	files := []struct{ name, text string }{
 		{"a.jsonl", `{"model_a":"alpha","model_b":"beta","winner":"model_a","judge":"x","turn":1}
@@ -70,9 +71,9 @@ func TestLoadBattlesErrors(t *testing.T) {
 		{"header only csv", "h.csv", "model_a,model_b,winner\n", `h.csv: want at least one battle after the header, got none`},
 		{"empty array", "e.json", "[ ]", `e.json:1: want at least one battle, got an empty array`},
 		{"self play", "s.jsonl", ok + `{"model_a":"a","model_b":"a","winner":"tie"}`,
-			`s.jsonl:2: model_b: want a model other than model_a, got "a" on both sides`},
+			`s.jsonl:2: model_b: want a model other than model_a, got "a" on both sides; set self_battles=skip to drop such battles`},
 		{"self play csv", "s.csv", "model_a,model_b,winner\nx,x,tie\n",
-			`s.csv:2: model_b: want a model other than model_a, got "x" on both sides`},
+			`s.csv:2: model_b: want a model other than model_a, got "x" on both sides; set self_battles=skip to drop such battles`},
 		{"non utf8", "u.jsonl", ok + "{\"model_a\":\"a\xff\",\"model_b\":\"b\",\"winner\":\"tie\"}",
 			`u.jsonl:2: want UTF-8 text, got byte 0xff at column 14`},
 		{"non utf8 array", "u.json", "[" + strings.TrimSpace(ok) + ",\n  {\"model_a\":\"a\xff\",\"model_b\":\"b\",\"winner\":\"tie\"}]",
@@ -99,6 +100,24 @@ func TestLoadBattlesErrors(t *testing.T) {
 			`b.csv:1: model_a: want a header with columns model_a, model_b, winner, got "a,b,c"`},
 		{"short csv row", "r.csv", "model_a,model_b,winner\nx,y\n",
 			`r.csv:2: winner: want 3 fields, got 2`},
+		{"negative weight", "w.jsonl", ok + `{"model_a":"a","model_b":"b","winner":"tie","weight":-1}`,
+			`w.jsonl:2: weight: want a finite number ≥ 0, got -1`},
+		{"string weight", "w.jsonl", `{"model_a":"a","model_b":"b","winner":"tie","weight":"2"}`,
+			`w.jsonl:1: weight: want a finite number ≥ 0, got string "2"`},
+		{"null weight", "w.jsonl", `{"model_a":"a","model_b":"b","winner":"tie","weight":null}`,
+			`w.jsonl:1: weight: want a finite number ≥ 0, got null`},
+		{"NaN weight", "w.jsonl", ok + `{"model_a":"a","model_b":"b","winner":"tie","weight":NaN}`,
+			`w.jsonl:2: weight: want a finite number ≥ 0, got NaN`},
+		{"huge weight", "w.json", `[{"model_a":"a","model_b":"b","winner":"tie","weight":1e999}]`,
+			`w.json:1: weight: want a finite number ≥ 0, got number 1e999 (out of range)`},
+		{"bad csv weight", "w.csv", "model_a,model_b,winner,weight\nx,y,tie,1\nx,y,tie,lots\n",
+			`w.csv:3: weight: want a finite number ≥ 0, got "lots"`},
+		{"empty csv weight", "w.csv", "model_a,model_b,winner,weight\nx,y,tie,\n",
+			`w.csv:2: weight: want a finite number ≥ 0, got an empty cell`},
+		{"infinite csv weight", "w.csv", "model_a,model_b,winner,weight\nx,y,tie,+Inf\n",
+			`w.csv:2: weight: want a finite number ≥ 0, got +Inf`},
+		{"only weight 0", "z.jsonl", `{"model_a":"a","model_b":"b","winner":"tie","weight":0}`,
+			`z.jsonl: want at least one battle, got none kept: skipped 1 of weight 0`},
 	}
 	dir := t.TempDir()
 	for _, c := range cases {
@@ -141,7 +160,7 @@ func ExampleReadBattles() {
 	_, err = ReadBattles(strings.NewReader(`{"model_a":"alpha","model_b":"beta","winner":"draw"}`), "bad.jsonl")
 	fmt.Println(err)
 	// Output:
-	// [{alpha beta model_a} {beta alpha tie (bothbad)}] <nil>
+	// [{alpha beta model_a 0} {beta alpha tie (bothbad) 0}] <nil>
 	// bad.jsonl:1: winner: want one of "model_a", "model_b", "tie", "tie (bothbad)", got "draw"
 }
 
@@ -164,9 +183,15 @@ func TestFlatBattleMatchesEncodingJSON(t *testing.T) {
 		{`{"model_a":"a","model_b":"b","winner":"tie"} x`, false},
 		{`{"model_a":"a","model_b":"b"}`, false},
 		{`{"model_a":"a","model_b":"b","winner":"tie",}`, false},
+		{`{"model_a":"a","model_b":"b","winner":"tie","weight":2.5e-1}`, true},
+		{`{"weight":3,"model_a":"a","model_b":"b","winner":"tie"}`, true},
+		{`{"model_a":"a","model_b":"b","winner":"tie","weight":"2"}`, false},
+		{`{"model_a":"a","model_b":"b","winner":"tie","weight":null}`, false},
+		{`{"model_a":"a","model_b":"b","winner":"tie","Weight":2}`, false},
+		{`{"weight":1,"model_a":"a","model_b":"b","winner":"tie","weight":2}`, false},
 	}
 	for _, c := range cases {
-		a, b, w, ok := flatBattle([]byte(c.line))
+		a, b, w, wt, ok := flatBattle([]byte(c.line))
 		if ok != c.fast {
 			t.Errorf("%s: fast path %v, want %v", c.line, ok, c.fast)
 			continue
@@ -175,9 +200,10 @@ func TestFlatBattleMatchesEncodingJSON(t *testing.T) {
 			continue
 		}
 		var rec struct {
-			ModelA string `json:"model_a"`
-			ModelB string `json:"model_b"`
-			Winner string `json:"winner"`
+			ModelA string   `json:"model_a"`
+			ModelB string   `json:"model_b"`
+			Winner string   `json:"winner"`
+			Weight *float64 `json:"weight"`
 		}
 		if err := json.Unmarshal([]byte(c.line), &rec); err != nil {
 			t.Errorf("%s: fast path accepted what encoding/json rejects: %v", c.line, err)
@@ -186,5 +212,17 @@ func TestFlatBattleMatchesEncodingJSON(t *testing.T) {
 		if string(a) != rec.ModelA || string(b) != rec.ModelB || string(w) != rec.Winner {
 			t.Errorf("%s: fast %q %q %q, encoding/json %q %q %q", c.line, a, b, w, rec.ModelA, rec.ModelB, rec.Winner)
 		}
+		if (wt == nil) != (rec.Weight == nil) || wt != nil && fmt.Sprint(*rec.Weight) != fmt.Sprint(mustFloat(t, wt)) {
+			t.Errorf("%s: fast weight %q, encoding/json %v", c.line, wt, rec.Weight)
+		}
 	}
+}
+
+func mustFloat(t *testing.T, b []byte) float64 {
+	t.Helper()
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

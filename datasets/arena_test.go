@@ -7,9 +7,9 @@ import (
 
 func TestAggregateBattles(t *testing.T) {
 	battles := []Battle{
-		{"b", "a", WinnerA}, {"a", "b", WinnerA}, {"a", "b", WinnerB},
-		{"a", "b", WinnerTie}, {"b", "a", WinnerTieBothBad},
-		{"c", "a", WinnerB}, {"a", "c", WinnerA},
+		{ModelA: "b", ModelB: "a", Winner: WinnerA}, {ModelA: "a", ModelB: "b", Winner: WinnerA}, {ModelA: "a", ModelB: "b", Winner: WinnerB},
+		{ModelA: "a", ModelB: "b", Winner: WinnerTie}, {ModelA: "b", ModelB: "a", Winner: WinnerTieBothBad},
+		{ModelA: "c", ModelB: "a", Winner: WinnerB}, {ModelA: "a", ModelB: "c", Winner: WinnerA},
 	}
 	c, err := AggregateBattles(battles)
 	if err != nil {
@@ -29,7 +29,7 @@ func TestAggregateBattles(t *testing.T) {
 	if got, want := fmt.Sprint(st), "[{7 3 2 2} {5 2 1 2} {2 0 2 0}]"; got != want {
 		t.Errorf("stats: got %v, want %v", got, want)
 	}
-	if _, err := AggregateBattles([]Battle{{"a", "b", "draw"}}); err == nil {
+	if _, err := AggregateBattles([]Battle{{ModelA: "a", ModelB: "b", Winner: "draw"}}); err == nil {
 		t.Error("unnormalized winner accepted")
 	}
 }

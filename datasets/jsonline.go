@@ -3,6 +3,7 @@ package datasets
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"io"
@@ -19,14 +20,64 @@ import (
 // let through to the field that holds them, and reading numbers; and the
 // writers' number format.
 
-// openInput opens the file a loader reads. Its error is an *Error (see
-// fileError).
-func openInput(path string) (*os.File, error) {
+// gzipMagic are the first two bytes of a gzip stream (RFC 1952).
+var gzipMagic = []byte{0x1f, 0x8b}
+
+// openInput opens the file a loader reads. A file that starts with the gzip
+// magic bytes is decompressed as it is read, whatever its name, so that every
+// loader takes .gz exports as they are; lines and fields in errors are then
+// those of the decompressed text, and a corrupt stream is reported by the
+// loader, with the line it reached. Its error is an *Error (see fileError).
+func openInput(path string) (io.ReadCloser, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fileError(path, err)
 	}
-	return f, nil
+	br := bufio.NewReaderSize(f, 1<<16)
+	if head, _ := br.Peek(len(gzipMagic)); !bytes.Equal(head, gzipMagic) {
+		return &bufferedFile{Reader: br, f: f}, nil
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		f.Close()
+		return nil, &Error{File: path, Msg: "want a gzip stream after its magic bytes, got " + err.Error()}
+	}
+	return &gzipFile{Reader: zr, f: f}, nil
+}
+
+// bufferedFile is an input file read through the buffer that looked for the
+// gzip magic bytes.
+type bufferedFile struct {
+	*bufio.Reader
+	f *os.File
+}
+
+func (b *bufferedFile) Close() error { return b.f.Close() }
+
+// gzipFile is a gzip-compressed input file, read decompressed.
+type gzipFile struct {
+	*gzip.Reader
+	f *os.File
+}
+
+// Read reports a stream cut short in the loaders' words rather than as a
+// bare "unexpected EOF".
+func (g *gzipFile) Read(p []byte) (int, error) {
+	n, err := g.Reader.Read(p)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = errGzipTruncated
+	}
+	return n, err
+}
+
+var errGzipTruncated = errors.New("want a complete gzip stream, got a truncated one")
+
+func (g *gzipFile) Close() error {
+	err := g.Reader.Close()
+	if cerr := g.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // fileError is the *Error of a file that could not be opened or read: the

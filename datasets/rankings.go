@@ -21,12 +21,26 @@ const (
 )
 
 // Rankings are ranked lists, best first, of any length ≥ 2: either of named
-// items (Kind RankingItems: Items, Lists) or of candidate responses given by
-// feature vectors (Kind RankingCandidates: Dim, Candidates, Rewards).
+// items (Kind RankingItems: Items, Lists, Offered) or of candidate responses
+// given by feature vectors (Kind RankingCandidates: Dim, Candidates, Rewards).
+//
+// A ranking of items is either complete (the order of all its items) or the
+// top k of a larger offered set: π_1 ≻ … ≻ π_k chosen from S ⊋ {π_1 … π_k},
+// the rest of S unranked below them. Under Plackett–Luce with log-strengths
+// θ the top-k list has probability
+//
+//	Π_{j=1}^{k} exp(θ_{π_j}) / Σ_{m ∈ S \ {π_1 … π_{j−1}}} exp(θ_m),
+//
+// which for S = {π_1 … π_k} is the probability of the complete ranking.
 type Rankings struct {
 	Kind  string
 	Items []string // item names, in order of first appearance
 	Lists [][]int  // per ranking, indices into Items, best first
+	// Offered holds, per ranking, the indices of the offered set S it was
+	// chosen from (its ranked items included), or nil for a complete
+	// ranking of its items (S = the ranked items). Offered is nil when no
+	// ranking has an offered set. Use OfferedSet to read it.
+	Offered [][]int
 
 	Dim        int           // length of every candidate vector
 	Candidates [][][]float64 // per list, per position (best first), the features
@@ -46,6 +60,34 @@ func (r *Rankings) Len() int {
 	return len(r.Lists)
 }
 
+// OfferedSet returns the offered set S of ranking l of items: Offered[l]
+// when it has one, else the ranked items Lists[l] (a complete ranking).
+func (r *Rankings) OfferedSet(l int) []int {
+	if r.Offered != nil && r.Offered[l] != nil {
+		return r.Offered[l]
+	}
+	return r.Lists[l]
+}
+
+// Unranked returns the items of ranking l's offered set that it does not
+// rank (S \ {π_1 … π_k}, in the order of S): nil for a complete ranking.
+func (r *Rankings) Unranked(l int) []int {
+	if r.Offered == nil || r.Offered[l] == nil || len(r.Offered[l]) == len(r.Lists[l]) {
+		return nil
+	}
+	ranked := make(map[int]bool, len(r.Lists[l]))
+	for _, i := range r.Lists[l] {
+		ranked[i] = true
+	}
+	var out []int
+	for _, i := range r.Offered[l] {
+		if !ranked[i] {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
 // RankingTruth is the planted model behind generated rankings.
 type RankingTruth struct {
 	// Theta are the items' planted log-strengths (RankingItems), by index.
@@ -62,13 +104,19 @@ type PLConfig struct {
 	Rankings int     // rankings ≥ 1
 	Length   int     // items per ranking, 2 ≤ Length ≤ Items
 	Spread   float64 // standard deviation of the planted log-strengths > 0
+	// Offered is the size of the offered set each ranking is the top
+	// Length of, Length ≤ Offered ≤ Items; 0 (or Length) draws complete
+	// rankings of Length items.
+	Offered int
 }
 
 // GeneratePLRankings draws rankings from a Plackett–Luce model with planted
 // log-strengths θ ~ N(0, Spread²) (centered to mean 0) of items named
-// "item-01", "item-02", …: each ranking is a uniformly random subset of
-// Length items, ordered by θ_i + Gumbel noise, which is an exact
-// Plackett–Luce draw: P(ranking i1 ≻ … ≻ iL) = Π_k γ_{ik} / Σ_{j ≥ k} γ_{ij}, γ = e^θ.
+// "item-01", "item-02", …: each ranking offers a uniformly random subset S
+// of Offered items (Length when Offered is 0), orders them by θ_i + Gumbel
+// noise, which is an exact Plackett–Luce draw, P(i1 ≻ … ≻ iL) =
+// Π_k γ_{ik} / Σ_{j ≥ k} γ_{ij} with γ = e^θ, and keeps the first Length:
+// an exact top-Length draw from S (Offered records S when it is larger).
 func GeneratePLRankings(cfg PLConfig, r *rand.Rand) (*Rankings, error) {
 	switch {
 	case cfg.Items < 2:
@@ -79,6 +127,12 @@ func GeneratePLRankings(cfg PLConfig, r *rand.Rand) (*Rankings, error) {
 		return nil, fmt.Errorf("datasets: rankings: want a ranking length in [2, %d], got %d", cfg.Items, cfg.Length)
 	case !(cfg.Spread > 0) || math.IsInf(cfg.Spread, 0):
 		return nil, fmt.Errorf("datasets: rankings: want a finite spread > 0, got %v", cfg.Spread)
+	case cfg.Offered != 0 && (cfg.Offered < cfg.Length || cfg.Offered > cfg.Items):
+		return nil, fmt.Errorf("datasets: rankings: want an offered set size in [%d, %d] (list length to items) or 0, got %d", cfg.Length, cfg.Items, cfg.Offered)
+	}
+	offered := cfg.Offered
+	if offered == 0 {
+		offered = cfg.Length
 	}
 	k := cfg.Items
 	out := &Rankings{Kind: RankingItems, Items: make([]string, k), Lists: make([][]int, cfg.Rankings)}
@@ -99,17 +153,24 @@ func GeneratePLRankings(cfg PLConfig, r *rand.Rand) (*Rankings, error) {
 		theta[i] -= mean
 	}
 	out.Truth = &RankingTruth{Theta: theta}
+	if offered > cfg.Length {
+		out.Offered = make([][]int, cfg.Rankings)
+	}
 	perm := make([]int, k)
 	for i := range perm {
 		perm[i] = i
 	}
 	for n := range out.Lists {
-		// Partial Fisher–Yates: the first Length entries are a uniform subset.
-		for i := 0; i < cfg.Length; i++ {
+		// Partial Fisher–Yates: the first offered entries are a uniform subset.
+		for i := 0; i < offered; i++ {
 			j := i + r.IntN(k-i)
 			perm[i], perm[j] = perm[j], perm[i]
 		}
-		out.Lists[n] = plOrder(perm[:cfg.Length], func(i int) float64 { return theta[i] }, r)
+		out.Lists[n] = plOrder(perm[:offered], func(i int) float64 { return theta[i] }, r)[:cfg.Length]
+		if out.Offered != nil {
+			out.Offered[n] = append([]int(nil), perm[:offered]...)
+			sort.Ints(out.Offered[n])
+		}
 	}
 	return out, nil
 }
@@ -209,14 +270,19 @@ func GenerateCandidateRankings(cfg CandidateRankingsConfig, r *rand.Rand) (train
 // first, all lines of one kind:
 //
 //	{"ranking": ["model-a", "model-c", "model-b"]}
+//	{"ranking": ["model-c", "model-a"], "offered": ["model-a", "model-b", "model-c", "model-d"]}
 //	{"candidates": [[0.1, 2.0], [0.3, -1], [1, 1]], "rewards": [2.5, 0.4, -1]}
 //
-// A ranking names at least 2 distinct items (non-empty strings). Candidates
+// A ranking names at least 2 distinct items (non-empty strings). Offered,
+// optional per line, is the set the ranking is the top of: distinct item
+// names that include every ranked item; without it the ranking is complete
+// (see Rankings). Items that are only offered are items too. Candidates
 // are at least 2 vectors of finite numbers, all of the file's length;
 // rewards, optional (on every line or none), are one finite number per
 // candidate, non-increasing (the list is ranked by them). Other fields and
 // blank lines are ignored. Problems are *Error with file, line and field,
-// e.g. `r.jsonl:4: ranking[2]: want distinct items, got "b" again (ranking[0])`.
+// e.g. `r.jsonl:4: ranking[2]: want distinct items, got "b" again (ranking[0])`
+// or `r.jsonl:2: offered: want every ranked item among the offered, missing "c" (ranking[1])`.
 func LoadRankings(path string) (*Rankings, error) {
 	f, err := openInput(path)
 	if err != nil {
@@ -272,45 +338,94 @@ func (rd *rankReader) line(b []byte, line, col0 int) error {
 		return errf(field, "want %s on every line, as on the first line", rd.out.Kind)
 	}
 	if kind == RankingItems {
-		return rd.items(rk, line)
+		return rd.items(rk, obj, line)
+	}
+	if _, has := obj["offered"]; has {
+		return errf("offered", "want offered only with ranking (named items), not with candidates")
 	}
 	return rd.candidates(cd, obj, line)
 }
 
-func (rd *rankReader) items(raw json.RawMessage, line int) error {
+// names reads field (ranking or offered): an array of distinct non-empty
+// item names, at least min of them.
+func (rd *rankReader) names(raw json.RawMessage, field, what string, min, line int) ([]string, map[string]int, error) {
 	errf := func(field, format string, args ...any) error { return Errorf(rd.name, line, field, format, args...) }
 	var elems []json.RawMessage
 	if k := pairsKind(raw); (k != "array" && k != "empty array") || json.Unmarshal(raw, &elems) != nil {
-		return errf("ranking", "want an array of item names, best first, got %s", k)
+		return nil, nil, errf(field, "want an array of item names, %s, got %s", what, k)
 	}
-	if len(elems) < 2 {
-		return errf("ranking", "want at least 2 items, got %d", len(elems))
+	if len(elems) < min {
+		return nil, nil, errf(field, "want at least %d items, got %d", min, len(elems))
 	}
 	seen := make(map[string]int, len(elems))
-	list := make([]int, len(elems))
+	out := make([]string, len(elems))
 	for i, e := range elems {
-		field := fmt.Sprintf("ranking[%d]", i)
+		f := fmt.Sprintf("%s[%d]", field, i)
 		e = bytes.TrimSpace(e)
 		var s string
 		if len(e) == 0 || e[0] != '"' || json.Unmarshal(e, &s) != nil {
-			return errf(field, "want an item name (a string), got %s", pairsKind(e))
+			return nil, nil, errf(f, "want an item name (a string), got %s", pairsKind(e))
 		}
 		if s == "" {
-			return errf(field, "want a non-empty item name, got \"\"")
+			return nil, nil, errf(f, "want a non-empty item name, got \"\"")
 		}
 		if j, dup := seen[s]; dup {
-			return errf(field, "want distinct items, got %s again (ranking[%d])", quoteValue(s), j)
+			return nil, nil, errf(f, "want distinct items, got %s again (%s[%d])", quoteValue(s), field, j)
 		}
 		seen[s] = i
-		idx, ok := rd.index[s]
-		if !ok {
-			idx = len(rd.out.Items)
-			rd.index[s] = idx
-			rd.out.Items = append(rd.out.Items, s)
-		}
-		list[i] = idx
+		out[i] = s
 	}
+	return out, seen, nil
+}
+
+// itemIndex returns the index of item s, adding it to the items.
+func (rd *rankReader) itemIndex(s string) int {
+	idx, ok := rd.index[s]
+	if !ok {
+		idx = len(rd.out.Items)
+		rd.index[s] = idx
+		rd.out.Items = append(rd.out.Items, s)
+	}
+	return idx
+}
+
+func (rd *rankReader) items(raw json.RawMessage, obj map[string]json.RawMessage, line int) error {
+	ranked, _, err := rd.names(raw, "ranking", "best first", 2, line)
+	if err != nil {
+		return err
+	}
+	var offered []string
+	if of, has := obj["offered"]; has {
+		var inS map[string]int
+		if offered, inS, err = rd.names(of, "offered", "the set the ranking was chosen from", 2, line); err != nil {
+			return err
+		}
+		for i, s := range ranked {
+			if _, ok := inS[s]; !ok {
+				return Errorf(rd.name, line, "offered", "want every ranked item among the offered, missing %s (ranking[%d])", quoteValue(s), i)
+			}
+		}
+	}
+	list := make([]int, len(ranked))
+	for i, s := range ranked {
+		list[i] = rd.itemIndex(s)
+	}
+	n := len(rd.out.Lists)
 	rd.out.Lists = append(rd.out.Lists, list)
+	if offered == nil {
+		if rd.out.Offered != nil {
+			rd.out.Offered = append(rd.out.Offered, nil)
+		}
+		return nil
+	}
+	set := make([]int, len(offered))
+	for i, s := range offered {
+		set[i] = rd.itemIndex(s)
+	}
+	if rd.out.Offered == nil {
+		rd.out.Offered = make([][]int, n, n+1)
+	}
+	rd.out.Offered = append(rd.out.Offered, set)
 	return nil
 }
 
@@ -370,14 +485,13 @@ func WriteRankings(w io.Writer, r *Rankings) error {
 	var buf []byte
 	for l := 0; l < r.Len(); l++ {
 		if r.Kind == RankingItems {
-			buf = append(buf, `{"ranking":[`...)
-			for i, it := range r.Lists[l] {
-				if i > 0 {
-					buf = append(buf, ',')
-				}
-				buf = strconv.AppendQuote(buf, r.Items[it])
+			buf = append(buf, `{"ranking":`...)
+			buf = appendNames(buf, r.Items, r.Lists[l])
+			if r.Offered != nil && r.Offered[l] != nil {
+				buf = append(buf, `,"offered":`...)
+				buf = appendNames(buf, r.Items, r.Offered[l])
 			}
-			buf = append(buf, "]}\n"...)
+			buf = append(buf, "}\n"...)
 			continue
 		}
 		buf = append(buf, `{"candidates":[`...)
@@ -396,4 +510,16 @@ func WriteRankings(w io.Writer, r *Rankings) error {
 	}
 	_, err := w.Write(buf)
 	return err
+}
+
+// appendNames appends the JSON array of the names of items idx.
+func appendNames(buf []byte, names []string, idx []int) []byte {
+	buf = append(buf, '[')
+	for i, it := range idx {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = strconv.AppendQuote(buf, names[it])
+	}
+	return append(buf, ']')
 }

@@ -75,8 +75,10 @@ func (p *Point) UnmarshalJSON(b []byte) error {
 }
 
 // Table is a named table of a Result: rows of values under named columns.
-// Cells are float64, int64, string or bool; non-finite floats encode as the
-// strings "NaN", "+Inf" and "-Inf".
+// Cells are float64, int64, string, bool or nil; non-finite floats encode as
+// the strings "NaN", "+Inf" and "-Inf". A nil cell is a quantity that does
+// not exist (an interval without a bootstrap), not a failed computation: it
+// encodes as JSON null and decodes back to nil, and Floats reads it as NaN.
 type Table struct {
 	Columns []string `json:"columns"`
 	Rows    [][]any  `json:"rows"`
@@ -114,7 +116,8 @@ func (t *Table) Col(name string) int {
 	return -1
 }
 
-// Floats returns column name as floats (ints converted; other cells NaN).
+// Floats returns column name as floats (ints converted; nil and other cells
+// NaN).
 func (t *Table) Floats(name string) []float64 {
 	c := t.Col(name)
 	out := make([]float64, len(t.Rows))
@@ -139,12 +142,12 @@ func (t *Table) Floats(name string) []float64 {
 	return out
 }
 
-// Strings returns column name formatted as strings.
+// Strings returns column name formatted as strings ("" for nil cells).
 func (t *Table) Strings(name string) []string {
 	c := t.Col(name)
 	out := make([]string, len(t.Rows))
 	for i, r := range t.Rows {
-		if c >= 0 {
+		if c >= 0 && r[c] != nil {
 			out[i] = fmt.Sprint(r[c])
 		}
 	}
@@ -208,7 +211,8 @@ func decodeFloat(raw json.RawMessage) (float64, error) {
 	return v, err
 }
 
-// MarshalJSON encodes the table, writing non-finite floats as strings.
+// MarshalJSON encodes the table, writing non-finite floats as strings and
+// nil cells as null.
 func (t *Table) MarshalJSON() ([]byte, error) {
 	rows := make([][]any, len(t.Rows))
 	for i, r := range t.Rows {

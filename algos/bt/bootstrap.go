@@ -46,6 +46,13 @@ func Elo(theta []float64, anchor int, anchorRating float64) []float64 {
 // proportional to their counts. This is resampling the battles with
 // replacement, done on the counts (cost independent of the battle count).
 // Draws are sequential conditional binomials, so rng fully determines the result.
+//
+// Weighted battles (c.Cells not nil) are resampled the same way over the
+// (pair, outcome, weight) cells: battles (rows) are drawn with replacement,
+// c.Battles() of them, each keeping its weight, so a replicate's summed
+// weight varies around c's. A battle of weight w is one draw, not w draws:
+// the replicates of a weighted file are not those of the file with its rows
+// repeated, whose intervals are narrower (the copies count as independent).
 func Resample(c *datasets.ArenaCounts, rng *rand.Rand) *datasets.ArenaCounts {
 	out := &datasets.ArenaCounts{Models: c.Models, Pairs: make([]datasets.PairCounts, len(c.Pairs))}
 	left := c.Battles() // battles still to place
@@ -63,6 +70,18 @@ func Resample(c *datasets.ArenaCounts, rng *rand.Rand) *datasets.ArenaCounts {
 		left -= x
 		mass -= count
 		return x
+	}
+	if c.Cells != nil {
+		out.Cells = make([]datasets.WeightCell, len(c.Cells))
+		for i, p := range c.Pairs {
+			out.Pairs[i] = datasets.PairCounts{A: p.A, B: p.B}
+		}
+		for i, cell := range c.Cells {
+			cell.Battles = draw(cell.Battles)
+			out.Cells[i] = cell
+			out.Pairs[cell.Pair].Add(cell.Outcome, cell.Battles)
+		}
+		return out
 	}
 	for i, p := range c.Pairs {
 		out.Pairs[i] = datasets.PairCounts{

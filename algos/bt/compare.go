@@ -2,6 +2,9 @@ package bt
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,23 +13,44 @@ import (
 	"math/rand/v2"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
 )
 
-// Leaderboard is a score per model, higher better: the ratings of a
-// bt.ratings (or bt.plackett_luce) result, or Bradley–Terry ratings fitted to
-// battles.
+// Leaderboard is a score per model, higher better: a plain leaderboard
+// file (model, score), the ratings of a bt.ratings (or bt.plackett_luce)
+// result, or Bradley–Terry ratings fitted to battles.
 type Leaderboard struct {
 	Name   string // file name or label
 	Models []string
 	Scores []float64
+	// Format is how the leaderboard was read: one of the Format constants
+	// (FormatBattles for LeaderboardFromCounts).
+	Format string
 	// Counts are the battles behind the scores when they were fitted here
-	// (LeaderboardFromCounts); nil for scores read from a result.
+	// (LeaderboardFromCounts); nil for scores read from a file.
 	Counts *datasets.ArenaCounts
 }
+
+// The values of Leaderboard.Format: the input formats LoadLeaderboard reads.
+const (
+	FormatScoresCSV   = "leaderboard csv"   // header naming model and score
+	FormatScoresJSON  = "leaderboard json"  // [{"model": …, "score": …}, …] or {"model": score, …}
+	FormatScoresJSONL = "leaderboard jsonl" // one {"model": …, "score": …} per line
+	FormatResult      = "result"            // a kernel.Result of bt.ratings or bt.plackett_luce
+	FormatBattles     = "battles"           // a battle file, fitted here
+)
+
+// leaderboardFormats says what LoadLeaderboard accepts, for its errors.
+const leaderboardFormats = `want a leaderboard (CSV with a header naming model and score; JSON [{"model": …, "score": …}, …], ` +
+	`{"model": score, …} or one {"model": …, "score": …} per line), a result JSON of bt.ratings or bt.plackett_luce, ` +
+	`or battles (model_a, model_b, winner)`
+
+// scoreColumns are the names of a leaderboard's score column, by preference.
+var scoreColumns = []string{"score", "rating", "elo"}
 
 // Score returns the score of model and whether the leaderboard has it.
 func (l *Leaderboard) Score(model string) (float64, bool) {
@@ -46,21 +70,35 @@ func LeaderboardFromCounts(name string, c *datasets.ArenaCounts) (*Leaderboard, 
 	if err != nil {
 		return nil, err
 	}
-	return &Leaderboard{Name: name, Models: c.Models, Scores: Elo(fit.Theta, -1, DefaultAnchorRating), Counts: c}, nil
+	return &Leaderboard{Name: name, Models: c.Models, Scores: Elo(fit.Theta, -1, DefaultAnchorRating), Format: FormatBattles, Counts: c}, nil
 }
 
-// LoadLeaderboard reads a leaderboard from path: a result JSON written by
-// `alignlab run` (kernel.Result) of bt.ratings (table leaderboard, columns
-// model and rating) or of bt.plackett_luce (table ratings, columns item and
-// theta); or a battle file in any format datasets.LoadBattles reads, to which
-// Bradley–Terry ratings are fitted (LeaderboardFromCounts). A JSON object
-// with a "plugin" field is taken for a result.
+// LoadLeaderboard reads a leaderboard from path, in a format told by its
+// content (gzip-compressed or not):
+//
+//   - a plain leaderboard: CSV whose header names a model column and a score
+//     column (score, rating or elo; case and surrounding blanks ignored,
+//     other columns ignored), e.g. "model,score"; or JSON, an array of
+//     objects {"model": name, "score": number} (rating or elo also name the
+//     score), such objects one per line, or one object {"name": number, …};
+//   - a result JSON written by `alignlab run` (a kernel.Result, an object
+//     with fields plugin and tables) of bt.ratings (table leaderboard,
+//     columns model and rating) or of bt.plackett_luce (table ratings,
+//     columns item and theta);
+//   - a battle file in any format datasets.LoadBattles reads (CSV header or
+//     JSON fields model_a, model_b, winner), to which Bradley–Terry ratings
+//     are fitted (LeaderboardFromCounts).
+//
+// Scores must be finite and models distinct and non-empty, at least 2.
+// Problems are *datasets.Error with file, line and field; a file in none of
+// these formats gets one that lists them.
 func LoadLeaderboard(path string) (*Leaderboard, error) {
-	isResult, err := looksLikeResult(path)
+	format, err := sniffLeaderboard(path)
 	if err != nil {
 		return nil, err
 	}
-	if !isResult {
+	switch format {
+	case FormatBattles:
 		c, err := datasets.LoadArenaCounts(path)
 		if err != nil {
 			return nil, err
@@ -69,8 +107,400 @@ func LoadLeaderboard(path string) (*Leaderboard, error) {
 			return nil, &datasets.Error{File: path, Msg: fmt.Sprintf("want battles between at least 2 models, got %d", len(c.Models))}
 		}
 		return LeaderboardFromCounts(path, c)
+	case FormatResult:
+		return loadResultLeaderboard(path)
 	}
-	b, err := os.ReadFile(path)
+	rc, err := openLeaderboard(path)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	sr := &scoreReader{name: path, lb: &Leaderboard{Name: path, Format: format}, seen: map[string]int{}}
+	switch format {
+	case FormatScoresCSV:
+		err = sr.csv(rc)
+	case FormatScoresJSONL:
+		err = sr.jsonl(rc)
+	default:
+		err = sr.json(rc)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if n := len(sr.lb.Models); n < 2 {
+		return nil, &datasets.Error{File: path, Msg: fmt.Sprintf("want a leaderboard of at least 2 models, got %d", n)}
+	}
+	return sr.lb, nil
+}
+
+// openLeaderboard opens path, decompressing it when it starts with the
+// gzip magic bytes.
+func openLeaderboard(path string) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, &datasets.Error{File: path, Msg: err.Error()}
+	}
+	br := bufio.NewReader(f)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			f.Close()
+			return nil, &datasets.Error{File: path, Msg: "gzip: " + err.Error()}
+		}
+		return readCloser{zr, f}, nil
+	}
+	return readCloser{br, f}, nil
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// sniffLeaderboard tells the format of path from its first bytes: the first
+// JSON value's fields, or the CSV header's columns.
+func sniffLeaderboard(path string) (string, error) {
+	rc, err := openLeaderboard(path)
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	br := bufio.NewReaderSize(rc, 1<<16)
+	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
+		br.Discard(3)
+	}
+	first := byte(0)
+	for {
+		c, err := br.ReadByte()
+		if err != nil {
+			// Empty: the battle reader words it.
+			return FormatBattles, nil
+		}
+		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			first = c
+			br.UnreadByte()
+			break
+		}
+	}
+	dec := json.NewDecoder(io.LimitReader(br, 64<<20))
+	switch first {
+	case '{':
+		var obj map[string]json.RawMessage
+		if err := dec.Decode(&obj); err != nil {
+			return FormatBattles, nil // broken JSON: the battle reader locates it
+		}
+		_, plugin := obj["plugin"]
+		_, tables := obj["tables"]
+		switch {
+		case plugin && tables:
+			return FormatResult, nil
+		case battleFields(obj):
+			return FormatBattles, nil
+		case hasField(obj, "model"):
+			return FormatScoresJSONL, nil
+		case len(obj) > 0 && allNumbers(obj):
+			return FormatScoresJSON, nil
+		}
+		return "", &datasets.Error{File: path, Line: 1, Msg: fmt.Sprintf("%s; got an object with fields %s", leaderboardFormats, fieldList(obj))}
+	case '[':
+		if _, err := dec.Token(); err != nil || !dec.More() {
+			return FormatBattles, nil
+		}
+		var obj map[string]json.RawMessage
+		if err := dec.Decode(&obj); err != nil {
+			return FormatBattles, nil
+		}
+		switch {
+		case battleFields(obj):
+			return FormatBattles, nil
+		case hasField(obj, "model"):
+			return FormatScoresJSON, nil
+		}
+		return "", &datasets.Error{File: path, Field: "[0]", Msg: fmt.Sprintf("%s; got an object with fields %s", leaderboardFormats, fieldList(obj))}
+	}
+	line, err := br.ReadString('\n')
+	if err != nil && line == "" {
+		return FormatBattles, nil
+	}
+	cr := csv.NewReader(strings.NewReader(line))
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = true
+	header, err := cr.Read()
+	if err != nil {
+		return FormatBattles, nil
+	}
+	cols := map[string]bool{}
+	for _, h := range header {
+		cols[strings.ToLower(strings.TrimSpace(h))] = true
+	}
+	switch {
+	case cols["model_a"]:
+		return FormatBattles, nil
+	case cols["model"]:
+		for _, c := range scoreColumns {
+			if cols[c] {
+				return FormatScoresCSV, nil
+			}
+		}
+		return "", &datasets.Error{File: path, Line: 1, Field: "score",
+			Msg: fmt.Sprintf("missing: a leaderboard CSV names a score column (%s) beside model; %s; got header %q", strings.Join(scoreColumns, ", "), leaderboardFormats, strings.TrimSpace(line))}
+	}
+	return "", &datasets.Error{File: path, Line: 1, Msg: fmt.Sprintf("%s; got header %q", leaderboardFormats, strings.TrimSpace(line))}
+}
+
+// battleFields reports whether obj looks like a battle record: model_a, or
+// games (an arena-hard judgment, whose model field names the contestant).
+func battleFields(obj map[string]json.RawMessage) bool {
+	return hasField(obj, "model_a") || hasField(obj, "games")
+}
+
+// hasField reports whether obj has key, in any case.
+func hasField(obj map[string]json.RawMessage, key string) bool {
+	for k := range obj {
+		if strings.EqualFold(strings.TrimSpace(k), key) {
+			return true
+		}
+	}
+	return false
+}
+
+func allNumbers(obj map[string]json.RawMessage) bool {
+	for _, v := range obj {
+		var f float64
+		if json.Unmarshal(v, &f) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func fieldList(obj map[string]json.RawMessage) string {
+	if len(obj) == 0 {
+		return "none"
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, strconv.Quote(k))
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, ", ")
+}
+
+// scoreReader reads plain leaderboards into lb.
+type scoreReader struct {
+	name   string
+	lb     *Leaderboard
+	seen   map[string]int // model → its index
+	places []string       // per model, where it was given ("line 3", "[2]")
+}
+
+// add appends model with score, read at line (0 if unknown) in field.
+func (sr *scoreReader) add(model string, score float64, line int, modelField, scoreField, where string) error {
+	if model == "" {
+		return datasets.Errorf(sr.name, line, modelField, "want a model name, got an empty string")
+	}
+	if j, dup := sr.seen[model]; dup {
+		return datasets.Errorf(sr.name, line, modelField, "want each model once, got %q again (first at %s)", model, sr.places[j])
+	}
+	if math.IsNaN(score) || math.IsInf(score, 0) {
+		return datasets.Errorf(sr.name, line, scoreField, "want a finite score for %q, got %v", model, score)
+	}
+	sr.seen[model] = len(sr.lb.Models)
+	sr.lb.Models = append(sr.lb.Models, model)
+	sr.lb.Scores = append(sr.lb.Scores, score)
+	sr.places = append(sr.places, where)
+	return nil
+}
+
+func (sr *scoreReader) csv(r io.Reader) error {
+	br := bufio.NewReader(r)
+	if bom, err := br.Peek(3); err == nil && bytes.Equal(bom, []byte{0xEF, 0xBB, 0xBF}) {
+		br.Discard(3)
+	}
+	cr := csv.NewReader(br)
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err != nil {
+		return sr.csvError(err)
+	}
+	mc, sc := -1, -1
+	scoreName := ""
+	for _, want := range scoreColumns {
+		for i, h := range header {
+			if sc < 0 && strings.EqualFold(strings.TrimSpace(h), want) {
+				sc, scoreName = i, strings.TrimSpace(h)
+			}
+		}
+	}
+	for i, h := range header {
+		if mc < 0 && strings.EqualFold(strings.TrimSpace(h), "model") {
+			mc = i
+		}
+	}
+	if mc < 0 || sc < 0 {
+		return datasets.Errorf(sr.name, 1, "", "%s; got header %q", leaderboardFormats, strings.Join(header, ","))
+	}
+	modelName := strings.TrimSpace(header[mc])
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return sr.csvError(err)
+		}
+		line, _ := cr.FieldPos(0)
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue
+		}
+		if len(rec) <= max(mc, sc) {
+			return datasets.Errorf(sr.name, line, "", "want %d fields, as the header, got %d", len(header), len(rec))
+		}
+		cell := strings.TrimSpace(rec[sc])
+		score, perr := strconv.ParseFloat(cell, 64)
+		if perr != nil {
+			return datasets.Errorf(sr.name, line, scoreName, "want a number, got %q", cell)
+		}
+		if err := sr.add(strings.TrimSpace(rec[mc]), score, line, modelName, scoreName, fmt.Sprintf("line %d", line)); err != nil {
+			return err
+		}
+	}
+}
+
+func (sr *scoreReader) csvError(err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return datasets.Errorf(sr.name, pe.Line, "", "%v", pe.Err)
+	}
+	return &datasets.Error{File: sr.name, Msg: err.Error()}
+}
+
+// record reads one {"model": …, "score": …} object.
+func (sr *scoreReader) record(raw json.RawMessage, line int, prefix, where string) error {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+		return datasets.Errorf(sr.name, line, strings.TrimSuffix(prefix, "."), "want an object {\"model\": …, \"score\": …}")
+	}
+	// Sorted keys: the same field wins whatever the map's order.
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var model string
+	var modelRaw, scoreRaw json.RawMessage
+	scoreKey := ""
+	for _, want := range scoreColumns {
+		for _, k := range keys {
+			if scoreKey == "" && strings.EqualFold(strings.TrimSpace(k), want) {
+				scoreKey, scoreRaw = k, obj[k]
+			}
+		}
+	}
+	for _, k := range keys {
+		if modelRaw == nil && strings.EqualFold(strings.TrimSpace(k), "model") {
+			modelRaw = obj[k]
+		}
+	}
+	if modelRaw == nil {
+		return datasets.Errorf(sr.name, line, prefix+"model", "missing: want the model's name")
+	}
+	if err := json.Unmarshal(modelRaw, &model); err != nil {
+		return datasets.Errorf(sr.name, line, prefix+"model", "want a string, got %s", bytes.TrimSpace(modelRaw))
+	}
+	if scoreRaw == nil {
+		return datasets.Errorf(sr.name, line, prefix+"score", "missing: want a score (field score, rating or elo)")
+	}
+	var score float64
+	if err := json.Unmarshal(scoreRaw, &score); err != nil {
+		return datasets.Errorf(sr.name, line, prefix+scoreKey, "want a number, got %s", bytes.TrimSpace(scoreRaw))
+	}
+	return sr.add(model, score, line, prefix+"model", prefix+scoreKey, where)
+}
+
+func (sr *scoreReader) jsonl(r io.Reader) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 1<<16), 16<<20)
+	line := 0
+	for sc.Scan() {
+		line++
+		b := bytes.TrimSpace(sc.Bytes())
+		if line == 1 {
+			b = bytes.TrimPrefix(b, []byte{0xEF, 0xBB, 0xBF})
+		}
+		if len(b) == 0 {
+			continue
+		}
+		if err := sr.record(b, line, "", fmt.Sprintf("line %d", line)); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return datasets.Errorf(sr.name, line+1, "", "%v", err)
+	}
+	return nil
+}
+
+func (sr *scoreReader) json(r io.Reader) error {
+	b, err := io.ReadAll(io.LimitReader(r, 256<<20))
+	if err != nil {
+		return &datasets.Error{File: sr.name, Msg: err.Error()}
+	}
+	b = bytes.TrimPrefix(bytes.TrimSpace(b), []byte{0xEF, 0xBB, 0xBF})
+	if len(b) > 0 && b[0] == '[' {
+		var elems []json.RawMessage
+		if err := json.Unmarshal(b, &elems); err != nil {
+			return &datasets.Error{File: sr.name, Msg: "want a JSON array of {\"model\": …, \"score\": …}: " + err.Error()}
+		}
+		for i, e := range elems {
+			where := fmt.Sprintf("[%d]", i)
+			if err := sr.record(e, 0, where+".", where); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// {"model": score, …}, in the file's order.
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if _, err := dec.Token(); err != nil {
+		return &datasets.Error{File: sr.name, Msg: "want a JSON object {\"model\": score, …}: " + err.Error()}
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return &datasets.Error{File: sr.name, Msg: "want a JSON object {\"model\": score, …}: " + err.Error()}
+		}
+		model, _ := tok.(string)
+		var score float64
+		if err := dec.Decode(&score); err != nil {
+			return datasets.Errorf(sr.name, 0, model, "want a number: %v", err)
+		}
+		if err := sr.add(model, score, 0, model, model, strconv.Quote(model)); err != nil {
+			return err
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return &datasets.Error{File: sr.name, Msg: "want a JSON object {\"model\": score, …}: " + err.Error()}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &datasets.Error{File: sr.name, Msg: "want one JSON object {\"model\": score, …}, got more after it"}
+	}
+	return nil
+}
+
+// loadResultLeaderboard reads the ratings table of a bt.ratings or
+// bt.plackett_luce result.
+func loadResultLeaderboard(path string) (*Leaderboard, error) {
+	rc, err := openLeaderboard(path)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
 	if err != nil {
 		return nil, &datasets.Error{File: path, Msg: err.Error()}
 	}
@@ -87,7 +517,7 @@ func LoadLeaderboard(path string) (*Leaderboard, error) {
 			return nil, &datasets.Error{File: path, Field: "tables." + want.table,
 				Msg: fmt.Sprintf("want columns %s and %s, got %s", want.label, want.score, strings.Join(t.Columns, ", "))}
 		}
-		lb := &Leaderboard{Name: path, Models: t.Strings(want.label), Scores: t.Floats(want.score)}
+		lb := &Leaderboard{Name: path, Format: FormatResult, Models: t.Strings(want.label), Scores: t.Floats(want.score)}
 		seen := map[string]bool{}
 		for i, m := range lb.Models {
 			if seen[m] {
@@ -103,42 +533,6 @@ func LoadLeaderboard(path string) (*Leaderboard, error) {
 	return nil, &datasets.Error{File: path, Field: "tables",
 		Msg: fmt.Sprintf("want a bt.ratings result (table leaderboard) or a bt.plackett_luce result (table ratings), got %s result with tables %s",
 			res.Plugin, strings.Join(res.TableNames(), ", "))}
-}
-
-// looksLikeResult reports whether the file's first JSON value is an object
-// with a "plugin" field (a kernel.Result), reading only that value.
-func looksLikeResult(path string) (bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return false, &datasets.Error{File: path, Msg: err.Error()}
-	}
-	defer f.Close()
-	br := bufio.NewReader(f)
-	for {
-		c, err := br.ReadByte()
-		if err != nil {
-			return false, nil // empty or unreadable: the battle reader reports it
-		}
-		if c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == 0xEF || c == 0xBB || c == 0xBF {
-			continue
-		}
-		if c != '{' {
-			return false, nil
-		}
-		br.UnreadByte()
-		break
-	}
-	var obj map[string]json.RawMessage
-	if err := json.NewDecoder(io.LimitReader(br, 64<<20)).Decode(&obj); err != nil {
-		return false, nil
-	}
-	_, ok := obj["plugin"]
-	_, tables := obj["tables"]
-	return ok && tables, nil
 }
 
 // Agreement is the rank agreement of two leaderboards on their common models.
@@ -303,11 +697,17 @@ func (comparePlugin) Info() kernel.Info {
 			kernel.IntParam(ParamBattlesB, 1000, 1, 1<<26, "no --data: battles of the second arena"),
 		},
 		Data: []kernel.DataFormat{
-			{Name: "two leaderboards (--data A --data B)", Doc: `each either a result JSON of bt.ratings (its leaderboard table: model, rating) or of
-bt.plackett_luce (its ratings table: item, theta), as written by alignlab run; or a battle
-file (JSONL, JSON array or CSV, as bt.ratings reads), which is fitted here
-(Bradley–Terry, Newton, half ties, prior 1 only when a rating would be infinite)`,
-				Example: "--data build/judge-a/result.json --data judge-b-battles.jsonl"},
+			{Name: "two leaderboards (--data A --data B)", Doc: `each, told by its content (gzip or not), one of
+  a plain leaderboard: CSV whose header names model and score (or rating, or elo; other
+    columns ignored), or JSON: [{"model": …, "score": …}, …], one such object per line, or
+    {"model": score, …};
+  a result JSON of bt.ratings (its leaderboard table: model, rating) or of bt.plackett_luce
+    (its ratings table: item, theta), as written by alignlab run;
+  a battle file (JSONL, JSON array or CSV with model_a, model_b, winner, as bt.ratings
+    reads), which is fitted here (Bradley–Terry, Newton, half ties, prior 1 only when a
+    rating would be infinite).
+A file in none of these formats is an error that lists them`,
+				Example: "--data arena-leaderboard.csv --data build/judge-b/result.json"},
 		},
 		Doc: `Compares two leaderboards on the models they share (Kendall 1938; Spearman 1904):
 
@@ -383,6 +783,7 @@ func (comparePlugin) Run(job *kernel.Job) error {
 		if b, err = LoadLeaderboard(job.Data[1]); err != nil {
 			return err
 		}
+		job.Note("A: %s (%d models); B: %s (%d models)", a.Format, len(a.Models), b.Format, len(b.Models))
 	default:
 		return job.DataCountError("2 files, two leaderboards (--data A --data B)")
 	}

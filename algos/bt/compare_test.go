@@ -1,6 +1,8 @@
 package bt
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"math"
@@ -125,6 +127,83 @@ func TestComparePluginDefault(t *testing.T) {
 		// Both arenas rank the planted strengths well: the sample has 5,000 battles.
 		if f["tau_a_planted"] < 0.7 {
 			t.Errorf("τ of the sample arena against its planted order %v, want ≥ 0.7", f["tau_a_planted"])
+		}
+	}
+}
+
+// Issue 14: bt.compare reads plain leaderboards (model, score), which it
+// used to parse as battles ("model_a" missing). Five models, one swap
+// (m2/m3) and one tie in B (m2 = m4): n_c = 8, n_d = 1, n_b = 1 of 10 pairs,
+// τ_b = (8 − 1)/√(10·9) = 7/√90; ranks (5,4,3,2,1) vs (5,2.5,4,2.5,1) give
+// ρ = 8/√(10·9.5).
+func TestCompareLeaderboardFiles(t *testing.T) {
+	const tol = 1e-12
+	wantTau, wantRho := 7/math.Sqrt(90), 8/math.Sqrt(95)
+	a := writeFile(t, "a.csv", "model,score\nm1,1300\nm2,1250\nm3,1200\nm4,1150\nm5,1100\n")
+	b := writeFile(t, "b.csv", "\ufeffRank, Model ,Rating,votes\n1,m1,9.1,300\n3,m2,8.7,120\n2,m3,8.9,80\n3,m4,8.7,95\n5,m5,7.0,410\n")
+	bJSON := writeFile(t, "b.json", `[{"model":"m1","score":9.1},{"model":"m2","score":8.7},{"model":"m3","score":8.9},{"model":"m4","score":8.7},{"model":"m5","score":7}]`)
+	bJSONL := writeFile(t, "b.jsonl", "{\"model\":\"m1\",\"elo\":9.1}\n\n{\"model\":\"m2\",\"elo\":8.7}\n{\"model\":\"m3\",\"elo\":8.9}\n{\"model\":\"m4\",\"elo\":8.7}\n{\"model\":\"m5\",\"elo\":7}\n")
+	bMap := writeFile(t, "b-map.json", `{"m1": 9.1, "m2": 8.7, "m3": 8.9, "m4": 8.7, "m5": 7}`)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte("model,score\nm1,9.1\nm2,8.7\nm3,8.9\nm4,8.7\nm5,7\n"))
+	zw.Close()
+	bGz := writeFile(t, "b.csv.gz", gz.String())
+	for _, tc := range []struct {
+		name, b, format string
+	}{
+		{"csv", b, FormatScoresCSV},
+		{"json array", bJSON, FormatScoresJSON},
+		{"json lines", bJSONL, FormatScoresJSONL},
+		{"json object", bMap, FormatScoresJSON},
+		{"gzip csv", bGz, FormatScoresCSV},
+	} {
+		res, err := kernel.Run(context.Background(), "bt.compare", kernel.Options{Params: map[string]any{ParamBootstrapRounds: 0}, Data: []string{a, tc.b}})
+		if err != nil {
+			t.Errorf("%s: %v", tc.name, err)
+			continue
+		}
+		if got := res.Final["kendall_tau"]; math.Abs(got-wantTau) > tol {
+			t.Errorf("%s: τ-b %v, want 7/√90 = %v", tc.name, got, wantTau)
+		}
+		if got := res.Final["spearman_rho"]; math.Abs(got-wantRho) > tol {
+			t.Errorf("%s: ρ %v, want 8/√95 = %v", tc.name, got, wantRho)
+		}
+		if res.Final["models"] != 5 {
+			t.Errorf("%s: %v models in common, want 5", tc.name, res.Final["models"])
+		}
+		lb, err := LoadLeaderboard(tc.b)
+		if err != nil || lb.Format != tc.format {
+			t.Errorf("%s: format %q, %v; want %q", tc.name, lb.Format, err, tc.format)
+		}
+	}
+}
+
+func TestLoadLeaderboardErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, content, want string
+	}{
+		{"unknown csv header", "x.csv", "name,points\na,1\nb,2\n",
+			`x.csv:1: want a leaderboard (CSV with a header naming model and score; JSON [{"model": …, "score": …}, …], {"model": score, …} or one {"model": …, "score": …} per line), a result JSON of bt.ratings or bt.plackett_luce, or battles (model_a, model_b, winner); got header "name,points"`},
+		{"no score column", "x.csv", "model,votes\na,1\n", `x.csv:1: score: missing: a leaderboard CSV names a score column (score, rating, elo) beside model`},
+		{"duplicate model", "x.csv", "model,score\na,1\nb,2\na,3\n", `x.csv:4: model: want each model once, got "a" again (first at line 2)`},
+		{"bad score", "x.csv", "model,score\na,1\nb,high\n", `x.csv:3: score: want a number, got "high"`},
+		{"nan score", "x.csv", "model,score\na,1\nb,NaN\n", `x.csv:3: score: want a finite score for "b", got NaN`},
+		{"empty model", "x.csv", "model,score\na,1\n,2\n", "x.csv:3: model: want a model name, got an empty string"},
+		{"short row", "x.csv", "model,rank,score\na,1,1\nb,2\n", "x.csv:3: want 3 fields, as the header, got 2"},
+		{"one model", "x.csv", "model,score\na,1\n", "x.csv: want a leaderboard of at least 2 models, got 1"},
+		{"json score missing", "x.json", `[{"model":"a","score":1},{"model":"b"}]`, "x.json: [1].score: missing: want a score (field score, rating or elo)"},
+		{"json score string", "x.jsonl", "{\"model\":\"a\",\"score\":1}\n{\"model\":\"b\",\"score\":\"2\"}\n", `x.jsonl:2: score: want a number, got "2"`},
+		{"json other object", "x.json", `{"name": "a", "points": [1]}`, `x.json:1: want a leaderboard (CSV`},
+		{"json array of other objects", "x.json", `[{"name": "a"}]`, `x.json: [0]: want a leaderboard (CSV`},
+		{"json objects, one per line", "x.json", "{\"a\": 1, \"b\": 2}\n{\"c\": 3}\n", `x.json: want one JSON object {"model": score, …}, got more after it`},
+		{"json object, string score", "x.json", `{"a": 1, "b": 2, "c": "3"}`, `x.json:1: want a leaderboard (CSV`},
+	} {
+		path := writeFile(t, tc.file, tc.content)
+		_, err := LoadLeaderboard(path)
+		var de *datasets.Error
+		if !errors.As(err, &de) || !strings.HasPrefix(strings.TrimPrefix(err.Error(), filepath.Dir(path)+string(filepath.Separator)), tc.want) {
+			t.Errorf("%s: got %v, want a *datasets.Error starting %q", tc.name, err, tc.want)
 		}
 	}
 }

@@ -92,6 +92,17 @@
 // converged, prior (and tie_param for the tie models), a leaderboard chart
 // and a win-rate heatmap.
 //
+// Real arena files load as they are: a battle may carry a weight (a
+// non-negative real: the fit counts it w times, the bootstrap resamples
+// battle rows each keeping its weight, and the leaderboard's battles, wins,
+// losses and ties are weighted sums); gzip input is detected by its magic
+// bytes; self_battles=skip drops a model's battles against itself (default
+// error); format=arena_hard reads arena-hard-auto judgment files (each game a
+// battle against the baseline, "A>>B" and "B>>A" counting strong_weight
+// times). With an anchor, the table vs_anchor gives every model's predicted
+// win rate against it, σ(ln 10·(r_m − r_anchor)/400), with its bootstrap
+// interval. Without a bootstrap the intervals are JSON null.
+//
 // # Reward models (bt.reward, bt.reward_losses)
 //
 // A reward model r_θ(z), z = [prompt features, response features], linear
@@ -132,7 +143,10 @@
 //
 //	γi ← W_i / Σ_rankings Σ_{stages k with i remaining} 1/Σ_{j≥k} γj,
 //
-// which is FitMM when every ranking has 2 items. For candidate lists (PRO,
+// which is FitMM when every ranking has 2 items. A top-k list chosen from a
+// larger offered set S (the rankings' offered field) has probability
+// Π_{j≤k} exp(θ_{π_j}) / Σ_{m ∈ S∖{π_1…π_{j−1}}} exp(θ_m): the items never
+// ranked stay in every denominator. For candidate lists (PRO,
 // Song et al. 2023) a log-linear policy s = log-softmax(θ·φ) minimises
 //
 //	Σ_k [ log Σ_{i≥k} exp(s_i T^k_i) − s_k T^k_k ],  T^k_i = r(y^k) − r(y^i),  T^k_k = max_{i>k} T^k_i,
@@ -151,4 +165,7 @@
 // KendallTau (τ-b, with ties) and SpearmanRho (average ranks) compare two
 // leaderboards; CompareLeaderboards adds 95% bootstrap intervals, over the
 // battles when both leaderboards come from battles, else over the models.
+// A leaderboard is read from battles, a result JSON, or a plain model,score
+// table (CSV with a model and a score/rating/elo column, or JSON), detected
+// from the file's content.
 package bt

@@ -287,8 +287,11 @@ func newProblem(c *datasets.ArenaCounts, s *Settings) (*problem, *Settings, erro
 	}
 	p := &problem{k: k, ties: set.Ties}
 	var decisive float64
-	for _, pc := range c.Pairs {
-		if pc.Total() == 0 {
+	// Weighted battles enter with their summed weights (the counts when
+	// unweighted): a battle of weight w is w battles in the likelihood.
+	for i, pw := range c.Weights() {
+		pc := c.Pairs[i]
+		if pw.Total() == 0 {
 			continue
 		}
 		if pc.A < 0 || pc.A >= k || pc.B < 0 || pc.B >= k || pc.A == pc.B {
@@ -296,12 +299,12 @@ func newProblem(c *datasets.ArenaCounts, s *Settings) (*problem, *Settings, erro
 		}
 		p.a = append(p.a, pc.A)
 		p.b = append(p.b, pc.B)
-		p.wa = append(p.wa, float64(pc.WinsA))
-		p.wb = append(p.wb, float64(pc.WinsB))
-		t := float64(pc.Ties + pc.BothBad)
+		p.wa = append(p.wa, pw.WinsA)
+		p.wb = append(p.wb, pw.WinsB)
+		t := pw.Ties + pw.BothBad
 		p.t = append(p.t, t)
 		p.totalTies += t
-		decisive += float64(pc.WinsA + pc.WinsB)
+		decisive += pw.WinsA + pw.WinsB
 	}
 	if set.PriorAlways {
 		p.prior = set.Prior

@@ -3,6 +3,7 @@ package bt
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -291,6 +292,105 @@ func TestResampleIsMultinomial(t *testing.T) {
 		se := math.Sqrt(n * p * (1 - p) / rounds)
 		if math.Abs(mean[i]-orig[i]) > 4*se+1e-12 {
 			t.Errorf("cell %d: mean %v, want %v ± %v", i, mean[i], orig[i], 4*se)
+		}
+	}
+}
+
+// weightedThree is threeModels with some battles weighted: the same rows,
+// grouped into cells of weights 1, 2.5 and 3.
+func weightedThree() *datasets.ArenaCounts {
+	c := threeModels()
+	c.Cells = []datasets.WeightCell{
+		{Pair: 0, Outcome: datasets.OutcomeWinA, Weight: 1, Battles: 5}, {Pair: 0, Outcome: datasets.OutcomeWinA, Weight: 3, Battles: 3},
+		{Pair: 0, Outcome: datasets.OutcomeWinB, Weight: 1, Battles: 5},
+		{Pair: 0, Outcome: datasets.OutcomeTie, Weight: 2.5, Battles: 1}, {Pair: 0, Outcome: datasets.OutcomeBothBad, Weight: 1, Battles: 1},
+		{Pair: 1, Outcome: datasets.OutcomeWinA, Weight: 1, Battles: 13}, {Pair: 1, Outcome: datasets.OutcomeWinB, Weight: 3, Battles: 2},
+		{Pair: 2, Outcome: datasets.OutcomeWinA, Weight: 1, Battles: 9}, {Pair: 2, Outcome: datasets.OutcomeWinB, Weight: 1, Battles: 6},
+	}
+	return c
+}
+
+// A weighted replicate draws rows, c.Battles() of them, over the (pair,
+// outcome, weight) cells: each cell's mean is its count, each row keeps its
+// weight, and the pairs' counts are the cells' sums.
+func TestResampleWeighted(t *testing.T) {
+	c := weightedThree()
+	rng := rand.New(rand.NewPCG(3, 4))
+	const rounds = 4000
+	n := float64(c.Battles())
+	mean := make([]float64, len(c.Cells))
+	for r := 0; r < rounds; r++ {
+		x := Resample(c, rng)
+		if x.Battles() != c.Battles() || len(x.Cells) != len(c.Cells) {
+			t.Fatalf("replicate: %d battles in %d cells, want %d in %d", x.Battles(), len(x.Cells), c.Battles(), len(c.Cells))
+		}
+		sums := make([]datasets.PairCounts, len(x.Pairs))
+		for i, cell := range x.Cells {
+			if cell.Weight != c.Cells[i].Weight || cell.Pair != c.Cells[i].Pair || cell.Outcome != c.Cells[i].Outcome {
+				t.Fatalf("cell %d: got %+v, want the cell of %+v", i, cell, c.Cells[i])
+			}
+			sums[cell.Pair].Add(cell.Outcome, cell.Battles)
+			mean[i] += float64(cell.Battles) / rounds
+		}
+		for i, p := range x.Pairs {
+			sums[i].A, sums[i].B = p.A, p.B
+			if p != sums[i] {
+				t.Fatalf("pair %d: counts %+v, cells add up to %+v", i, p, sums[i])
+			}
+		}
+	}
+	for i, cell := range c.Cells {
+		q := float64(cell.Battles) / n
+		se := math.Sqrt(n * q * (1 - q) / rounds)
+		if math.Abs(mean[i]-float64(cell.Battles)) > 4*se {
+			t.Errorf("cell %d: mean %v, want %v ± %v", i, mean[i], cell.Battles, 4*se)
+		}
+	}
+	// Cells of weight 1 only draw exactly what the unweighted counts draw.
+	ones := threeModels()
+	for i, p := range ones.Pairs {
+		for _, o := range datasets.Outcomes {
+			if n := p.Count(o); n > 0 {
+				ones.Cells = append(ones.Cells, datasets.WeightCell{Pair: i, Outcome: o, Weight: 1, Battles: n})
+			}
+		}
+	}
+	a := Resample(threeModels(), rand.New(rand.NewPCG(7, 8)))
+	b := Resample(ones, rand.New(rand.NewPCG(7, 8)))
+	if fmt.Sprint(a.Pairs) != fmt.Sprint(b.Pairs) {
+		t.Errorf("weight-1 cells drew %v, counts %v", b.Pairs, a.Pairs)
+	}
+}
+
+// A fit on weighted counts is the fit on the counts with every battle
+// repeated its weight times (integer weights), for both solvers and every
+// tie model.
+func TestFitWeightedIsRepeated(t *testing.T) {
+	const tolRepeat = 1e-12 // θ: the same sums, the same arithmetic
+	c := weightedThree()
+	c.Cells[3].Weight = 2 // integer weights only: a tie of weight 2
+	rep := &datasets.ArenaCounts{Models: c.Models, Pairs: make([]datasets.PairCounts, len(c.Pairs))}
+	for i, p := range c.Pairs {
+		rep.Pairs[i] = datasets.PairCounts{A: p.A, B: p.B}
+	}
+	for _, cell := range c.Cells {
+		rep.Pairs[cell.Pair].Add(cell.Outcome, cell.Battles*int64(cell.Weight))
+	}
+	for _, solve := range []Solver{FitNewton, FitMM} {
+		for _, ties := range TieModels {
+			w, err := solve(c, &Settings{Ties: ties})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := solve(rep, &Settings{Ties: ties})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := maxDiff(w.Theta, r.Theta); d > tolRepeat || math.Abs(w.TieParam-r.TieParam) > tolRepeat ||
+				math.Abs(w.LogLikelihood-r.LogLikelihood) > tolRepeat*math.Abs(r.LogLikelihood) {
+				t.Errorf("%s: weighted θ %v (tie %v, ℓ %v), repeated θ %v (tie %v, ℓ %v)",
+					ties, w.Theta, w.TieParam, w.LogLikelihood, r.Theta, r.TieParam, r.LogLikelihood)
+			}
 		}
 	}
 }

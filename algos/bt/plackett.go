@@ -35,7 +35,7 @@ type PLSettings struct {
 type PLFit struct {
 	Items []string
 	Theta []float64 // log-strengths, shifted to mean 0
-	// LogLikelihood is Σ_rankings Σ_k [θ_{i_k} − log Σ_{j ≥ k} e^{θ_{i_j}}] (prior excluded).
+	// LogLikelihood is PLLogLikelihood at Theta (prior excluded).
 	LogLikelihood float64
 	Iterations    int
 	Converged     bool
@@ -45,18 +45,23 @@ type PLFit struct {
 
 // CheckPlackettLuce reports whether the Plackett–Luce likelihood of r has a
 // finite maximum: as for Bradley–Terry (Hunter 2004, Assumption 1), the
-// directed graph "i was ranked directly above j" must be strongly connected.
-// It returns nil or a *NoMLEError (NoWins: items always ranked last;
-// NoLosses: items always ranked first).
+// directed graph "i was chosen over j" must be strongly connected. A ranking
+// gives the edges π_j → π_{j+1} and, when it is the top k of a larger
+// offered set, π_k → every unranked offered item (the other edges follow by
+// paths). It returns nil or a *NoMLEError (NoWins: items always ranked last
+// or never ranked; NoLosses: items always ranked first).
 func CheckPlackettLuce(r *datasets.Rankings) error {
 	k := len(r.Items)
 	if k <= 1 {
 		return nil
 	}
 	g := newBeatGraph(k)
-	for _, l := range r.Lists {
+	for n, l := range r.Lists {
 		for p := 0; p+1 < len(l); p++ {
 			g.edge(l[p], l[p+1])
+		}
+		for _, u := range r.Unranked(n) {
+			g.edge(l[len(l)-1], u)
 		}
 	}
 	return g.check(r.Items)
@@ -64,17 +69,22 @@ func CheckPlackettLuce(r *datasets.Rankings) error {
 
 // FitPlackettLuce fits item log-strengths θ to rankings of named items by
 // maximum likelihood under the Plackett–Luce model (Luce 1959; Plackett
-// 1975), where a ranking i1 ≻ i2 ≻ … ≻ iL has probability
+// 1975), where a ranking π_1 ≻ … ≻ π_k, the top k of the offered set S
+// (S = its own items for a complete ranking, see datasets.Rankings), has
+// probability
 //
-//	P = Π_{k=1}^{L−1} γ_{ik} / Σ_{j ≥ k} γ_{ij},   γ = e^θ,
+//	P = Π_{j=1}^{k} γ_{π_j} / Σ_{m ∈ C_j} γ_m,   C_j = S \ {π_1 … π_{j−1}},   γ = e^θ,
 //
-// with Hunter's (2004) MM iterations
+// (the stage with |C_j| = 1, the last of a complete ranking, has P = 1 and
+// is skipped) with Hunter's (2004) MM iterations
 //
-//	γi ← W_i / Σ_rankings Σ_{stages k with i among the remaining} 1 / Σ_{j ≥ k} γ_{ij},
+//	γ_i ← W_i / Σ_rankings Σ_{stages j with i ∈ C_j} 1 / Σ_{m ∈ C_j} γ_m,
 //
-// W_i the number of stages i won (positions before the last), renormalized
-// to geometric mean 1. With rankings of length 2 this is FitMM's update for
-// Bradley–Terry. Stops when max |Δθ| < Tolerance.
+// W_i the number of stages i won, renormalized to geometric mean 1. Each
+// iteration increases the likelihood; at its fixed point the score
+// ∂ℓ/∂θ_i = W_i − Σ_{stages with i ∈ C_j} γ_i/Σ_{C_j} γ vanishes. With rankings
+// of length 2 this is FitMM's update for Bradley–Terry. Stops when
+// max |Δθ| < Tolerance.
 func FitPlackettLuce(r *datasets.Rankings, s *PLSettings) (*PLFit, error) {
 	if r == nil || r.Kind != datasets.RankingItems {
 		return nil, errors.New("bt: plackett–luce: want rankings of named items")
@@ -109,8 +119,10 @@ func FitPlackettLuce(r *datasets.Rankings, s *PLSettings) (*PLFit, error) {
 		prior = set.Prior
 	}
 	num := make([]float64, k)
-	for _, l := range r.Lists {
-		for p := 0; p+1 < len(l); p++ {
+	unranked := make([][]int, len(r.Lists))
+	for n, l := range r.Lists {
+		unranked[n] = r.Unranked(n)
+		for p := range plStages(l, unranked[n]) {
 			num[l[p]]++
 		}
 	}
@@ -127,7 +139,7 @@ func FitPlackettLuce(r *datasets.Rankings, s *PLSettings) (*PLFit, error) {
 	}
 	den := make([]float64, k)
 	next := make([]float64, k)
-	var inv []float64 // prefix sums of 1/Σ_{j≥k} γ over the stages of a ranking
+	var inv []float64 // prefix sums of 1/Σ_{C_j} γ over the stages of a ranking
 	step := math.Inf(1)
 	it := 0
 	for it < set.MaxIterations && !(step < set.Tolerance) {
@@ -135,11 +147,16 @@ func FitPlackettLuce(r *datasets.Rankings, s *PLSettings) (*PLFit, error) {
 		for i := range den {
 			den[i] = 0
 		}
-		for _, l := range r.Lists {
-			inv = plStageSums(l, gamma, inv)
+		for n, l := range r.Lists {
+			rest := unranked[n]
+			inv = plStageSums(l, rest, gamma, inv)
+			last := len(inv) - 1
 			for p, item := range l {
-				// Item at position p remains in stages 0 … min(p, L−2).
-				den[item] += inv[min(p, len(l)-2)]
+				// The item at position p is in the choice sets of stages 0 … p.
+				den[item] += inv[min(p, last)]
+			}
+			for _, item := range rest {
+				den[item] += inv[last]
 			}
 		}
 		step = mmUpdate(next, gamma, num, den, prior)
@@ -154,17 +171,34 @@ func FitPlackettLuce(r *datasets.Rankings, s *PLSettings) (*PLFit, error) {
 		Iterations: it, Converged: step < set.Tolerance, MaxStep: step, Prior: prior}, nil
 }
 
-// plStageSums returns, for each stage k = 0 … L−2 of ranking l, the prefix
-// sum Σ_{k' ≤ k} 1/Σ_{j ≥ k'} γ_{l[j]}, reusing buf.
-func plStageSums(l []int, gamma []float64, buf []float64) []float64 {
+// plStages is the number of stages of ranking l with unranked offered
+// items rest that carry information: len(l) when rest is not empty (the
+// k-th item is chosen over the rest), len(l) − 1 for a complete ranking
+// (its last stage has one item left).
+func plStages(l, rest []int) int {
+	if len(rest) > 0 {
+		return len(l)
+	}
+	return len(l) - 1
+}
+
+// plStageSums returns, for each stage j of ranking l with unranked offered
+// items rest (plStages of them), the prefix sum Σ_{j' ≤ j} 1/Σ_{m ∈ C_j'} γ_m,
+// C_j = rest ∪ {l[j], l[j+1], …}, reusing buf.
+func plStageSums(l, rest []int, gamma []float64, buf []float64) []float64 {
 	n := len(l)
 	buf = buf[:0]
+	base := 0.0
+	for _, i := range rest {
+		base += gamma[i]
+	}
 	suffix := make([]float64, n+1)
+	suffix[n] = base
 	for j := n - 1; j >= 0; j-- {
 		suffix[j] = suffix[j+1] + gamma[l[j]]
 	}
 	acc := 0.0
-	for s := 0; s < n-1; s++ {
+	for s := range plStages(l, rest) {
 		acc += 1 / suffix[s]
 		buf = append(buf, acc)
 	}
@@ -172,44 +206,56 @@ func plStageSums(l []int, gamma []float64, buf []float64) []float64 {
 }
 
 // PLLogLikelihood is the Plackett–Luce log-likelihood of rankings of named
-// items at log-strengths theta.
+// items at log-strengths theta: for each ranking π_1 ≻ … ≻ π_k of its
+// offered set S (see FitPlackettLuce),
+//
+//	Σ_{j=1}^{k} [θ_{π_j} − log Σ_{m ∈ S \ {π_1 … π_{j−1}}} e^{θ_m}].
 func PLLogLikelihood(r *datasets.Rankings, theta []float64) float64 {
 	ll := 0.0
-	for _, l := range r.Lists {
-		// log Σ_{j ≥ k} e^θ, from the end, with a running max for stability.
-		n := len(l)
+	for n, l := range r.Lists {
+		// log Σ_{C_j} e^θ from the end, with a running max for stability,
+		// starting from the unranked offered items (in every C_j).
 		m := math.Inf(-1)
 		sum := 0.0 // Σ e^{θ − m}
-		lse := make([]float64, n)
-		for j := n - 1; j >= 0; j-- {
-			th := theta[l[j]]
+		add := func(th float64) {
 			if th > m {
 				sum = sum*math.Exp(m-th) + 1
 				m = th
 			} else {
 				sum += math.Exp(th - m)
 			}
+		}
+		rest := r.Unranked(n)
+		for _, i := range rest {
+			add(theta[i])
+		}
+		lse := make([]float64, len(l))
+		for j := len(l) - 1; j >= 0; j-- {
+			add(theta[l[j]])
 			lse[j] = m + math.Log(sum)
 		}
-		for k := 0; k < n-1; k++ {
-			ll += theta[l[k]] - lse[k]
+		for j := range plStages(l, rest) {
+			ll += theta[l[j]] - lse[j]
 		}
 	}
 	return ll
 }
 
 // BreakRankings turns rankings of items into pairwise battles by full rank
-// breaking: every item beats every item ranked below it, L(L−1)/2 battles
-// per ranking of length L. Fitting Bradley–Terry to them treats the pairs of
-// one ranking as independent, which they are not.
+// breaking: every ranked item beats every item ranked below it and, for the
+// top k of a larger offered set, every offered item left unranked:
+// k(k−1)/2 + k·u battles per ranking of k items with u unranked. Fitting
+// Bradley–Terry to them treats the pairs of one ranking as independent,
+// which they are not.
 func BreakRankings(r *datasets.Rankings) *datasets.ArenaCounts {
 	k := len(r.Items)
 	cnt := make(map[[2]int]*datasets.PairCounts)
 	var keys [][2]int
-	for _, l := range r.Lists {
+	for n, l := range r.Lists {
+		below := append(append([]int(nil), l...), r.Unranked(n)...)
 		for a := 0; a < len(l); a++ {
-			for b := a + 1; b < len(l); b++ {
-				i, j := l[a], l[b]
+			for b := a + 1; b < len(below); b++ {
+				i, j := l[a], below[b]
 				key := [2]int{min(i, j), max(i, j)}
 				pc, ok := cnt[key]
 				if !ok {

@@ -33,6 +33,10 @@ const (
 	ParamRankings = "rankings"
 	// ParamListLength (int, default 4): items per generated ranking.
 	ParamListLength = "list_length"
+	// ParamOffered (int, default 0): the size of the offered set each
+	// generated ranking is the top list_length of (0: complete rankings of
+	// list_length items).
+	ParamOffered = "offered"
 	// ParamSpread (float, default 1): standard deviation of the planted θ.
 	ParamSpread = "spread"
 	// ParamTemperature (choice, default "dynamic"): PRO's temperature —
@@ -92,6 +96,7 @@ func (plPlugin) Info() kernel.Info {
 		kernel.IntParam(ParamItems, 8, 2, 1<<16, "no --data, items: number of items"),
 		kernel.IntParam(ParamRankings, 300, 1, 1<<24, "no --data, items: number of rankings"),
 		kernel.IntParam(ParamListLength, 4, 2, 1<<16, "no --data, items: items per ranking (≤ items)"),
+		kernel.IntParam(ParamOffered, 0, 0, 1<<16, "no --data, items: each ranking is the top list_length of this many offered items (list_length ≤ offered ≤ items; 0: complete rankings)"),
 		{Key: ParamSpread, Type: kernel.Float, Default: 1.0, Range: kernel.Range{Min: 0, Max: 100, MinExclusive: true},
 			Doc: "no --data, items: standard deviation of the planted log-strengths"},
 		kernel.ChoiceParam(ParamTemperature, def.Temperature, []string{TemperatureDynamic, TemperatureConstant}, "candidates: PRO's T from reward differences, or T = 1 (Plackett–Luce)"),
@@ -126,8 +131,11 @@ func (plPlugin) Info() kernel.Info {
 		Params:  params,
 		Data: []kernel.DataFormat{
 			{Name: "rankings of items (JSONL)", Doc: `one ranking per line, best first: ranking is an array of at least 2 distinct item
-names (strings); lists may have any length and cover any subset of the items`,
-				Example: `{"ranking": ["aurora-70b", "cedar-13b", "ember-7b"]}`},
+names (strings); lists may have any length and cover any subset of the items. offered,
+optional per line, is the set the ranking is the top of (distinct names, every ranked item
+among them): the ranked items were chosen over the offered ones left out. Without it the
+ranking is complete: its items are all that were offered`,
+				Example: `{"ranking": ["aurora-70b", "cedar-13b"], "offered": ["aurora-70b", "cedar-13b", "ember-7b", "fir-3b"]}`},
 			{Name: "ranked candidates (JSONL)", Doc: `one list per line, best first: candidates is an array of at least 2 feature vectors
 (numbers, the same length on every line); rewards, optional (every line or none), are the
 scores the list was ranked by, one per candidate, non-increasing; the dynamic temperature
@@ -140,14 +148,22 @@ needs them`,
 
 (Bradley–Terry when n = 2). Two uses:
 
-items (rankings of named items): s = θ_item; maximum likelihood by Hunter's (2004) MM
-    γ_i ← W_i / Σ_rankings Σ_{stages k with i remaining} 1/Σ_{j ≥ k} γ_j,   γ = e^θ,
-W_i the stages i won; a prior (virtual tie with a θ = 0 player) keeps θ finite for
-items always ranked first or last. Side by side, Bradley–Terry fitted to the full rank
-breaking (every item beats every item below it, as independent battles).
+items (rankings of named items): s = θ_item. A ranking may be the top k of a larger
+offered set S (field offered): π_1 ≻ … ≻ π_k chosen from S, the rest of S unranked, with
+
+    P = Π_{j=1}^{k} exp(θ_{π_j}) / Σ_{m ∈ S \ {π_1 … π_{j−1}}} exp(θ_m)
+
+(k stages: the k-th item is still chosen over the unranked rest; with S = the ranked items
+it is the complete ranking's probability above). Maximum likelihood by Hunter's (2004) MM
+    γ_i ← W_i / Σ_rankings Σ_{stages j with i in the choice set C_j} 1/Σ_{m ∈ C_j} γ_m,
+γ = e^θ, W_i the stages i won; a prior (virtual tie with a θ = 0 player) keeps θ finite for
+items always ranked first or last (or only ever offered). Side by side, Bradley–Terry fitted
+to the full rank breaking (every ranked item beats every item below it and every unranked
+offered item, as independent battles).
 Reports: table ratings (item, theta, ci_low, ci_high from bootstrap resamples of the
 rankings, theta_pairwise, planted), finals log_likelihood, iterations, converged,
-items, rankings, prior, kendall_tau_pl_pairwise, and on generated data
+items, rankings, top_k_rankings (those with a larger offered set), prior,
+kendall_tau_pl_pairwise, and on generated data
 pl_rmse / pairwise_rmse (θ against the planted θ, both centered) and
 pl_kendall_tau / pairwise_kendall_tau; a leaderboard chart and a scatter of estimated
 against planted θ.
@@ -167,7 +183,8 @@ the given order) and, on generated data, cos_theta (cosine of θ with the plante
 direction); table theta.
 
 Without --data: mode=items draws rankings of list_length random items ordered by
-θ + Gumbel noise (an exact Plackett–Luce draw, θ ~ N(0, spread²)); mode=candidates
+θ + Gumbel noise (an exact Plackett–Luce draw, θ ~ N(0, spread²)), or with offered > 0 the
+top list_length of offered random items; mode=candidates
 draws lists of φ ~ N(0, I_dim) ranked by a noisy reward model r* + reward_noise·ε.`,
 	}
 }
@@ -176,12 +193,17 @@ func (plPlugin) Run(job *kernel.Job) error {
 	prm := job.Params
 	if len(job.Data) == 0 {
 		if prm.String(ParamMode) == ModeItems {
-			cfg := datasets.PLConfig{Items: prm.Int(ParamItems), Rankings: prm.Int(ParamRankings), Length: prm.Int(ParamListLength), Spread: prm.Float(ParamSpread)}
+			cfg := datasets.PLConfig{Items: prm.Int(ParamItems), Rankings: prm.Int(ParamRankings), Length: prm.Int(ParamListLength),
+				Spread: prm.Float(ParamSpread), Offered: prm.Int(ParamOffered)}
 			r, err := datasets.GeneratePLRankings(cfg, job.Rand())
 			if err != nil {
 				return err
 			}
-			job.Note("no --data: %d Plackett–Luce rankings of %d of %d items with planted θ ~ N(0, %g²)", cfg.Rankings, cfg.Length, cfg.Items, cfg.Spread)
+			if cfg.Offered > cfg.Length {
+				job.Note("no --data: %d Plackett–Luce top-%d lists of %d offered of %d items with planted θ ~ N(0, %g²)", cfg.Rankings, cfg.Length, cfg.Offered, cfg.Items, cfg.Spread)
+			} else {
+				job.Note("no --data: %d Plackett–Luce rankings of %d of %d items with planted θ ~ N(0, %g²)", cfg.Rankings, cfg.Length, cfg.Items, cfg.Spread)
+			}
 			return runPLItems(job, r)
 		}
 		cfg := datasets.CandidateRankingsConfig{Dim: prm.Int(ParamDim), Lists: prm.Int(ParamLists), TestLists: prm.Int(ParamTestLists),
@@ -228,7 +250,7 @@ func appendRankings(all, r *datasets.Rankings, path string) error {
 		for i, it := range all.Items {
 			index[it] = i
 		}
-		for _, l := range r.Lists {
+		remap := func(l []int) []int {
 			m := make([]int, len(l))
 			for p, i := range l {
 				j, ok := index[r.Items[i]]
@@ -239,7 +261,21 @@ func appendRankings(all, r *datasets.Rankings, path string) error {
 				}
 				m[p] = j
 			}
-			all.Lists = append(all.Lists, m)
+			return m
+		}
+		if r.Offered != nil && all.Offered == nil {
+			all.Offered = make([][]int, len(all.Lists), len(all.Lists)+len(r.Lists))
+		}
+		for n, l := range r.Lists {
+			all.Lists = append(all.Lists, remap(l))
+			if all.Offered == nil {
+				continue
+			}
+			var s []int
+			if r.Offered != nil && r.Offered[n] != nil {
+				s = remap(r.Offered[n])
+			}
+			all.Offered = append(all.Offered, s)
 		}
 		return nil
 	}
@@ -349,6 +385,13 @@ func runPLItems(job *kernel.Job, r *datasets.Rankings) error {
 	job.SetFinal("converged", boolMetric(pl.Converged))
 	job.SetFinal("items", float64(k))
 	job.SetFinal("rankings", float64(len(r.Lists)))
+	topK := 0
+	for n := range r.Lists {
+		if r.Unranked(n) != nil {
+			topK++
+		}
+	}
+	job.SetFinal("top_k_rankings", float64(topK))
 	job.SetFinal("prior", pl.Prior)
 	if tau, err := KendallTau(pl.Theta, pair.Theta); err == nil {
 		job.SetFinal("kendall_tau_pl_pairwise", tau)
@@ -437,12 +480,20 @@ func cosine(a, b []float64) float64 {
 	return ab / math.Sqrt(aa*bb)
 }
 
-// resampleRankings draws len(r.Lists) rankings with replacement.
+// resampleRankings draws len(r.Lists) rankings (with their offered sets)
+// with replacement.
 func resampleRankings(r *datasets.Rankings, rng *rand.Rand) *datasets.Rankings {
 	out := *r
 	out.Lists = make([][]int, len(r.Lists))
+	if r.Offered != nil {
+		out.Offered = make([][]int, len(r.Lists))
+	}
 	for i := range out.Lists {
-		out.Lists[i] = r.Lists[rng.IntN(len(r.Lists))]
+		j := rng.IntN(len(r.Lists))
+		out.Lists[i] = r.Lists[j]
+		if r.Offered != nil {
+			out.Offered[i] = r.Offered[j]
+		}
 	}
 	return &out
 }

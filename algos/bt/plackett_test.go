@@ -3,6 +3,7 @@ package bt
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -328,5 +329,226 @@ func TestPlackettLucePluginFiles(t *testing.T) {
 	var de *datasets.Error
 	if !errors.As(err, &de) || !strings.HasSuffix(err.Error(), `bad.jsonl:1: ranking[2]: want distinct items, got "a" again (ranking[0])`) {
 		t.Errorf("duplicate item: got %v", err)
+	}
+}
+
+// plBruteForce is the probability of the top-k list top chosen from the
+// offered set s, by enumeration: the sum, over every complete ranking of s
+// that starts with top, of its Plackett–Luce probability, each computed as
+// a plain product of exp(θ)/Σ exp(θ) over the stages.
+func plBruteForce(theta []float64, s, top []int) float64 {
+	total := 0.0
+	var rec func(prefix, rest []int)
+	rec = func(prefix, rest []int) {
+		if len(rest) == 0 {
+			for j := range top {
+				if prefix[j] != top[j] {
+					return
+				}
+			}
+			p := 1.0
+			for j := range prefix {
+				den := 0.0
+				for _, m := range prefix[j:] {
+					den += math.Exp(theta[m])
+				}
+				p *= math.Exp(theta[prefix[j]]) / den
+			}
+			total += p
+			return
+		}
+		for i := range rest {
+			next := append(append([]int(nil), rest[:i]...), rest[i+1:]...)
+			rec(append(append([]int(nil), prefix...), rest[i]), next)
+		}
+	}
+	rec(nil, s)
+	return total
+}
+
+// Issue 14: a top-k list of a larger offered set has the Plackett–Luce
+// probability of its prefix, Π_j exp(θ_{π_j})/Σ_{S \ {π_1 … π_{j−1}}} exp(θ),
+// which is the total probability of the complete rankings of S that start
+// with it; and the top-k lists of S have probabilities summing to 1.
+func TestPLTopKLikelihoodBruteForce(t *testing.T) {
+	const tol = 1e-12
+	items := []string{"a", "b", "c", "d", "e"}
+	theta := []float64{0.3, -1.2, 0.8, 0, -0.4}
+	for _, tc := range []struct {
+		name    string
+		top     []int
+		offered []int // nil: complete ranking
+	}{
+		{"top 2 of 5", []int{2, 0}, []int{0, 1, 2, 3, 4}},
+		{"top 3 of 4", []int{3, 4, 1}, []int{1, 3, 4, 2}},
+		{"top 4 of 5", []int{4, 3, 2, 1}, []int{0, 1, 2, 3, 4}},
+		{"complete, offered given", []int{1, 0, 2}, []int{2, 1, 0}},
+		{"complete", []int{4, 0, 1, 3}, nil},
+	} {
+		r := &datasets.Rankings{Kind: datasets.RankingItems, Items: items, Lists: [][]int{tc.top}, Offered: [][]int{tc.offered}}
+		s := tc.offered
+		if s == nil {
+			s = tc.top
+		}
+		want := math.Log(plBruteForce(theta, s, tc.top))
+		if got := PLLogLikelihood(r, theta); math.Abs(got-want) > tol {
+			t.Errorf("%s: PLLogLikelihood %v, brute force %v", tc.name, got, want)
+		}
+	}
+	// Σ over the 5·4 = 20 top-2 lists of the 5 items.
+	sum := 0.0
+	for i := range items {
+		for j := range items {
+			if i != j {
+				r := &datasets.Rankings{Kind: datasets.RankingItems, Items: items, Lists: [][]int{{i, j}}, Offered: [][]int{{0, 1, 2, 3, 4}}}
+				sum += math.Exp(PLLogLikelihood(r, theta))
+			}
+		}
+	}
+	if math.Abs(sum-1) > tol {
+		t.Errorf("top-2 lists of 5: probabilities sum to %v, want 1", sum)
+	}
+}
+
+// plScore is ∂ℓ/∂θ by the plain formula: per stage j, the winner gets +1 and
+// every m in the choice set C_j gets −exp(θ_m)/Σ_{C_j} exp(θ).
+func plScore(r *datasets.Rankings, theta []float64) []float64 {
+	g := make([]float64, len(theta))
+	for n, l := range r.Lists {
+		set := r.OfferedSet(n)
+		chosen := map[int]bool{}
+		for j, w := range l {
+			var choice []int
+			for _, m := range set {
+				if !chosen[m] {
+					choice = append(choice, m)
+				}
+			}
+			if len(choice) > 1 {
+				den := 0.0
+				for _, m := range choice {
+					den += math.Exp(theta[m])
+				}
+				g[w]++
+				for _, m := range choice {
+					g[m] -= math.Exp(theta[m]) / den
+				}
+			}
+			chosen[l[j]] = true
+		}
+	}
+	return g
+}
+
+// Issue 14: the fit uses the top-k likelihood. On 4,000 top-2 lists of 5
+// offered of 8 items, the MM fit is a stationary point of it (score ≈ 0 by
+// the plain formula) and recovers the planted θ; reading the same lists as
+// complete rankings of their 2 items (what happened before) is biased.
+func TestPLTopKFitRecovers(t *testing.T) {
+	const (
+		scoreTol = 1e-6
+		rmseTol  = 0.1
+	)
+	r, err := datasets.GeneratePLRankings(datasets.PLConfig{Items: 8, Rankings: 4000, Length: 2, Offered: 5, Spread: 1}, rand.New(rand.NewPCG(4, 4)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rmse := func(theta []float64) float64 {
+		var sq float64
+		for i, th := range theta {
+			sq += (th - r.Truth.Theta[i]) * (th - r.Truth.Theta[i])
+		}
+		return math.Sqrt(sq / float64(len(theta)))
+	}
+	fit, err := FitPlackettLuce(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	score := 0.0
+	for _, v := range plScore(r, fit.Theta) {
+		score = math.Max(score, math.Abs(v))
+	}
+	if score > scoreTol || !fit.Converged {
+		t.Errorf("max |∂ℓ/∂θ| = %v at the fit (converged %v), want ≈ 0", score, fit.Converged)
+	}
+	if got := rmse(fit.Theta); got > rmseTol {
+		t.Errorf("RMSE to planted θ %v, want < %v", got, rmseTol)
+	}
+	// The likelihood is at its maximum: moving any θ_i lowers it.
+	for i := range fit.Theta {
+		moved := append([]float64(nil), fit.Theta...)
+		moved[i] += 1e-3
+		if PLLogLikelihood(r, moved) > fit.LogLikelihood {
+			t.Errorf("θ_%d + 1e-3 raises the log-likelihood", i)
+		}
+	}
+	complete := *r
+	complete.Offered = nil
+	naive, err := FitPlackettLuce(&complete, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("RMSE: top-k likelihood %.3f, read as complete rankings %.3f", rmse(fit.Theta), rmse(naive.Theta))
+	if rmse(naive.Theta) < 2*rmse(fit.Theta) {
+		t.Errorf("ignoring the offered sets: RMSE %v, want well above the top-k fit's %v", rmse(naive.Theta), rmse(fit.Theta))
+	}
+}
+
+// An item only ever offered never won a stage: θ = −∞ without a prior.
+// The rank breaking gives each ranked item a win over the unranked ones.
+func TestPLTopKNoMLEAndBreaking(t *testing.T) {
+	r := &datasets.Rankings{Kind: datasets.RankingItems, Items: []string{"a", "b", "c"},
+		Lists: [][]int{{0, 1}, {1, 0}}, Offered: [][]int{{0, 1, 2}, nil}}
+	var ne *NoMLEError
+	if err := CheckPlackettLuce(r); !errors.As(err, &ne) || strings.Join(ne.NoWins, ",") != "c" || len(ne.NoLosses) != 0 {
+		t.Errorf("got %v, want a NoMLEError naming c (never won)", err)
+	}
+	var got []string
+	for _, p := range BreakRankings(r).Pairs {
+		got = append(got, fmt.Sprintf("%s-%s %d:%d", r.Items[p.A], r.Items[p.B], p.WinsA, p.WinsB))
+	}
+	if want := "a-b 1:1,a-c 1:0,b-c 1:0"; strings.Join(got, ",") != want {
+		t.Errorf("rank breaking %s, want %s", strings.Join(got, ","), want)
+	}
+}
+
+func TestPlackettLucePluginOffered(t *testing.T) {
+	path := writeFile(t, "topk.jsonl", `{"ranking":["a","b"],"offered":["a","b","c","d"]}
+{"ranking":["c","a"],"offered":["a","b","c","d"]}
+{"ranking":["b","d","c"]}
+{"ranking":["d","a"],"offered":["d","a","c"]}
+{"ranking":["c","b"],"offered":["a","b","c"]}
+`)
+	res, err := kernel.Run(context.Background(), "bt.plackett_luce", kernel.Options{Params: map[string]any{ParamBootstrapRounds: 0}, Data: []string{path}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Final["items"] != 4 || res.Final["rankings"] != 5 || res.Final["top_k_rankings"] != 4 {
+		t.Errorf("finals %v", res.Final)
+	}
+	r, err := datasets.LoadRankings(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fit, err := FitPlackettLuce(r, &PLSettings{Prior: DefaultPrior})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Final["log_likelihood"]; math.Abs(got-fit.LogLikelihood) > 1e-12 {
+		t.Errorf("plugin log-likelihood %v, FitPlackettLuce %v", got, fit.LogLikelihood)
+	}
+	gen, err := kernel.Run(context.Background(), "bt.plackett_luce", kernel.Options{Params: map[string]any{ParamBootstrapRounds: 5, ParamRankings: 200, ParamListLength: 2, ParamOffered: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gen.Final["top_k_rankings"] != 200 || gen.Final["converged"] != 1 {
+		t.Errorf("generated top-2 of 5: finals %v", gen.Final)
+	}
+	bad := writeFile(t, "bad.jsonl", `{"ranking":["a","b"]}
+{"ranking":["a","e"],"offered":["a","b","c"]}`)
+	_, err = kernel.Run(context.Background(), "bt.plackett_luce", kernel.Options{Data: []string{bad}})
+	var de *datasets.Error
+	if !errors.As(err, &de) || de.Line != 2 || de.Field != "offered" || !strings.Contains(err.Error(), `missing "e" (ranking[1])`) {
+		t.Errorf("ranked item not offered: got %v", err)
 	}
 }

@@ -21,11 +21,12 @@ const (
 	// (FitMM, Hunter 2004). Both reach the same maximum.
 	ParamSolver = "solver"
 	// ParamBootstrapRounds (int, default 100): multinomial bootstrap
-	// replicates of the counts behind ci_low and ci_high; 0 skips the
-	// bootstrap (the CI columns are then NaN).
+	// replicates of the battles behind ci_low and ci_high; 0 skips the
+	// bootstrap (the CI cells are then null: no interval exists).
 	ParamBootstrapRounds = "bootstrap_rounds"
-	// ParamAnchor (string, default ""): model pinned to ParamAnchorRating;
-	// empty pins the mean rating instead.
+	// ParamAnchor (string, default ""): model pinned to ParamAnchorRating,
+	// and the opponent of the vs_anchor table; empty pins the mean rating
+	// instead (and there is no vs_anchor table).
 	ParamAnchor = "anchor"
 	// ParamAnchorRating (float, default 1000): rating of the anchor model,
 	// or mean rating without one.
@@ -43,6 +44,21 @@ const (
 	ParamTolerance = "tolerance"
 	// ParamMaxIterations (int, default 100000): iteration cap per fit.
 	ParamMaxIterations = "max_iterations"
+	// ParamFormat (choice, default "auto"): how --data files are read —
+	// "battles" (model_a, model_b, winner, optional weight), "arena_hard"
+	// (arena-hard-auto judgments, datasets.ReadArenaHard) or "auto" (each
+	// file by its first record: "games" without "model_a" is arena_hard).
+	ParamFormat = "format"
+	// ParamBaseline (string, default "gpt-4-0314"): arena_hard only, the
+	// model every judgment compares against.
+	ParamBaseline = "baseline"
+	// ParamStrongWeight (float, default 3): arena_hard only, the weight of
+	// a strong verdict ("A>>B", "B>>A").
+	ParamStrongWeight = "strong_weight"
+	// ParamSelfBattles (choice, default "error"): a battle of a model
+	// against itself is an error, or with "skip" dropped and counted (final
+	// self_battles_skipped).
+	ParamSelfBattles = "self_battles"
 )
 
 // DefaultBootstrapRounds is the default of ParamBootstrapRounds, as in FastChat.
@@ -76,48 +92,85 @@ func (ratings) Info() kernel.Info {
 			kernel.ChoiceParam(ParamTies, TiesHalf, TieModels, "tie convention: half a win each, or a Rao–Kupper / Davidson tie model"),
 			kernel.ChoiceParam(ParamSolver, SolverNewton, []string{SolverNewton, SolverMM}, "Newton on the log-likelihood, or Hunter's MM iterations"),
 			kernel.IntParam(ParamBootstrapRounds, DefaultBootstrapRounds, 0, 100000, "multinomial bootstrap replicates for the 95% intervals (0: none)"),
-			kernel.StringParam(ParamAnchor, "", "model pinned to anchor_rating (empty: the mean rating is anchor_rating)"),
+			kernel.StringParam(ParamAnchor, "", "model pinned to anchor_rating, and the opponent of table vs_anchor (empty: the mean rating is anchor_rating)"),
 			kernel.FloatParam(ParamAnchorRating, DefaultAnchorRating, -1e6, 1e6, "rating of the anchor model, or mean rating"),
 			kernel.FloatParam(ParamPrior, DefaultPrior, 0, 1e6, "weight of a virtual tie per model vs. a θ=0 player, used when ratings would be infinite"),
 			kernel.BoolParam(ParamPriorAlways, false, "apply the prior to every fit, needed or not"),
 			{Key: ParamTolerance, Type: kernel.Float, Default: DefaultTolerance, Range: kernel.Range{Min: 0, Max: 1, MinExclusive: true},
 				Doc: "stop when max |Δθ| of an iteration is below this"},
 			kernel.IntParam(ParamMaxIterations, DefaultMaxIterations, 1, 10000000, "iteration cap per fit"),
+			kernel.ChoiceParam(ParamFormat, datasets.ArenaFormatAuto, datasets.ArenaFormats, "--data format: battles, arena_hard judgments, or auto (by each file's first record)"),
+			kernel.StringParam(ParamBaseline, datasets.DefaultArenaHardBaseline, "arena_hard: the model every judgment compares against"),
+			{Key: ParamStrongWeight, Type: kernel.Float, Default: datasets.DefaultStrongWeight, Range: kernel.Range{Min: 0, Max: 1e6, MinExclusive: true},
+				Doc: "arena_hard: weight of a strong verdict (A>>B, B>>A)"},
+			kernel.ChoiceParam(ParamSelfBattles, datasets.SelfBattlesError, datasets.SelfBattlePolicies, "battles of a model against itself: an error, or skip (drop and count them)"),
 		},
 		Data: []kernel.DataFormat{
 			{Name: "arena battles (JSON Lines)", Doc: "one object per line with string fields model_a, model_b, winner;\n" +
-				"winner is model_a, model_b, tie or \"tie (bothbad)\" (case-insensitive); other fields\n" +
-				"(conversations, judge, language, tstamp, ...) are ignored; lines may be several MB",
-				Example: `{"model_a":"aurora-70b","model_b":"cedar-13b","winner":"model_a"}`},
+				"winner is model_a, model_b, tie or \"tie (bothbad)\" (case-insensitive); an optional number\n" +
+				"weight (finite, ≥ 0, default 1) counts the battle as that many (weight 0: skipped); other\n" +
+				"fields (conversations, judge, language, tstamp, ...) are ignored; lines may be several MB",
+				Example: `{"model_a":"aurora-70b","model_b":"cedar-13b","winner":"model_a","weight":2}`},
 			{Name: "arena battles (JSON array)", Doc: "a file whose first non-space byte is '[': an array of the same objects,\n" +
 				"such as a Chatbot Arena clean_battle_*.json export, read as a stream",
 				Example: `[{"model_a":"aurora-70b","model_b":"cedar-13b","winner":"tie"}]`},
-			{Name: "arena battles (CSV)", Doc: "a .csv file with a header naming model_a, model_b and winner (any order, other columns ignored)",
-				Example: "model_a,model_b,winner"},
+			{Name: "arena battles (CSV)", Doc: "a .csv (or .csv.gz) file with a header naming model_a, model_b and winner, and\n" +
+				"optionally weight (any order, other columns ignored)",
+				Example: "model_a,model_b,winner,weight"},
+			{Name: "arena-hard judgments (JSON Lines)", Doc: "arena-hard-auto's model_judgment files (format=arena_hard, or detected):\n" +
+				"one line per question and model, games[i].score one of A>>B, A>B, A=B, B>A, B>>A or null;\n" +
+				"game 1 is baseline (A) vs model (B), game 2 model (A) vs baseline (B); >> weighs\n" +
+				"strong_weight; null scores are skipped and counted (final null_scores_skipped)",
+				Example: `{"question_id":"q1","model":"cedar-13b","judge":"gpt-4-1106-preview","games":[{"score":"A>B"},{"score":"B>>A"}]}`},
+			{Name: "gzip", Doc: "any of these gzip-compressed (recognised by its first bytes, whatever the name)",
+				Example: "arena.jsonl.gz"},
 		},
 		Doc: `Fits log-strengths θ to battle counts by maximum likelihood,
 
-    P(i ≻ j) = σ(θi − θj),   ℓ(θ) = Σ_battles [o log σ(θa − θb) + (1 − o) log σ(θb − θa)],
+    P(i ≻ j) = σ(θi − θj),   ℓ(θ) = Σ_battles w [o log σ(θa − θb) + (1 − o) log σ(θb − θa)],
 
-o = 1, 0 or ½ for a tie ("half", as in Chatbot Arena), or with a tie model:
+o = 1, 0 or ½ for a tie ("half", as in Chatbot Arena), w the battle's weight
+(1 unless the file gives one), or with a tie model:
 Rao–Kupper P(i ≻ j) = σ(θi − θj − log κ), or Davidson
 P(i ≻ j) = γi/(γi + γj + ν√(γiγj)), γ = e^θ, fitting κ or ν as well.
-Battles are first deduplicated into counts per pair; the fit is Newton's
-method (or Hunter's MM) on those counts. Ratings are on the Elo scale,
-rating = 400/ln 10 · θ + offset, the offset putting the anchor model (or the
-mean) at anchor_rating. 95% intervals are the 2.5/97.5% quantiles of ratings
-refitted on bootstrap_rounds multinomial resamples of the counts (seeded).
-Models with no wins or no losses would get infinite ratings: then every model
-gets a virtual tie of weight prior against a θ = 0 player, and a note says so.
+Battles are first deduplicated into (weighted) counts per pair; the fit is
+Newton's method (or Hunter's MM) on those counts. Ratings are on the Elo
+scale, rating = 400/ln 10 · θ + offset, the offset putting the anchor model
+(or the mean) at anchor_rating. 95% intervals are the 2.5/97.5% quantiles of
+ratings refitted on bootstrap_rounds multinomial resamples of the battles
+(seeded). Models with no wins or no losses would get infinite ratings: then
+every model gets a virtual tie of weight prior against a θ = 0 player, and a
+note says so.
+
+Weights: a battle of weight w counts as w battles in the fit, so integer
+weights give the ratings of the file with each row repeated w times. The
+bootstrap resamples battles (rows) with replacement, each keeping its
+weight: a weighted row is one draw, so its intervals are wider than those
+of the repeated file, whose copies count as independent battles. The
+leaderboard's battles, wins, losses and ties are then weighted sums; the
+final battles counts rows and battle_weight sums the weights.
+
+Arena-hard judgments (format=arena_hard): every game is a battle against
+baseline, a strong verdict weighing strong_weight (3, as arena-hard-auto,
+which repeats the row; the bootstrap here draws it once). With
+anchor=<baseline>, vs_anchor is the benchmark's score.
 
 Reports: table leaderboard (model, rating, ci_low, ci_high, battles, wins,
 losses, ties; best first), table win_rate (empirical win rate of model_a over
-model_b, ties as half), final metrics log_likelihood, iterations, models,
-battles, max_step (convergence criterion), grad_norm, converged, prior and
-tie_param (tie models); a leaderboard chart and a win-rate heatmap.
+model_b, ties as half, weighted), with an anchor table vs_anchor (model,
+win_rate, ci_low, ci_high: the predicted win rate against the anchor,
+P = σ((r_m − r_anchor)·ln 10/400), with its 95% bootstrap interval from the
+same replicates), final metrics log_likelihood, iterations, models,
+battles, max_step (convergence criterion), grad_norm, converged, prior,
+tie_param (tie models), battle_weight (weighted data),
+self_battles_skipped (self_battles=skip) and null_scores_skipped
+(arena-hard judgments); a leaderboard chart, a win-rate heatmap and a
+vs_anchor chart. Without a bootstrap (bootstrap_rounds=0) the interval
+cells are null in result.json: no interval exists.
 
 Without --data it rates the embedded sample arena (datasets.SampleArena: 10
-fictional models, 5,000 battles drawn with planted strengths) and notes so.`,
+fictional models, 5,000 battles drawn with planted strengths) and notes so.
+format, baseline, strong_weight and self_battles apply to --data files only.`,
 	}
 }
 
@@ -136,10 +189,18 @@ func (ratings) Run(job *kernel.Job) error {
 		job.Note("no --data: rating the embedded sample arena %s (%d fictional models, %d battles drawn by datasets.GenerateArena with planted strengths)",
 			datasets.SampleArenaName, len(counts.Models), counts.Battles())
 	} else {
-		counts, err = datasets.LoadArenaCounts(job.Data...)
+		counts, err = datasets.LoadArena(&datasets.ArenaOptions{
+			Format:       prm.String(ParamFormat),
+			SelfBattles:  prm.String(ParamSelfBattles),
+			Baseline:     prm.String(ParamBaseline),
+			StrongWeight: prm.Float(ParamStrongWeight),
+		}, job.Data...)
 	}
 	if err != nil {
 		return err
+	}
+	if len(job.Data) > 0 {
+		noteInput(job, counts)
 	}
 	if len(counts.Models) < 2 {
 		return fmt.Errorf("bt: want battles between at least 2 models, got %d", len(counts.Models))
@@ -214,13 +275,11 @@ func (ratings) Run(job *kernel.Job) error {
 	rating := Elo(fit.Theta, anchor, anchorRating)
 
 	rounds := prm.Int(ParamBootstrapRounds)
-	intervals := make([]Interval, len(counts.Models))
-	for i := range intervals {
-		intervals[i] = Interval{Median: math.NaN(), Low: math.NaN(), High: math.NaN()}
-	}
+	var intervals []Interval // nil without a bootstrap
+	var boot [][]float64
 	if rounds > 0 {
 		job.SetTotal(int64(rounds))
-		boot := make([][]float64, 0, rounds)
+		boot = make([][]float64, 0, rounds)
 		priorRounds := 0
 		err := Bootstrap(job.Context(), counts, fit, rounds, job.Rand(), solve, set, 0, func(round int, f *Fit) error {
 			boot = append(boot, Elo(f.Theta, anchor, anchorRating))
@@ -239,7 +298,7 @@ func (ratings) Run(job *kernel.Job) error {
 		}
 		job.SetFinal("bootstrap_prior_rounds", float64(priorRounds))
 	} else {
-		job.Note("bootstrap_rounds = 0: no intervals (ci_low and ci_high are NaN)")
+		job.Note("bootstrap_rounds = 0: no intervals (ci_low and ci_high are null)")
 	}
 
 	order := make([]int, len(counts.Models))
@@ -252,18 +311,34 @@ func (ratings) Run(job *kernel.Job) error {
 		}
 		return counts.Models[order[x]] < counts.Models[order[y]]
 	})
-	stats := counts.Stats()
 	lb := job.AddTable("leaderboard", "model", "rating", "ci_low", "ci_high", "battles", "wins", "losses", "ties")
-	for _, i := range order {
-		st := stats[i]
-		lb.Add(counts.Models[i], rating[i], intervals[i].Low, intervals[i].High, st.Battles, st.Wins, st.Losses, st.Ties)
+	if counts.Weighted() {
+		stats := counts.WeightedStats()
+		for _, i := range order {
+			st := stats[i]
+			low, high := intervalCells(intervals, i)
+			lb.Add(counts.Models[i], rating[i], low, high, st.Battles, st.Wins, st.Losses, st.Ties)
+		}
+	} else {
+		stats := counts.Stats()
+		for _, i := range order {
+			st := stats[i]
+			low, high := intervalCells(intervals, i)
+			lb.Add(counts.Models[i], rating[i], low, high, st.Battles, st.Wins, st.Losses, st.Ties)
+		}
 	}
 	winRateTable(job, counts, order)
+	if anchor >= 0 {
+		vsAnchorTable(job, counts.Models, rating, boot, anchor, order)
+	}
 
 	job.SetFinal("log_likelihood", fit.LogLikelihood)
 	job.SetFinal("iterations", float64(fit.Iterations))
 	job.SetFinal("models", float64(len(counts.Models)))
 	job.SetFinal("battles", float64(counts.Battles()))
+	if counts.Weighted() {
+		job.SetFinal("battle_weight", counts.TotalWeight())
+	}
 	job.SetFinal("max_step", fit.MaxStep)
 	job.SetFinal("grad_norm", fit.GradNorm)
 	job.SetFinal("converged", boolMetric(fit.Converged))
@@ -275,20 +350,100 @@ func (ratings) Run(job *kernel.Job) error {
 		Table: "leaderboard", Label: "model", Value: "rating", Low: "ci_low", High: "ci_high"})
 	job.AddChart(kernel.Chart{Kind: "heatmap", ID: "win_rate", Title: "Empirical win rate of model_a over model_b (ties as half)",
 		Table: "win_rate", X: "model_b", Y: "model_a", Value: "win_rate"})
+	if anchor >= 0 {
+		job.AddChart(kernel.Chart{Kind: "leaderboard", ID: "vs_anchor",
+			Title: fmt.Sprintf("Predicted win rate against %s (95%% bootstrap CI)", counts.Models[anchor]),
+			Table: "vs_anchor", Label: "model", Value: "win_rate", Low: "ci_low", High: "ci_high"})
+	}
 	return nil
 }
 
+// noteInput records what reading --data left out or read differently from
+// plain battles: arena-hard judgments, skipped self-battles, weights.
+func noteInput(job *kernel.Job, c *datasets.ArenaCounts) {
+	prm := job.Params
+	var hard []string
+	for i, f := range c.Formats {
+		if f == datasets.ArenaFormatArenaHard {
+			hard = append(hard, job.Data[i])
+		}
+	}
+	if len(hard) > 0 {
+		job.Note("arena_hard: read %s as arena-hard judgments: every game a battle against baseline %s, game 2 with the positions swapped, strong verdicts (A>>B, B>>A) weighing %g; %d games without a verdict (score null) skipped",
+			strings.Join(hard, ", "), prm.String(ParamBaseline), prm.Float(ParamStrongWeight), c.Skipped.NullScore)
+		job.SetFinal("null_scores_skipped", float64(c.Skipped.NullScore))
+		if prm.String(ParamAnchor) == "" {
+			job.Note("arena_hard: set anchor=%s for the benchmark's score, the predicted win rate against the baseline (table vs_anchor)", prm.String(ParamBaseline))
+		}
+	}
+	if prm.String(ParamSelfBattles) == datasets.SelfBattlesSkip {
+		job.SetFinal("self_battles_skipped", float64(c.Skipped.Self))
+		if c.Skipped.Self > 0 {
+			job.Note("self_battles=skip: dropped %d battles of a model against itself", c.Skipped.Self)
+		}
+	}
+	if c.Skipped.ZeroWeight > 0 {
+		job.Note("skipped %d battles of weight 0 (a row repeated zero times)", c.Skipped.ZeroWeight)
+	}
+	if c.Weighted() {
+		job.Note("weighted battles (%d rows, summed weight %g): a battle of weight w counts w times in the fit; the bootstrap resamples rows, each keeping its weight; the leaderboard's battles, wins, losses and ties are weighted sums",
+			c.Battles(), c.TotalWeight())
+	}
+}
+
+// intervalCells are the ci_low and ci_high cells of model i: nil (JSON
+// null) without a bootstrap, where no interval exists.
+func intervalCells(iv []Interval, i int) (low, high any) {
+	if iv == nil {
+		return nil, nil
+	}
+	return iv[i].Low, iv[i].High
+}
+
+// VsAnchor returns the predicted win rate of every model against the
+// anchor from Elo ratings, P = σ((r_m − r_anchor)·ln 10/400) = σ(θm − θa),
+// indexed like rating (the anchor's own is ½).
+func VsAnchor(rating []float64, anchor int) []float64 {
+	out := make([]float64, len(rating))
+	for i, r := range rating {
+		out[i] = 1 / (1 + math.Exp(-(r-rating[anchor])/EloPerLogit))
+	}
+	return out
+}
+
+// vsAnchorTable adds table vs_anchor: every model's predicted win rate
+// against the anchor, with the 2.5/97.5% quantiles of the same quantity
+// over the bootstrap replicates (null without them), in leaderboard order.
+func vsAnchorTable(job *kernel.Job, models []string, rating []float64, boot [][]float64, anchor int, order []int) {
+	p := VsAnchor(rating, anchor)
+	var iv []Interval
+	if len(boot) > 0 {
+		reps := make([][]float64, len(boot))
+		for r, b := range boot {
+			reps[r] = VsAnchor(b, anchor)
+		}
+		iv = Intervals(reps)
+	}
+	t := job.AddTable("vs_anchor", "model", "win_rate", "ci_low", "ci_high")
+	for _, i := range order {
+		low, high := intervalCells(iv, i)
+		t.Add(models[i], p[i], low, high)
+	}
+}
+
 // winRateTable adds the empirical win rate of every model over every other it
-// met, ties as half, rows and columns in leaderboard order.
+// met, ties as half, battles counted with their weights, rows and columns in
+// leaderboard order.
 func winRateTable(job *kernel.Job, c *datasets.ArenaCounts, order []int) {
 	k := len(c.Models)
 	score := make([]float64, k*k) // wins + ties/2 of row over column
 	games := make([]float64, k*k)
-	for _, p := range c.Pairs {
-		t := float64(p.Ties+p.BothBad) / 2
-		n := float64(p.Total())
-		score[p.A*k+p.B] += float64(p.WinsA) + t
-		score[p.B*k+p.A] += float64(p.WinsB) + t
+	for i, w := range c.Weights() {
+		p := c.Pairs[i]
+		t := (w.Ties + w.BothBad) / 2
+		n := w.Total()
+		score[p.A*k+p.B] += w.WinsA + t
+		score[p.B*k+p.A] += w.WinsB + t
 		games[p.A*k+p.B] += n
 		games[p.B*k+p.A] += n
 	}

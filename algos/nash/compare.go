@@ -45,7 +45,8 @@ func (comparePlugin) Info() kernel.Info {
 	params = append(params, adamParams("sampled methods")...)
 	params = append(params,
 		kernel.IntParam(ParamCandidates, 4, 2, 64, "responses per prompt of DNO-Prct"),
-		kernel.FloatParam(ParamMargin, 0.2, 0, 1, "DNO-Prct's best − worst win-fraction gap"))
+		kernel.FloatParam(ParamMargin, 0.2, 0, 1, "DNO-Prct's best − worst win-fraction gap"),
+		toleranceParam("a method converged when its final l1_tau_nash (INPO) or exploitability (the others) ≤ tolerance"))
 	return kernel.Info{
 		ID:      IDCompare,
 		Summary: "INPO, DNO, DNO-Prct, MWU (last and average iterate) and BT-RLHF on the same preference game",
@@ -66,7 +67,10 @@ Tables: summary (method, exploitability, l1_nash, l1_tau_nash, winrate_ref), pol
 prompt, action, prob), policies (first prompt: action, policy, prob, for the bar chart),
 preference (heatmap) and solutions (ref, Nash, π*_τ). The claims it checks (INPO paper): INPO's
 last iterate converges to π*_τ; MWU's last iterate cycles while its average converges; BT-based
-RLHF stays exploitable. With the defaults it runs in a few seconds.`,
+RLHF stays exploitable. With the defaults it runs in a few seconds.
+Finals converged/<method> (1 or 0): INPO's when ‖π_T − π*_τ‖₁ ≤ tolerance, the others' when
+their exploitability ≤ tolerance (bt_rlhf has none: it is one closed-form fit); a note lists
+them, and another checks κ against INPO's stability bound 2τ/(τ² + μ²) (see nash.inpo).`,
 	}
 }
 
@@ -135,11 +139,23 @@ func (comparePlugin) Run(job *kernel.Job) error {
 		bars.Add(a, "tau_nash", ev.tauNash[0][i])
 	}
 	var series []string
+	tol := p.Float(ParamTolerance)
+	converged := map[string]bool{}
 	for _, m := range Methods {
 		pi := final[m]
 		mt := ev.eval(pi, nil)
 		sum.Add(m, mt.Exploitability, mt.L1Nash, mt.L1TauNash, mt.WinRateRef)
 		setFinal(job, "/"+m, mt)
+		switch m {
+		case MethodINPOExact, MethodINPOSampled:
+			converged[m] = mt.L1TauNash <= tol
+		case MethodBTRLHF:
+		default:
+			converged[m] = mt.Exploitability <= tol
+		}
+		if ok, has := converged[m]; has {
+			job.SetFinal(MetricConverged+"/"+m, boolMetric(ok))
+		}
 		for x, pr := range g.Prompts {
 			for i, a := range g.Actions {
 				pol.Add(m, pr.Name, a, pi[x][i])
@@ -150,6 +166,12 @@ func (comparePlugin) Run(job *kernel.Job) error {
 		}
 		series = append(series, MetricExploitability+"/"+m)
 	}
+	st, err := inpoStability(ev, kappa, tau)
+	if err != nil {
+		return err
+	}
+	job.Note("%s", stabilityNote(st, kappa, tau))
+	job.Note("tolerance %g: %s", tol, convergedList(converged, Methods))
 	job.AddChart(kernel.Chart{Kind: "line", ID: "exploitability", Title: "exploitability max_y P(y ≻ π_t) − ½",
 		Series: series, XLabel: "iteration", YLabel: "exploitability"})
 	job.AddChart(kernel.Chart{Kind: "line", ID: "l1_tau_nash", Title: "‖π_t − π*_τ‖₁",

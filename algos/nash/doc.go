@@ -59,6 +59,27 @@
 // A NaN or infinite loss stops the run as a kernel.DivergedError at its
 // iteration, metric loss.
 //
+// # Convergence
+//
+// Linearised at π*_τ, the exact INPO update multiplies the D-norm
+// (D = diag(π*_τ)) of the centred log-policy error by
+//
+//	ρ = √((1 − κτ)² + κ²μ²)   per iteration,
+//
+// μ the largest |eigenvalue| of the game's antisymmetric part P − ½ seen
+// through D (INPOStabilityOf). It converges near π*_τ only when
+// κ < 2τ/(τ² + μ²), fastest at κ = τ/(τ² + μ²), where ρ = μ/√(τ² + μ²):
+// a small τ needs a small κ and many iterations. nash.inpo notes κ against
+// that bound on every run and reports kappa_max and contraction_rate.
+// nash.inpo, nash.dno and nash.mwu report a final converged (1 or 0)
+// against the tolerance param: ‖π_T − π*_τ‖₁ for INPO, the last iterate's
+// exploitability for DNO, the average iterate's for MWU; when it is 0 a
+// note names the knob (kappa or iterations for INPO, pairs when sampled;
+// eta and iterations for MWU, from its regret bound; for DNO, whose last
+// iterate cycles on an intransitive game, another method). nash.compare
+// reports converged/<method>. nash.bt_rlhf has no criterion: each round
+// is a closed-form fit (FitBT errors if its MM does not converge).
+//
 // # Plugins
 //
 //	nash.inpo     INPO, mode exact | sampled, policy tabular | loglinear

@@ -58,7 +58,8 @@ func (inpoPlugin) QuickParams() map[string]any {
 func (inpoPlugin) Info() kernel.Info {
 	params := append(gameParams(), iterParam(),
 		positive(ParamKappa, 1, "step size κ of the update (the paper's 1/η)"),
-		positive(ParamTau, 0.1, "KL regularisation τ towards π_ref; need κτ ≤ 1"))
+		positive(ParamTau, 0.1, "KL regularisation τ towards π_ref; need κτ ≤ 1"),
+		toleranceParam("converged when ‖π_T − π*_τ‖₁ ≤ tolerance"))
 	params = append(params, learnParams()...)
 	return kernel.Info{
 		ID:      IDINPO,
@@ -75,8 +76,17 @@ labels them with the oracle (Bernoulli, seeded), and minimises with GoMLX + Adam
 over a tabular or log-linear policy; its population minimiser over a tabular policy is the
 exact update. The paper's claim: the last iterate converges to π*_τ (here for κ = 1, τ = 0.1:
 L1 < 1e-3 within 100 iterations).
+Step size: linearised at π*_τ, the exact update multiplies the log-policy error by at most
+  ρ = |1 − κτ + iκμ| = √((1 − κτ)² + κ²μ²)   per iteration,
+μ the spectral radius of (P − ½)·diag(π*_τ) (imaginary eigenvalues), computed from the game. So
+it converges near π*_τ only if κ < 2τ/(τ² + μ²) (the stability bound), fastest at
+κ = τ/(τ² + μ²); a small τ needs a small κ and many iterations (cyclic game, τ = 0.01: bound
+≈ 0.40, so the default κ = 1 never settles). Every run notes κ against the bound.
 ` + metricsDoc + `
-Also l1_tau_nash (‖π − π*_τ‖₁) and, in sampled mode, loss (the INPO loss at the last Adam step).`,
+Also l1_tau_nash (‖π − π*_τ‖₁) and, in sampled mode, loss (the INPO loss at the last Adam step).
+Finals converged (1 when the final l1_tau_nash ≤ tolerance, else 0, with a note naming the
+knob: kappa above the bound, iterations below it, pairs in sampled mode), kappa_max (the bound)
+and contraction_rate (ρ; both for the worst prompt).`,
 	}
 }
 
@@ -93,9 +103,15 @@ func (inpoPlugin) Run(job *kernel.Job) error {
 	if err := c.check(); err != nil {
 		return err
 	}
-	if _, err := selfPlay(job, g, c.Tau, c.Iterations, func(ev *evaluator) ([][]float64, error) {
-		return runINPO(job, g, ev, c, "")
-	}); err != nil {
+	var last [][]float64
+	ev, err := selfPlay(job, g, c.Tau, c.Iterations, func(ev *evaluator) (pi [][]float64, err error) {
+		last, err = runINPO(job, g, ev, c, "")
+		return last, err
+	})
+	if err != nil {
+		return err
+	}
+	if err := inpoConvergence(job, ev, last, c, job.Params.Float(ParamTolerance)); err != nil {
 		return err
 	}
 	job.AddChart(kernel.Chart{Kind: "line", ID: "exploitability", Title: "INPO: exploitability and distance to π*_τ",
@@ -118,7 +134,8 @@ func (dnoPlugin) Info() kernel.Info {
 		positive(ParamEta, 1, "η: target π_t·exp(r_t/η) (β of DPO for prct)"),
 		kernel.ChoiceParam(ParamVariant, VariantDNO, []string{VariantDNO, VariantPrct}, "dno (soft labels from r_t) or prct (best-vs-worst DPO)"),
 		kernel.IntParam(ParamCandidates, 4, 2, 64, "responses sampled per prompt (prct)"),
-		kernel.FloatParam(ParamMargin, 0.2, 0, 1, "min. win-fraction gap best − worst (prct)"))
+		kernel.FloatParam(ParamMargin, 0.2, 0, 1, "min. win-fraction gap best − worst (prct)"),
+		toleranceParam("converged when the last iterate's exploitability ≤ tolerance"))
 	params = append(params, learnParams()...)
 	return kernel.Info{
 		ID:      IDDNO,
@@ -136,7 +153,10 @@ variant=prct (DNO-Prct): "pairs" times draw "candidates" responses from π_t, co
 once, keep (best, worst) by win fraction if the gap is ≥ margin, and minimise the DPO loss
 −log σ(η[log π/π_t(y_w) − log π/π_t(y_l)]) against π_t (sampled only).
 ` + metricsDoc + `
-In sampled mode also loss (at the last Adam step).`,
+In sampled mode also loss (at the last Adam step). Final converged: 1 when the last iterate's
+exploitability ≤ tolerance, else 0 with a note (the last iterate of an unregularised update
+cycles around a mixed equilibrium: nash.inpo or nash.mwu's average are the remedies, not more
+iterations).`,
 	}
 }
 
@@ -154,11 +174,15 @@ func (dnoPlugin) Run(job *kernel.Job) error {
 	if err := c.check(); err != nil {
 		return err
 	}
-	if _, err := selfPlay(job, g, 0, c.Iterations, func(ev *evaluator) ([][]float64, error) {
-		return runDNO(job, g, ev, c, "")
-	}); err != nil {
+	var last [][]float64
+	ev, err := selfPlay(job, g, 0, c.Iterations, func(ev *evaluator) (pi [][]float64, err error) {
+		last, err = runDNO(job, g, ev, c, "")
+		return last, err
+	})
+	if err != nil {
 		return err
 	}
+	dnoConvergence(job, ev, last, c.Iterations, job.Params.Float(ParamTolerance))
 	job.AddChart(kernel.Chart{Kind: "line", ID: "exploitability", Title: "DNO: exploitability",
 		Series: []string{MetricExploitability}, XLabel: "iteration"})
 	return nil
@@ -174,7 +198,8 @@ func (mwuPlugin) QuickParams() map[string]any {
 }
 
 func (mwuPlugin) Info() kernel.Info {
-	params := append(gameParams(), iterParam(), positive(ParamEta, 1, "step size η"))
+	params := append(gameParams(), iterParam(), positive(ParamEta, 1, "step size η"),
+		toleranceParam("converged when the average iterate's exploitability ≤ tolerance"))
 	return kernel.Info{
 		ID:      IDMWU,
 		Summary: "Multiplicative weights self-play (τ = 0): the last iterate cycles, the average converges",
@@ -187,7 +212,9 @@ The exploitability of the average iterate π̄_t = (π_0 + … + π_t)/(t+1) is 
 ≤ log K/(η(t+1)) + η/8; the last iterate spirals away from an interior equilibrium.
 ` + metricsDoc + `
 Each metric also with suffix _avg for the average iterate (exploitability_avg, l1_nash_avg, …);
-the policy table holds the last iterate, the policies table adds the average ("average").`,
+the policy table holds the last iterate, the policies table adds the average ("average").
+Final converged: 1 when the average iterate's exploitability ≤ tolerance, else 0 with a note
+giving the regret bound and the η that minimises it for the run's T.`,
 	}
 }
 
@@ -206,6 +233,7 @@ func (mwuPlugin) Run(job *kernel.Job) error {
 		return err
 	}
 	setFinal(job, "_avg", ev.eval(avg, nil))
+	mwuConvergence(job, ev, avg, c, job.Params.Float(ParamTolerance))
 	pt := job.Result.Tables[TablePolicies]
 	for i, a := range g.Actions {
 		pt.Add(a, "average", avg[0][i])
