@@ -102,6 +102,21 @@ type Param struct {
 	Range   Range     // allowed values for Int and Float; zero means any finite value
 	Choices []string  // allowed values for Choice
 	Doc     string    // one line
+	// Generator marks a param that only shapes the data a plugin generates
+	// when it is given no --data (a dimension, a sample count, a planted
+	// flip rate). With --data it does not take effect: the result leaves it
+	// out of its params, and describe says so.
+	Generator bool
+}
+
+// Generators returns ps with every param marked Generator.
+func Generators(ps ...Param) []Param {
+	out := make([]Param, len(ps))
+	for i, p := range ps {
+		p.Generator = true
+		out[i] = p
+	}
+	return out
 }
 
 // IntParam declares an integer parameter allowed in [min, max].

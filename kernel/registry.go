@@ -59,6 +59,16 @@ type Quick interface {
 	QuickParams() map[string]any
 }
 
+// SampleData is an optional ability of a Plugin that reads --data, found by
+// type assertion like Quick: it writes small valid input files into dir and
+// returns their paths in --data order, so that the tests that run every
+// plugin on files (provenance: what a run on data records) need no edit
+// elsewhere when a plugin is added. Run with QuickParams, the files must
+// make a run take well under a second.
+type SampleData interface {
+	SampleData(dir string) ([]string, error)
+}
+
 // QuickParams returns the Quick params of the plugin registered as id, and
 // whether it has any.
 func QuickParams(id string) (map[string]any, bool) {
@@ -185,7 +195,11 @@ func Describe(id string) (string, error) {
 	}
 	b.WriteString("\nParams:\n")
 	for _, prm := range allParams(&info) {
-		fmt.Fprintf(&b, "  %-22s %-6s default %-10v %s\n      %s\n", prm.Key, prm.Type, fmtValue(prm.Default), prm.Allowed(), prm.Doc)
+		doc := prm.Doc
+		if prm.Generator && len(info.Data) > 0 {
+			doc += " [generated data only: ignored with --data]"
+		}
+		fmt.Fprintf(&b, "  %-22s %-6s default %-10v %s\n      %s\n", prm.Key, prm.Type, fmtValue(prm.Default), prm.Allowed(), doc)
 	}
 	b.WriteString("\nData (--data):\n")
 	if len(info.Data) == 0 {

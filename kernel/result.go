@@ -47,6 +47,9 @@ type DataHash struct {
 	Path   string `json:"path"`
 	Bytes  int64  `json:"bytes"`
 	SHA256 string `json:"sha256"`
+	// Shape is what the plugin read from the file (rows, dimension,
+	// models, actions…), set with Job.DataShape.
+	Shape map[string]any `json:"shape,omitempty"`
 }
 
 // Point is one value of a metric series; it encodes as [step, value].

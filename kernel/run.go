@@ -235,6 +235,27 @@ func (j *Job) DataCountError(want string) *DataUsageError {
 	return &DataUsageError{Plugin: j.Result.Plugin, Want: want, Got: len(j.Data)}
 }
 
+// DataShape records what the plugin read from its i-th --data file (rows,
+// dimension, models, actions…) beside the file's hash, as key, value pairs:
+// job.DataShape(0, "battles", n, "models", k).
+func (j *Job) DataShape(i int, kv ...any) {
+	pv := &j.Result.Provenance
+	for len(pv.Data) <= i {
+		path := ""
+		if len(pv.Data) < len(j.Data) {
+			path = j.Data[len(pv.Data)]
+		}
+		pv.Data = append(pv.Data, DataHash{Path: path})
+	}
+	d := &pv.Data[i]
+	if d.Shape == nil {
+		d.Shape = map[string]any{}
+	}
+	for k := 0; k+1 < len(kv); k += 2 {
+		d.Shape[fmt.Sprint(kv[k])] = kv[k+1]
+	}
+}
+
 // Note adds a remark for the reader of the result (a warning, a caveat).
 func (j *Job) Note(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
@@ -306,6 +327,28 @@ func Run(ctx context.Context, id string, opts Options) (*Result, error) {
 	for name, v := range job.Result.Final {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return nil, &DivergedError{Plugin: id, Step: -1, Metric: name, Value: v, LastFinite: job.last}
+		}
+	}
+	if len(opts.Data) > 0 {
+		// Record the params that took effect: generator params shaped data
+		// the run did not use.
+		kept := make(Params, len(job.Result.Params))
+		var dropped []string
+		gen := map[string]bool{}
+		for _, p := range info.Params {
+			gen[p.Key] = p.Generator
+		}
+		for k, v := range job.Result.Params {
+			if gen[k] {
+				dropped = append(dropped, k)
+				continue
+			}
+			kept[k] = v
+		}
+		if len(dropped) > 0 {
+			sort.Strings(dropped)
+			job.Result.Params = kept
+			job.Note("with --data, the generator params %s did not apply and are left out of the params", strings.Join(dropped, ", "))
 		}
 	}
 	job.Result.Timing = &Timing{Started: start.UTC().Format(time.RFC3339), WallSeconds: time.Since(start).Seconds()}

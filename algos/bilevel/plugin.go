@@ -1,8 +1,12 @@
 package bilevel
 
 import (
+	"bytes"
 	"fmt"
 	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -82,8 +86,9 @@ var Paper = kernel.Paper{
 type plugin struct{}
 
 var (
-	_ kernel.Plugin = plugin{}
-	_ kernel.Quick  = plugin{}
+	_ kernel.Plugin     = plugin{}
+	_ kernel.Quick      = plugin{}
+	_ kernel.SampleData = plugin{}
 )
 
 func init() { kernel.Register(plugin{}) }
@@ -123,34 +128,42 @@ func sharedParams() map[string]kernel.Param {
 	return ps
 }
 
+// generatorParams declares the params of the generated problem; with
+// --data they do not take effect, and the run's record leaves them out.
+func generatorParams() []kernel.Param {
+	return kernel.Generators(
+		kernel.StringParam(ParamFlipRates, DefaultFlipRates, "generated data: one source per comma-separated label-flip rate in [0, 1]"),
+		kernel.IntParam(ParamPerSource, DefaultPerSource, 1, 1<<24, "generated data: examples (pairs) per source"),
+		kernel.IntParam(ParamDim, DefaultDim, 1, 1<<12, "generated data: feature dimension d"),
+		positive(ParamSignal, DefaultSignal, "generated data: standard deviation of the planted margin w*·x (pairs: r*(y_w) − r*(y_l))"),
+		kernel.IntParam(ParamVal, DefaultVal, 1, 1<<24, "generated data: clean validation examples (pairs)"),
+		kernel.IntParam(ParamTest, DefaultTest, 1, 1<<24, "generated data: clean test examples (pairs)"),
+	)
+}
+
 func (plugin) Info() kernel.Info {
 	shared := sharedParams()
+	params := []kernel.Param{
+		kernel.ChoiceParam(ParamModel, ModelLogistic, Models, "inner model: logistic regression, a tanh MLP (classification) or a log-linear DPO policy (preference pairs)"),
+		positive(ParamAlpha, DefaultAlpha, "α of the first round: weight of the lower-level penalty α(L₂(w, λ) − L₂(u, λ))"),
+		kernel.FloatParam(ParamAlphaGrowth, DefaultAlphaGrowth, 1, math.Inf(1), "α is multiplied by this after each round"),
+		kernel.IntParam(ParamRounds, DefaultRounds, 1, math.MaxInt32, "rounds of equal length; α is fixed within a round"),
+		shared[fit.ParamSteps],
+		shared[fit.ParamLearningRate],
+		positive(ParamLearningRateU, DefaultLearningRate, "learning rate of u"),
+		positive(ParamLearningRateLambda, DefaultLearningRateLambda, "learning rate of λ"),
+		shared[fit.ParamOptimizer],
+		kernel.FloatParam(ParamWeightDecay, DefaultWeightDecay, 0, math.Inf(1), "AdamW weight decay of the model parameters (optimizer=adamw)"),
+		kernel.IntParam(ParamHidden, DefaultHidden, 1, 1<<16, "MLP hidden units (model=mlp)"),
+		positive(ParamBeta, DefaultBeta, "DPO's β (model=dpo)"),
+		kernel.FloatParam(ParamFilterMargin, DefaultFilterMargin, 0, math.Inf(1), "val_filter drops sources whose mean loss under the val_only model exceeds the lowest by more"),
+		shared[fit.ParamEvalEvery],
+	}
 	return kernel.Info{
 		ID:      ID,
 		Summary: "ScaleBiO: learn per-source data weights on a clean validation set by first-order bilevel minimax",
 		Papers:  []kernel.Paper{Paper},
-		Params: []kernel.Param{
-			kernel.ChoiceParam(ParamModel, ModelLogistic, Models, "inner model: logistic regression, a tanh MLP (classification) or a log-linear DPO policy (preference pairs)"),
-			positive(ParamAlpha, DefaultAlpha, "α of the first round: weight of the lower-level penalty α(L₂(w, λ) − L₂(u, λ))"),
-			kernel.FloatParam(ParamAlphaGrowth, DefaultAlphaGrowth, 1, math.Inf(1), "α is multiplied by this after each round"),
-			kernel.IntParam(ParamRounds, DefaultRounds, 1, math.MaxInt32, "rounds of equal length; α is fixed within a round"),
-			shared[fit.ParamSteps],
-			shared[fit.ParamLearningRate],
-			positive(ParamLearningRateU, DefaultLearningRate, "learning rate of u"),
-			positive(ParamLearningRateLambda, DefaultLearningRateLambda, "learning rate of λ"),
-			shared[fit.ParamOptimizer],
-			kernel.FloatParam(ParamWeightDecay, DefaultWeightDecay, 0, math.Inf(1), "AdamW weight decay of the model parameters (optimizer=adamw)"),
-			kernel.IntParam(ParamHidden, DefaultHidden, 1, 1<<16, "MLP hidden units (model=mlp)"),
-			positive(ParamBeta, DefaultBeta, "DPO's β (model=dpo)"),
-			kernel.FloatParam(ParamFilterMargin, DefaultFilterMargin, 0, math.Inf(1), "val_filter drops sources whose mean loss under the val_only model exceeds the lowest by more"),
-			shared[fit.ParamEvalEvery],
-			kernel.StringParam(ParamFlipRates, DefaultFlipRates, "generated data: one source per comma-separated label-flip rate in [0, 1]"),
-			kernel.IntParam(ParamPerSource, DefaultPerSource, 1, 1<<24, "generated data: examples (pairs) per source"),
-			kernel.IntParam(ParamDim, DefaultDim, 1, 1<<12, "generated data: feature dimension d"),
-			positive(ParamSignal, DefaultSignal, "generated data: standard deviation of the planted margin w*·x (pairs: r*(y_w) − r*(y_l))"),
-			kernel.IntParam(ParamVal, DefaultVal, 1, 1<<24, "generated data: clean validation examples (pairs)"),
-			kernel.IntParam(ParamTest, DefaultTest, 1, 1<<24, "generated data: clean test examples (pairs)"),
-		},
+		Params:  append(params, generatorParams()...),
 		Data: []kernel.DataFormat{
 			{
 				Name: "labelled examples with sources (JSONL; model logistic or mlp)",
@@ -195,8 +208,12 @@ Without --data it generates 8 sources × 1000 examples with flip rates 0, 0, .1,
 flipped per source; 300 clean validation and 5000 clean test examples. With model=dpo the
 same sources of preference pairs (datasets.GeneratePrefSources: two candidates per prompt,
 features N(0, 1/d), Bradley–Terry labels, ‖w*‖ = signal·√(d/2) so that the reward margin has
-standard deviation signal). Defaults: alpha 1, alpha_growth 1.5, rounds 10, steps 1000, learning
-rates 0.05, adam. The paper's LLM setting used AdamW, lr 1e-5 (w, u) and 1e-2 (λ), α 10–100.`,
+standard deviation signal).
+With --data the generator params (flip_rates, per_source, dim, signal, val, test) do not
+apply and are left out of the record, which gives each file's examples (model dpo: pairs),
+dim and, for TRAIN, sources beside its hash; flip_rate is NaN (unknown) and oracle is skipped.
+Defaults: alpha 1, alpha_growth 1.5, rounds 10, steps 1000, learning rates 0.05, adam.
+The paper's LLM setting used AdamW, lr 1e-5 (w, u) and 1e-2 (λ), α 10–100.`,
 	}
 }
 
@@ -281,13 +298,16 @@ func problemOf(job *kernel.Job, modelKind string) (*Problem, error) {
 		if err != nil {
 			return nil, err
 		}
+		job.DataShape(0, "pairs", len(ps.Train.Pairs), "dim", ps.Train.Dim, "sources", len(ps.Sources))
 		if ps.Val, err = datasets.LoadPrefs(job.Data[1]); err != nil {
 			return nil, err
 		}
+		job.DataShape(1, "pairs", len(ps.Val.Pairs), "dim", ps.Val.Dim)
 		if len(job.Data) == 3 {
 			if ps.Test, err = datasets.LoadPrefs(job.Data[2]); err != nil {
 				return nil, err
 			}
+			job.DataShape(2, "pairs", len(ps.Test.Pairs), "dim", ps.Test.Dim)
 		}
 		return PreferenceProblem(ps)
 	}
@@ -295,17 +315,47 @@ func problemOf(job *kernel.Job, modelKind string) (*Problem, error) {
 	if err != nil {
 		return nil, err
 	}
+	job.DataShape(0, "examples", len(train.Examples), "dim", train.Dim, "sources", len(train.Sources))
 	val, err := datasets.LoadExamples(job.Data[1])
 	if err != nil {
 		return nil, err
 	}
+	job.DataShape(1, "examples", len(val.Examples), "dim", val.Dim)
 	var test *datasets.Labeled
 	if len(job.Data) == 3 {
 		if test, err = datasets.LoadExamples(job.Data[2]); err != nil {
 			return nil, err
 		}
+		job.DataShape(2, "examples", len(test.Examples), "dim", test.Dim)
 	}
 	return ClassificationProblem(train, val, test, nil)
+}
+
+// SampleData writes a small generated problem in the classification
+// format: TRAIN (two sources of 40 examples in 4 dimensions, flip rates 0
+// and 0.3), VAL and TEST (40 clean examples each), in --data order.
+func (plugin) SampleData(dir string) ([]string, error) {
+	s, err := datasets.GenerateSources(datasets.SourcesConfig{Dim: 4, WNorm: DefaultSignal, PerSource: 40,
+		FlipRates: []float64{0, 0.3}, Val: 40, Test: 40}, rand.New(rand.NewPCG(14, 2)))
+	if err != nil {
+		return nil, err
+	}
+	var paths []string
+	for _, f := range []struct {
+		name string
+		l    *datasets.Labeled
+	}{{"train.jsonl", s.Train}, {"val.jsonl", s.Val}, {"test.jsonl", s.Test}} {
+		var b bytes.Buffer
+		if err := datasets.WriteSources(&b, f.l); err != nil {
+			return nil, err
+		}
+		path := filepath.Join(dir, f.name)
+		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+			return nil, err
+		}
+		paths = append(paths, path)
+	}
+	return paths, nil
 }
 
 // report fills the job's tables, finals and charts from c.

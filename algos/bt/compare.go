@@ -692,10 +692,11 @@ func (comparePlugin) Info() kernel.Info {
 		Summary: "Rank agreement of two leaderboards: Kendall τ-b and Spearman ρ with bootstrap intervals",
 		Papers: []kernel.Paper{PaperKendall,
 			{Authors: "C. Spearman", Year: 1904, Title: "The proof and measurement of association between two things"}},
-		Params: []kernel.Param{
+		Params: append([]kernel.Param{
 			kernel.IntParam(ParamBootstrapRounds, DefaultCompareRounds, 0, 100000, "bootstrap replicates for the 95% intervals (0: none)"),
+		}, kernel.Generators(
 			kernel.IntParam(ParamBattlesB, 1000, 1, 1<<26, "no --data: battles of the second arena"),
-		},
+		)...),
 		Data: []kernel.DataFormat{
 			{Name: "two leaderboards (--data A --data B)", Doc: `each, told by its content (gzip or not), one of
   a plain leaderboard: CSV whose header names model and score (or rating, or elo; other
@@ -728,7 +729,8 @@ models (model, score_a, score_b, rank_a, rank_b; sorted by score_a) and a scatte
 Without --data it compares the embedded sample arena (5,000 battles) with a second arena
 of battles_b battles drawn from the same planted strengths (another "judge" with fewer
 votes), and also reports each one's τ against the planted order (tau_a_planted,
-tau_b_planted).`,
+tau_b_planted). With --data, result.provenance.data records each file's shape: format and
+models, and battles (and battle_weight, weighted) for a battle file.`,
 	}
 }
 
@@ -783,6 +785,8 @@ func (comparePlugin) Run(job *kernel.Job) error {
 		if b, err = LoadLeaderboard(job.Data[1]); err != nil {
 			return err
 		}
+		job.DataShape(0, leaderboardShape(a)...)
+		job.DataShape(1, leaderboardShape(b)...)
 		job.Note("A: %s (%d models); B: %s (%d models)", a.Format, len(a.Models), b.Format, len(b.Models))
 	default:
 		return job.DataCountError("2 files, two leaderboards (--data A --data B)")
@@ -833,6 +837,19 @@ func (comparePlugin) Run(job *kernel.Job) error {
 	job.AddChart(kernel.Chart{Kind: "scatter", ID: "scores", Title: fmt.Sprintf("Leaderboard A vs B (τ-b = %.3f)", ag.Tau),
 		Table: "models", X: "score_a", Y: "score_b", XLabel: "A: " + a.Name, YLabel: "B: " + b.Name})
 	return nil
+}
+
+// leaderboardShape is what LoadLeaderboard read, for Job.DataShape: the
+// format and models, and for a battle file its battles.
+func leaderboardShape(l *Leaderboard) []any {
+	kv := []any{"format", l.Format, "models", len(l.Models)}
+	if l.Counts != nil {
+		kv = append(kv, "battles", l.Counts.Battles())
+		if l.Counts.Weighted() {
+			kv = append(kv, "battle_weight", l.Counts.TotalWeight())
+		}
+	}
+	return kv
 }
 
 func negate(v []float64) []float64 {

@@ -86,21 +86,29 @@ func (plPlugin) QuickParams() map[string]any {
 
 func (plPlugin) Info() kernel.Info {
 	def := DefaultPROConfig()
-	params := []kernel.Param{
+	// Generator params (kernel.Generators) shape the rankings drawn without
+	// --data; with it the file decides, mode included.
+	params := kernel.Generators(
 		kernel.ChoiceParam(ParamMode, ModeItems, []string{ModeItems, ModeCandidates}, "no --data: rankings of items, or PRO lists of candidates (with --data the file decides)"),
+	)
+	params = append(params,
 		kernel.IntParam(ParamBootstrapRounds, DefaultBootstrapRounds, 0, 100000, "items: bootstrap resamples of the rankings for 95% intervals (0: none)"),
 		kernel.FloatParam(ParamPrior, DefaultPrior, 0, 1e6, "items: weight of a virtual tie per item vs. a θ=0 player, used when θ would be infinite"),
-		{Key: ParamTolerance, Type: kernel.Float, Default: DefaultTolerance, Range: kernel.Range{Min: 0, Max: 1, MinExclusive: true},
+		kernel.Param{Key: ParamTolerance, Type: kernel.Float, Default: DefaultTolerance, Range: kernel.Range{Min: 0, Max: 1, MinExclusive: true},
 			Doc: "items: stop the MM iterations when max |Δθ| is below this"},
 		kernel.IntParam(ParamMaxIterations, DefaultMaxIterations, 1, 10000000, "items: MM iteration cap per fit"),
+	)
+	params = append(params, kernel.Generators(
 		kernel.IntParam(ParamItems, 8, 2, 1<<16, "no --data, items: number of items"),
 		kernel.IntParam(ParamRankings, 300, 1, 1<<24, "no --data, items: number of rankings"),
 		kernel.IntParam(ParamListLength, 4, 2, 1<<16, "no --data, items: items per ranking (≤ items)"),
 		kernel.IntParam(ParamOffered, 0, 0, 1<<16, "no --data, items: each ranking is the top list_length of this many offered items (list_length ≤ offered ≤ items; 0: complete rankings)"),
-		{Key: ParamSpread, Type: kernel.Float, Default: 1.0, Range: kernel.Range{Min: 0, Max: 100, MinExclusive: true},
+		kernel.Param{Key: ParamSpread, Type: kernel.Float, Default: 1.0, Range: kernel.Range{Min: 0, Max: 100, MinExclusive: true},
 			Doc: "no --data, items: standard deviation of the planted log-strengths"},
+	)...)
+	params = append(params,
 		kernel.ChoiceParam(ParamTemperature, def.Temperature, []string{TemperatureDynamic, TemperatureConstant}, "candidates: PRO's T from reward differences, or T = 1 (Plackett–Luce)"),
-	}
+	)
 	params = append(params, fit.Params(fit.Defaults{
 		Optimizers:   []string{fit.Adam, fit.SGD},
 		LearningRate: def.LearningRate, MaxLR: math.Inf(1),
@@ -116,6 +124,8 @@ func (plPlugin) Info() kernel.Info {
 	params = append(params,
 		kernel.FloatParam(ParamL2, def.L2, 0, math.Inf(1), "candidates: adds l2·‖θ‖²"),
 		kernel.FloatParam(ParamHoldout, 0.2, 0, 0.9, "candidates, --data: fraction of lists held out for the test metrics"),
+	)
+	params = append(params, kernel.Generators(
 		kernel.IntParam(ParamDim, 16, 1, 1<<14, "no --data, candidates: feature dimension"),
 		kernel.IntParam(ParamLists, 200, 1, 1<<24, "no --data, candidates: training lists"),
 		kernel.IntParam(ParamTestLists, 500, 1, 1<<24, "no --data, candidates: held-out lists"),
@@ -123,7 +133,7 @@ func (plPlugin) Info() kernel.Info {
 		kernel.Param{Key: ParamRewardScale, Type: kernel.Float, Default: 2.0, Range: kernel.Range{Min: 0, Max: 100, MinExclusive: true},
 			Doc: "no --data, candidates: standard deviation of the planted reward r*"},
 		kernel.FloatParam(ParamRewardNoise, 1, 0, 100, "no --data, candidates: the reward model's error; lists are ranked by r* + noise"),
-	)
+	)...)
 	return kernel.Info{
 		ID:      "bt.plackett_luce",
 		Summary: "Plackett–Luce on rankings of any length: item ratings by MM (vs pairwise BT), and PRO's loss for a log-linear policy (GoMLX)",
@@ -185,7 +195,10 @@ direction); table theta.
 Without --data: mode=items draws rankings of list_length random items ordered by
 θ + Gumbel noise (an exact Plackett–Luce draw, θ ~ N(0, spread²)), or with offered > 0 the
 top list_length of offered random items; mode=candidates
-draws lists of φ ~ N(0, I_dim) ranked by a noisy reward model r* + reward_noise·ε.`,
+draws lists of φ ~ N(0, I_dim) ranked by a noisy reward model r* + reward_noise·ε.
+With --data the file's kind decides and result.provenance.data records each file's shape:
+kind, rankings, items and top_k_rankings (items), or kind, lists, dim and rewards
+(candidates).`,
 	}
 }
 
@@ -217,11 +230,12 @@ func (plPlugin) Run(job *kernel.Job) error {
 		return runPRO(job, train, test)
 	}
 	var all *datasets.Rankings
-	for _, path := range job.Data {
+	for i, path := range job.Data {
 		r, err := datasets.LoadRankings(path)
 		if err != nil {
 			return err
 		}
+		job.DataShape(i, rankingsShape(r)...)
 		if all == nil {
 			all = r
 			continue
@@ -238,6 +252,27 @@ func (plPlugin) Run(job *kernel.Job) error {
 		job.Note("holdout = 0: no held-out lists, only training metrics")
 	}
 	return runPRO(job, train, test)
+}
+
+// rankingsShape is what one rankings file held, for Job.DataShape: its
+// kind, and rankings, items and top_k_rankings (those with a larger
+// offered set) of items, or lists, dim and rewards of candidates.
+func rankingsShape(r *datasets.Rankings) []any {
+	if r.Kind == datasets.RankingItems {
+		return []any{"kind", r.Kind, "rankings", len(r.Lists), "items", len(r.Items), "top_k_rankings", topKRankings(r)}
+	}
+	return []any{"kind", r.Kind, "lists", len(r.Candidates), "dim", r.Dim, "rewards", r.Rewards != nil}
+}
+
+// topKRankings counts the rankings of items chosen from a larger offered set.
+func topKRankings(r *datasets.Rankings) int {
+	n := 0
+	for l := range r.Lists {
+		if r.Unranked(l) != nil {
+			n++
+		}
+	}
+	return n
 }
 
 // appendRankings appends the rankings of r (read from path) to all.
@@ -385,13 +420,7 @@ func runPLItems(job *kernel.Job, r *datasets.Rankings) error {
 	job.SetFinal("converged", boolMetric(pl.Converged))
 	job.SetFinal("items", float64(k))
 	job.SetFinal("rankings", float64(len(r.Lists)))
-	topK := 0
-	for n := range r.Lists {
-		if r.Unranked(n) != nil {
-			topK++
-		}
-	}
-	job.SetFinal("top_k_rankings", float64(topK))
+	job.SetFinal("top_k_rankings", float64(topKRankings(r)))
 	job.SetFinal("prior", pl.Prior)
 	if tau, err := KendallTau(pl.Theta, pair.Theta); err == nil {
 		job.SetFinal("kendall_tau_pl_pairwise", tau)

@@ -170,7 +170,9 @@ cells are null in result.json: no interval exists.
 
 Without --data it rates the embedded sample arena (datasets.SampleArena: 10
 fictional models, 5,000 battles drawn with planted strengths) and notes so.
-format, baseline, strong_weight and self_battles apply to --data files only.`,
+format, baseline, strong_weight and self_battles apply to --data files only. With
+--data, result.provenance.data records each file's shape: battles (rows), models,
+format, and battle_weight for weighted files.`,
 	}
 }
 
@@ -189,12 +191,12 @@ func (ratings) Run(job *kernel.Job) error {
 		job.Note("no --data: rating the embedded sample arena %s (%d fictional models, %d battles drawn by datasets.GenerateArena with planted strengths)",
 			datasets.SampleArenaName, len(counts.Models), counts.Battles())
 	} else {
-		counts, err = datasets.LoadArena(&datasets.ArenaOptions{
+		counts, err = loadArenaFiles(job, &datasets.ArenaOptions{
 			Format:       prm.String(ParamFormat),
 			SelfBattles:  prm.String(ParamSelfBattles),
 			Baseline:     prm.String(ParamBaseline),
 			StrongWeight: prm.Float(ParamStrongWeight),
-		}, job.Data...)
+		})
 	}
 	if err != nil {
 		return err
@@ -356,6 +358,90 @@ func (ratings) Run(job *kernel.Job) error {
 			Table: "vs_anchor", Label: "model", Value: "win_rate", Low: "ci_low", High: "ci_high"})
 	}
 	return nil
+}
+
+// loadArenaFiles reads job's --data files as datasets.LoadArena does, and
+// records each file's shape (format, battles, models, and battle_weight
+// when weighted). Several files are read one at a time and their counts
+// merged, which gives the counts of LoadArena over all of them.
+func loadArenaFiles(job *kernel.Job, opt *datasets.ArenaOptions) (*datasets.ArenaCounts, error) {
+	parts := make([]*datasets.ArenaCounts, len(job.Data))
+	for i, path := range job.Data {
+		c, err := datasets.LoadArena(opt, path)
+		if err != nil {
+			return nil, err
+		}
+		job.DataShape(i, arenaShape(c)...)
+		parts[i] = c
+	}
+	if len(parts) == 1 {
+		return parts[0], nil
+	}
+	return mergeArenaCounts(parts)
+}
+
+// arenaShape is the shape of the battles of one file, for Job.DataShape.
+func arenaShape(c *datasets.ArenaCounts) []any {
+	kv := []any{"battles", c.Battles(), "models", len(c.Models)}
+	if len(c.Formats) == 1 {
+		kv = append(kv, "format", c.Formats[0])
+	}
+	if c.Weighted() {
+		kv = append(kv, "battle_weight", c.TotalWeight())
+	}
+	return kv
+}
+
+// mergeArenaCounts adds up the counts of several files by replaying their
+// battles (rows, each with its weight) into one aggregator: the counts,
+// cells, skips and formats LoadArena gives for the files together.
+func mergeArenaCounts(parts []*datasets.ArenaCounts) (*datasets.ArenaCounts, error) {
+	var agg datasets.ArenaAggregator
+	var skipped datasets.ArenaSkips
+	var formats []string
+	replay := func(c *datasets.ArenaCounts, p datasets.PairCounts, o datasets.Outcome, weight float64, n int64) error {
+		b := datasets.Battle{ModelA: c.Models[p.A], ModelB: c.Models[p.B], Weight: weight}
+		switch o {
+		case datasets.OutcomeWinA:
+			b.Winner = datasets.WinnerA
+		case datasets.OutcomeWinB:
+			b.Winner = datasets.WinnerB
+		case datasets.OutcomeTie:
+			b.Winner = datasets.WinnerTie
+		default:
+			b.Winner = datasets.WinnerTieBothBad
+		}
+		for ; n > 0; n-- {
+			if err := agg.Add(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, c := range parts {
+		if c.Weighted() {
+			for _, cell := range c.Cells {
+				if err := replay(c, c.Pairs[cell.Pair], cell.Outcome, cell.Weight, cell.Battles); err != nil {
+					return nil, err
+				}
+			}
+		} else {
+			for _, p := range c.Pairs {
+				for _, o := range datasets.Outcomes {
+					if err := replay(c, p, o, 0, p.Count(o)); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
+		skipped.Self += c.Skipped.Self
+		skipped.ZeroWeight += c.Skipped.ZeroWeight
+		skipped.NullScore += c.Skipped.NullScore
+		formats = append(formats, c.Formats...)
+	}
+	all := agg.Counts()
+	all.Skipped, all.Formats = skipped, formats
+	return all, nil
 }
 
 // noteInput records what reading --data left out or read differently from

@@ -157,6 +157,10 @@ func (rewardPlugin) Info() kernel.Info {
 	params = append(params,
 		kernel.FloatParam(ParamHoldout, 0.2, 0, 0.9, "loaded data: fraction of pairs held out for the test metrics"),
 		kernel.IntParam(ParamHashDim, datasets.DefaultHashDim, 1, 1<<20, "text data: feature-hashing buckets per text"),
+	)
+	// The generator of the pairs drawn without --data (kernel.Generators):
+	// with --data the file's pairs replace them.
+	params = append(params, kernel.Generators(
 		kernel.ChoiceParam(ParamSynthetic, SyntheticBT, []string{SyntheticBT, SyntheticHelpSteer}, "no --data: plain Bradley–Terry labels, or HelpSteer-style strengths, noise and ratings"),
 		kernel.ChoiceParam(ParamRewardShape, datasets.RewardLinear, datasets.RewardShapes, "no --data: the planted reward r*(y), linear or half quadratic"),
 		kernel.IntParam(ParamDim, 16, 3, 1<<14, "no --data: response feature dimension"),
@@ -164,7 +168,7 @@ func (rewardPlugin) Info() kernel.Info {
 		kernel.IntParam(ParamTestPairs, 1000, 1, 1<<24, "no --data: held-out pairs"),
 		kernel.Param{Key: ParamRewardScale, Type: kernel.Float, Default: 2.0, Range: kernel.Range{Min: 0, Max: 100, MinExclusive: true},
 			Doc: "no --data: standard deviation of the planted reward r*(y)"},
-	)
+	)...)
 	return kernel.Info{
 		ID:      "bt.reward",
 		Summary: "Bradley–Terry reward model (linear or MLP, GoMLX) on response features, with the HelpSteer2-Preference loss variants",
@@ -200,7 +204,9 @@ Without --data it generates pairs with a planted reward r*(y) (φ ~ N(0, I_dim),
 r* = s·u·φ or half quadratic), labelled by P(y1 ≻ y2) = σ(r*(y1) − r*(y2))
 (synthetic=bradley_terry) or HelpSteer-style (synthetic=helpsteer: strengths 1–3 from
 |Δr*| terciles, flip rates 0.35/0.15/0.05 by strength, 0–4 ratings). With --data it
-reads pairs (one or more files) and holds out a seeded fraction, holdout, for testing.`,
+reads pairs (one or more files) and holds out a seeded fraction, holdout, for testing;
+result.provenance.data records each file's shape: pairs, dim (hash_dim for text),
+prompt_dim, text, and whether it gave strength, ratings and weights.`,
 	}
 }
 
@@ -228,7 +234,7 @@ func (rewardPlugin) Run(job *kernel.Job) error {
 			return err
 		}
 	} else {
-		all, err := loadPairsFiles(job.Data, prm.Int(ParamHashDim))
+		all, err := loadPairsFiles(job, prm.Int(ParamHashDim))
 		if err != nil {
 			return err
 		}
@@ -315,15 +321,17 @@ func setIfFinite(job *kernel.Job, name string, v float64) {
 	}
 }
 
-// loadPairsFiles loads and concatenates pair files, which must agree on
-// their form and dimensions.
-func loadPairsFiles(paths []string, hashDim int) (*datasets.RewardPairs, error) {
+// loadPairsFiles loads and concatenates job's pair files, which must agree
+// on their form and dimensions, and records each file's shape.
+func loadPairsFiles(job *kernel.Job, hashDim int) (*datasets.RewardPairs, error) {
+	paths := job.Data
 	var all *datasets.RewardPairs
-	for _, path := range paths {
+	for i, path := range paths {
 		p, err := datasets.LoadRewardPairs(path, &datasets.PairsOptions{HashDim: hashDim})
 		if err != nil {
 			return nil, err
 		}
+		job.DataShape(i, pairsShape(p)...)
 		if all == nil {
 			all = p
 			continue
@@ -337,6 +345,14 @@ func loadPairsFiles(paths []string, hashDim int) (*datasets.RewardPairs, error) 
 		all.HasWeights = all.HasWeights || p.HasWeights
 	}
 	return all, nil
+}
+
+// pairsShape is what one pair file held, for Job.DataShape: pairs, dim
+// (response features; hash buckets for text), prompt_dim, text, and which
+// optional fields it gave.
+func pairsShape(p *datasets.RewardPairs) []any {
+	return []any{"pairs", len(p.Pairs), "dim", p.Dim, "prompt_dim", p.PromptDim, "text", p.Text,
+		"strength", p.HasStrength, "ratings", p.HasRatings, "weights", p.HasWeights}
 }
 
 // splitPairs holds out a seeded fraction of the pairs (see holdOut).

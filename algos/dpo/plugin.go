@@ -2,7 +2,11 @@ package dpo
 
 import (
 	"fmt"
+	"io"
 	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/alignlab/alignlab/algos/fit"
@@ -70,8 +74,9 @@ var Paper = kernel.Paper{
 type plugin struct{ kind Kind }
 
 var (
-	_ kernel.Plugin = plugin{}
-	_ kernel.Quick  = plugin{}
+	_ kernel.Plugin     = plugin{}
+	_ kernel.Quick      = plugin{}
+	_ kernel.SampleData = plugin{}
 )
 
 func init() {
@@ -140,7 +145,9 @@ func (p plugin) Info() kernel.Info {
 		kernel.ChoiceParam(ParamPolicy, PolicyLogLinear, []string{PolicyLogLinear, PolicyMLP}, "loglinear: π ∝ π_ref·exp(θ·φ); mlp: π ∝ π_ref·exp(f(φ)), f a tanh MLP"))
 	params = append(params, trainParams(DefaultSteps, DefaultEvalEvery)...)
 	params = append(params, modelParams()...)
-	params = append(params, testbedParams(DefaultPairs, true)...)
+	// The testbed's params shape only the planted data: with --data they do
+	// not take effect, and the run's record leaves them out.
+	params = append(params, kernel.Generators(testbedParams(DefaultPairs, true)...)...)
 	return kernel.Info{
 		ID:      "dpo." + string(p.kind),
 		Summary: summaries[p.kind],
@@ -219,6 +226,9 @@ entries; π_ref uniform or random; each of the n = pairs comparisons draws a
 fresh prompt and two distinct candidates from π_ref, a Bradley–Terry label
 P(y1 ≻ y2) = σ(r*(y1) − r*(y2)) with r* = w*·φ, then flips it with
 probability flip_rate. test_prompts held-out prompts measure the policy.
+With --data these testbed params (dim, w_norm, candidates, ref, pairs,
+flip_rate, test_prompts) do not apply and are left out of the record, which
+gives each file's pairs, prompts and dim beside its hash instead.
 
 Reports (series every eval_every steps, and final): loss (as labelled),
 accuracy (h > 0 as labelled; ties ½), accuracy_clean (against the labels
@@ -334,17 +344,19 @@ func PrefsConfigFromParams(ps kernel.Params) datasets.PrefsConfig {
 }
 
 // loadOrGenerate reads job.Data (all files, concatenated: same feature
-// dimension required) or generates the planted testbed.
+// dimension required) or generates the planted testbed. It records each
+// file's shape: pairs, prompts and dim.
 func loadOrGenerate(job *kernel.Job) (*datasets.Prefs, error) {
 	if len(job.Data) == 0 {
 		return datasets.GeneratePrefs(PrefsConfigFromParams(job.Params), job.Rand())
 	}
 	var all *datasets.Prefs
-	for _, path := range job.Data {
+	for i, path := range job.Data {
 		p, err := datasets.LoadPrefs(path)
 		if err != nil {
 			return nil, err
 		}
+		job.DataShape(i, "pairs", len(p.Pairs), "prompts", len(p.Prompts), "dim", p.Dim)
 		if all == nil {
 			all = p
 			continue
@@ -360,4 +372,36 @@ func loadOrGenerate(job *kernel.Job) (*datasets.Prefs, error) {
 		}
 	}
 	return all, nil
+}
+
+// SampleData writes two small files of the planted testbed (dim 3, 120
+// and 80 pairs, 10% flips), in --data order.
+func (plugin) SampleData(dir string) ([]string, error) {
+	r := rand.New(rand.NewPCG(14, 1))
+	var paths []string
+	for i, n := range []int{120, 80} {
+		p, err := datasets.GeneratePrefs(datasets.PrefsConfig{Dim: 3, WNorm: 2, Candidates: 4, Pairs: n, FlipRate: 0.1, TestPrompts: 1}, r)
+		if err != nil {
+			return nil, err
+		}
+		path := filepath.Join(dir, fmt.Sprintf("prefs%d.jsonl", i))
+		if err := writeFile(path, func(w io.Writer) error { return datasets.WritePrefs(w, p) }); err != nil {
+			return nil, err
+		}
+		paths = append(paths, path)
+	}
+	return paths, nil
+}
+
+// writeFile creates path and fills it with write.
+func writeFile(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -32,7 +32,7 @@ func (evalPlugin) QuickParams() map[string]any {
 }
 
 func (evalPlugin) Info() kernel.Info {
-	ps := append(taskParams(), modelParams()...)
+	ps := append(notGenerators(taskParams()), modelParams()...)
 	ps = append(ps, sftParams()[1:]...) // the smoke test's SFT model
 	ps = append(ps,
 		kernel.StringParam(ParamModels, "", "the checkpoints, as name=DIR,name=DIR,… (saved with save=DIR); empty: a fresh and an SFT-trained model of this seed, for a smoke test"),

@@ -67,15 +67,29 @@ const (
 	DefaultEvalEvery       = 50
 )
 
+// sftGen marks a demonstration param: a generator param of lm.sft only.
+// Every plugin but lm.sft clears the mark (notGenerators).
+func sftGen(p kernel.Param) kernel.Param { p.Generator = true; return p }
+
+// notGenerators clears every Generator mark of ps.
+func notGenerators(ps []kernel.Param) []kernel.Param {
+	for i := range ps {
+		ps[i].Generator = false
+	}
+	return ps
+}
+
 func taskParams() []kernel.Param {
 	d := datasets.DefaultTextTaskConfig()
 	return []kernel.Param{
 		kernel.IntParam(ParamPrompts, DefaultPrompts, 1, 1<<20, "task: training prompts \"a+b=\" (distinct)"),
 		kernel.IntParam(ParamTestPrompts, DefaultTestPrompts, 1, 1<<20, "task: held-out prompts, disjoint from the training ones"),
 		kernel.IntParam(ParamMaxOperand, DefaultMaxOperand, 1, 4998, "task: operands a, b in 0…max_operand"),
-		kernel.IntParam(ParamDemos, int64(d.Demos), 1, 1<<24, "task: SFT demonstrations over the training prompts"),
-		kernel.FloatParam(ParamWrongRate, d.WrongRate, 0, 1, "task: fraction of demonstrations with a wrong sum (±1 or ±2)"),
-		kernel.FloatParam(ParamVerboseRate, d.VerboseRate, 0, 1, "task: fraction of demonstrations with filler (\" ok!\", \" done.\", \" yes\") that breaks the principle"),
+		// Generators of lm.sft (its --data replaces the demonstrations); the
+		// other plugins' SFT reference still learns from them.
+		sftGen(kernel.IntParam(ParamDemos, int64(d.Demos), 1, 1<<24, "task: SFT demonstrations over the training prompts")),
+		sftGen(kernel.FloatParam(ParamWrongRate, d.WrongRate, 0, 1, "task: fraction of demonstrations with a wrong sum (±1 or ±2)")),
+		sftGen(kernel.FloatParam(ParamVerboseRate, d.VerboseRate, 0, 1, "task: fraction of demonstrations with filler (\" ok!\", \" done.\", \" yes\") that breaks the principle")),
 		kernel.IntParam(ParamMaxChars, DefaultMaxChars, 1, 4, "task: the principle: a completion of at most this many characters"),
 	}
 }
@@ -112,8 +126,10 @@ func prefParams(inpo bool, steps int) []kernel.Param {
 	}
 	{
 		ps = append(ps,
-			kernel.IntParam(ParamPairs, DefaultPairs, 1, 1<<24, "generated pairs: two samples of the SFT policy on a training prompt, labelled by the verifier (ties dropped)"),
-			kernel.FloatParam(ParamFlip, 0, 0, 0.499, "fraction of generated labels flipped at random (label noise, known to the test)"),
+			kernel.Generators(
+				kernel.IntParam(ParamPairs, DefaultPairs, 1, 1<<24, "generated pairs: two samples of the SFT policy on a training prompt, labelled by the verifier (ties dropped)"),
+				kernel.FloatParam(ParamFlip, 0, 0, 0.499, "fraction of generated labels flipped at random (label noise, known to the test)"),
+			)...,
 		)
 	}
 	return append(ps, fit.Params(fit.Defaults{

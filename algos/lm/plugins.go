@@ -8,7 +8,10 @@ import (
 	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
+	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 )
@@ -127,6 +130,7 @@ func (sftPlugin) Run(job *kernel.Job) error {
 			ps, cs = append(ps, d.Prompt), append(cs, d.Completion)
 		}
 		e.Widen(ps, cs)
+		job.DataShape(0, "examples", len(demos))
 	}
 	var m *decoder.Model
 	if dir := job.Params.String(ParamInit); dir != "" {
@@ -280,6 +284,7 @@ func pairsFor(job *kernel.Job, e *Env, ref *decoder.Model, s streams) (*datasets
 			ps, cs = append(ps, q.Prompt, q.Prompt), append(cs, q.Chosen, q.Rejected)
 		}
 		e.Widen(ps, cs)
+		job.DataShape(0, "pairs", len(p.Pairs), "ref_logps", p.HasRef)
 		return p, nil
 	}
 	n, flip := job.Params.Int(ParamPairs), job.Params.Float(ParamFlip)
@@ -357,4 +362,37 @@ func cleanAccuracy(pairs *datasets.TextPairs, h []float64) float64 {
 func Printable(s string) string {
 	q := strconv.QuoteToGraphic(s)
 	return q[1 : len(q)-1]
+}
+
+// SampleData writes a small SFT file in TRL's format.
+func (sftPlugin) SampleData(dir string) ([]string, error) {
+	ex := []datasets.TextExample{{Prompt: "1+2=", Completion: "3"}, {Prompt: "4+4=", Completion: "8"}, {Prompt: "2+5=", Completion: "7"}, {Prompt: "9+0=", Completion: "9"}}
+	return writeSample(dir, "sft.jsonl", func(w io.Writer) error { return datasets.WriteSFT(w, ex) })
+}
+
+// SampleData writes a small preference file in TRL's format.
+func (prefPlugin) SampleData(dir string) ([]string, error) { return samplePairs(dir) }
+
+// SampleData writes a small preference file in TRL's format.
+func (rewardPlugin) SampleData(dir string) ([]string, error) { return samplePairs(dir) }
+
+func samplePairs(dir string) ([]string, error) {
+	p := &datasets.TextPairs{Pairs: []datasets.TextPair{
+		{Prompt: "1+2=", Chosen: "3", Rejected: "4 ok!"}, {Prompt: "4+4=", Chosen: "8", Rejected: "9"},
+		{Prompt: "2+5=", Chosen: "7", Rejected: "7 yes"}, {Prompt: "9+0=", Chosen: "9", Rejected: "10"},
+	}}
+	return writeSample(dir, "prefs.jsonl", func(w io.Writer) error { return datasets.WriteTextPairs(w, p) })
+}
+
+func writeSample(dir, name string, write func(io.Writer) error) ([]string, error) {
+	path := filepath.Join(dir, name)
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return []string{path}, f.Close()
 }

@@ -21,7 +21,7 @@ const (
 )
 
 func (p prefPlugin) Info() kernel.Info {
-	ps := append(taskParams(), modelParams()...)
+	ps := append(notGenerators(taskParams()), modelParams()...)
 	ps = append(ps, sftParams()...)
 	var doc, summary string
 	var papers []kernel.Paper

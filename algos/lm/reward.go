@@ -12,11 +12,11 @@ import (
 var errNoPairs = errors.New("lm: every pair of samples was identical: the policy has nothing to compare")
 
 func (rewardPlugin) Info() kernel.Info {
-	ps := append(taskParams(), modelParams()...)
+	ps := append(notGenerators(taskParams()), modelParams()...)
 	ps = append(ps, sftParams()...)
 	ps = append(ps,
 		kernel.IntParam(ParamPairs, DefaultPairs, 1, 1<<24, "generated training pairs (and a quarter as many held-out pairs on the test prompts)"),
-		kernel.FloatParam(ParamFlip, 0, 0, 0.499, "fraction of generated training labels flipped at random"))
+		kernel.Generators(kernel.FloatParam(ParamFlip, 0, 0, 0.499, "fraction of generated training labels flipped at random"))[0])
 	ps = append(ps, fit.Params(fit.Defaults{
 		LearningRate: 1e-3, Steps: 200, HasBatch: true, BatchSize: DefaultBatchSize, MinBatch: 1, EvalEvery: DefaultEvalEvery,
 		Doc: map[string]string{fit.ParamBatchSize: "pairs per step"},

@@ -101,5 +101,8 @@
 // Without --data the plugins generate datasets.CyclicGame(5, 3, 1): five
 // actions with transitive scores from ½ to −½ and a cycle of strength 3, whose
 // Nash equilibrium mixes actions 0, 1 and 3 and whose top Bradley–Terry
-// action is exploitable by 0.36.
+// action is exploitable by 0.36. With --data (a game file) the game params
+// (game, actions, cycle, spread, prompts, features) are generator params:
+// they do not apply, the result leaves them out of its params, and records
+// the file's shape (actions, prompts, features) beside its hash.
 package nash

@@ -10,7 +10,9 @@ import (
 )
 
 // Keys of the parameters that choose the game. All plugins of the package
-// take them; with --data they are ignored and the game comes from the file.
+// take them; they are generator params (kernel.Param.Generator): with
+// --data the game comes from the file, and they are left out of the
+// result's params.
 const (
 	// ParamGame (choice, default "cyclic") is the generated game: "cyclic"
 	// (datasets.CyclicGame: transitive scores plus a cycle), "rps"
@@ -38,7 +40,7 @@ const (
 )
 
 func gameParams() []kernel.Param {
-	return []kernel.Param{
+	return kernel.Generators(
 		kernel.ChoiceParam(ParamGame, GameCyclic, []string{GameCyclic, GameRPS, GameTransitive, GameContextual},
 			"generated game when no --data is given"),
 		kernel.IntParam(ParamActions, 5, 2, 64, "K, actions per prompt (cyclic, transitive, contextual)"),
@@ -46,7 +48,7 @@ func gameParams() []kernel.Param {
 		kernel.FloatParam(ParamSpread, 1, 0, 20, "transitive scores r_i evenly spaced in [−spread/2, spread/2] (cyclic, transitive)"),
 		kernel.IntParam(ParamPrompts, 8, 1, 1000, "prompts of the contextual game"),
 		kernel.IntParam(ParamFeatures, 4, 1, 64, "feature dimension d of the contextual game"),
-	}
+	)
 }
 
 const gameDataDoc = `One JSON object: {"actions": [names], "matrix": [[P_ij]], "ref": [π_ref], "features": [[φ]]}
@@ -58,13 +60,19 @@ const gameDataExample = `{"actions": ["rock", "paper", "scissors"], "matrix": [[
 
 var gameData = []kernel.DataFormat{{Name: "preference game (JSON)", Doc: gameDataDoc, Example: gameDataExample}}
 
-// loadGame reads the game from --data, or generates the one the params name
-// (drawing from rng only for the contextual game).
+// loadGame reads the game from --data, recording its shape (actions,
+// prompts, features) beside the file's hash, or generates the one the
+// params name (drawing from rng only for the contextual game).
 func loadGame(job *kernel.Job, rng *rand.Rand) (*datasets.Game, error) {
 	switch len(job.Data) {
 	case 0:
 	case 1:
-		return datasets.LoadGame(job.Data[0])
+		g, err := datasets.LoadGame(job.Data[0])
+		if err != nil {
+			return nil, err
+		}
+		job.DataShape(0, "actions", g.K(), "prompts", len(g.Prompts), "features", g.NumFeatures())
+		return g, nil
 	default:
 		return nil, job.DataCountError("at most 1 file (a game)")
 	}

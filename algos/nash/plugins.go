@@ -43,7 +43,9 @@ Tables: policy (prompt, action, prob: the final policy), policies (first prompt:
 nash[, tau_nash] as bars), preference (row, col, prob: the first prompt's matrix, a heatmap),
 solutions (prompt, action, ref, nash[, tau_nash]).
 Without --data it generates the game named by "game" (default: cyclic, K = 5, c = 3,
-spread 1: a Nash on 3 actions that the top BT item is far from).`
+spread 1: a Nash on 3 actions that the top BT item is far from). With --data the game params do
+not apply (left out of the result's params); the file's actions, prompts and features are
+recorded beside its hash.`
 
 type inpoPlugin struct{}
 

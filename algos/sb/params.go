@@ -18,7 +18,8 @@ const (
 	ParamBatchSize    = fit.ParamBatchSize    // int ≥ 1, default 128: points of each marginal per step
 	ParamEvalEvery    = fit.ParamEvalEvery    // int ≥ 1, default 20: steps per recorded loss (the window's mean)
 
-	// The data.
+	// The generated data (generator params, kernel.Param.Generator: with
+	// --data they do not apply and are left out of the result's params).
 	ParamSource  = "source"  // eot_mixture (default), eot_gaussian, gauss_to_swissroll, gaussians8_to_moons or files
 	ParamDim     = "dim"     // int ≥ 1, default 2: dimension of the eot_* pairs
 	ParamRotated = "rotated" // bool, default false: eot_mixture with randomly rotated potential covariances

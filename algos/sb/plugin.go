@@ -112,10 +112,15 @@ func params() []kernel.Param {
 		}
 	}
 	ps = append(ps, shared...)
-	return append(ps,
+	// source, dim and rotated only choose the generated pair: with --data
+	// the files are the data. test_points and samples_per_x are not
+	// generator params: a benchmark pair file is scored with them.
+	ps = append(ps, kernel.Generators(
 		kernel.ChoiceParam(ParamSource, SourceEOTMixture, Sources, "data without --data: a known-plan pair (eot_*) or a 2-D demo; --data x0 --data x1 means sample files, one --data a benchmark pair file"),
 		kernel.IntParam(ParamDim, DefaultDim, 1, 1024, "dimension D of the eot_* pairs (the 2-D demos are 2-D)"),
 		kernel.BoolParam(ParamRotated, false, "eot_mixture: rotate the potential's covariances (π* then leaves the diagonal-S family)"),
+	)...)
+	return append(ps,
 		kernel.IntParam(ParamTestPoints, DefaultTestPoints, 1, 1<<20, "eot_*: test x drawn from P₀ for cBW₂²-UVP"),
 		kernel.IntParam(ParamSamplesPerX, DefaultSamplesPerX, 2, 1<<20, "eot_*: model samples of y|x per test x"),
 		kernel.IntParam(ParamPlotSamples, DefaultPlotSamples, 0, 1<<20, "points per kind in the samples table"),
@@ -157,7 +162,10 @@ Data (without --data, from the source param; fresh draws every step):
 With --data: two files are samples of P₀ and P₁; one file is a benchmark pair
 (JSON: epsilon, source and potential mixtures, optional test_inputs and
 target_variance), scored like the eot_* sources on its own test inputs and
-normaliser when it has them. The generated eot_* pairs follow the
+normaliser when it has them. With --data, source, dim and rotated do not
+apply and are left out of the result's params; each file's shape is recorded
+beside its hash (sample files: rows, dim; a pair file: dim,
+source_components, potential_components, test_inputs). The generated eot_* pairs follow the
 benchmark's construction but not its published parameters: their numbers
 compare with the paper's in kind, not digit for digit.
 
@@ -241,6 +249,8 @@ func loadMarginals(job *kernel.Job, eps float64, r *rand.Rand) (*marginals, erro
 				return nil, &datasets.Error{File: job.Data[0], Field: "epsilon",
 					Msg: fmt.Sprintf("the pair's ε is %v but the run's epsilon param is %v: set epsilon=%v", b.Pair.Epsilon, eps, b.Pair.Epsilon)}
 			}
+			job.DataShape(0, "dim", b.Pair.Dim, "source_components", len(b.Pair.Source.Weights),
+				"potential_components", len(b.Pair.Potential.Weights), "test_inputs", len(b.TestInputs))
 			m := pairMarginals(b.Pair)
 			m.bench = b
 			return m, nil
@@ -260,6 +270,9 @@ func loadMarginals(job *kernel.Job, eps float64, r *rand.Rand) (*marginals, erro
 			return nil, &datasets.Error{File: job.Data[1], Line: 1, Field: "row",
 				Msg: fmt.Sprintf("want vectors of dimension %d (as in %s), got %d", len(x0[0]), job.Data[0], len(x1[0]))}
 		}
+		job.DataShape(0, "rows", len(x0), "dim", len(x0[0]))
+		job.DataShape(1, "rows", len(x1), "dim", len(x1[0]))
+		job.Note("sb.light: sample files carry no known plan: no cBW₂²-UVP or kl_plan, so %s and %s did not apply", ParamTestPoints, ParamSamplesPerX)
 		return &marginals{src: Rows(x0), tgt: Rows(x1), dim: len(x0[0])}, nil
 	case SourceSwissRoll:
 		return &marginals{
