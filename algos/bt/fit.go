@@ -65,6 +65,9 @@ type Settings struct {
 	// start from θ = 0 and a tie parameter matching the overall tie rate.
 	Init    []float64
 	InitTie float64
+	// NewtonSystem is how FitNewton solves each Newton system: NewtonAuto
+	// (when empty), NewtonDense or NewtonCG. FitMM ignores it.
+	NewtonSystem string
 	// Progress, if set, is called after every iteration; a non-nil error
 	// stops the fit and is returned.
 	Progress func(Iteration) error
@@ -72,6 +75,31 @@ type Settings struct {
 	// fit stops with its error.
 	Context context.Context
 }
+
+// How FitNewton solves its Newton systems (Settings.NewtonSystem).
+const (
+	// NewtonAuto is NewtonDense up to SparseNewtonModels models and
+	// NewtonCG above.
+	NewtonAuto = "auto"
+	// NewtonDense factorises the dense (k+1)² Hessian by Cholesky: O(k³)
+	// time and O(k²) memory per iteration.
+	NewtonDense = "dense"
+	// NewtonCG solves by Jacobi-preconditioned conjugate gradients on the
+	// sparse Hessian, a weighted graph Laplacian over the pairs that met:
+	// O(pairs) time per product and O(pairs + k) memory.
+	NewtonCG = "cg"
+)
+
+// SparseNewtonModels is the model count above which NewtonAuto switches
+// from the dense factorisation to conjugate gradients. At or below it fits
+// are bit-identical to those of the dense solver.
+const SparseNewtonModels = 200
+
+// cgTolerance is the relative residual ‖As − g‖ ≤ cgTolerance·‖g‖ at which
+// conjugate gradients stop: an inexact Newton step whose error shrinks the
+// next step by about this factor, so Newton still converges to the same
+// maximum within Settings.Tolerance.
+const cgTolerance = 1e-10
 
 // Iteration is the state after one iteration of a fit.
 type Iteration struct {
@@ -271,6 +299,11 @@ func newProblem(c *datasets.ArenaCounts, s *Settings) (*problem, *Settings, erro
 	case TiesHalf, TiesRaoKupper, TiesDavidson:
 	default:
 		return nil, nil, fmt.Errorf("bt: ties: want one of %s, got %q", strings.Join(TieModels, ", "), set.Ties)
+	}
+	switch set.NewtonSystem {
+	case "", NewtonAuto, NewtonDense, NewtonCG:
+	default:
+		return nil, nil, fmt.Errorf("bt: newton_system: want one of %s, %s, %s, got %q", NewtonAuto, NewtonDense, NewtonCG, set.NewtonSystem)
 	}
 	if !(set.Prior >= 0) || math.IsInf(set.Prior, 0) {
 		return nil, nil, fmt.Errorf("bt: prior: want a finite weight ≥ 0, got %v", set.Prior)
@@ -661,13 +694,19 @@ func (p *problem) mmTie(gamma []float64, tau float64) float64 {
 // the log of the tie parameter, with a backtracking line search. The
 // likelihood does not change when every θi moves together; without a prior
 // that direction is fixed by solving (−H + c·1·1ᵀ) s = ∇ (H the Hessian),
-// whose solution has Σ si = 0, and θ is kept at mean 0.
+// whose solution has Σ si = 0, and θ is kept at mean 0. Settings.NewtonSystem
+// chooses how that system is solved: by a dense Cholesky factorisation, or
+// (above SparseNewtonModels models by default) by preconditioned conjugate
+// gradients on the sparse Hessian.
 func FitNewton(c *datasets.ArenaCounts, s *Settings) (*Fit, error) {
 	p, set, err := newProblem(c, s)
 	if err != nil {
 		return nil, err
 	}
 	theta, tau := p.start(set)
+	if set.NewtonSystem == NewtonCG || ((set.NewtonSystem == "" || set.NewtonSystem == NewtonAuto) && p.k > SparseNewtonModels) {
+		return p.newtonCG(c, set, theta, tau)
+	}
 	k := p.k
 	n := k
 	if p.fitTie {

@@ -59,7 +59,17 @@ const (
 	// against itself is an error, or with "skip" dropped and counted (final
 	// self_battles_skipped).
 	ParamSelfBattles = "self_battles"
+	// ParamHeatmapModels (int, default 50): with more models than this the
+	// win_rate table (and its heatmap) keeps only the pairs among the top
+	// heatmap_models models by battles, and a note says so.
+	ParamHeatmapModels = "heatmap_models"
+	// ParamFullTables (bool, default false): when win_rate is capped, also
+	// write the full win-rate table (every pair that met) as win_rate_full.
+	ParamFullTables = "full_tables"
 )
+
+// DefaultHeatmapModels is the default of ParamHeatmapModels.
+const DefaultHeatmapModels = 50
 
 // DefaultBootstrapRounds is the default of ParamBootstrapRounds, as in FastChat.
 const DefaultBootstrapRounds = 100
@@ -104,6 +114,8 @@ func (ratings) Info() kernel.Info {
 			{Key: ParamStrongWeight, Type: kernel.Float, Default: datasets.DefaultStrongWeight, Range: kernel.Range{Min: 0, Max: 1e6, MinExclusive: true},
 				Doc: "arena_hard: weight of a strong verdict (A>>B, B>>A)"},
 			kernel.ChoiceParam(ParamSelfBattles, datasets.SelfBattlesError, datasets.SelfBattlePolicies, "battles of a model against itself: an error, or skip (drop and count them)"),
+			kernel.IntParam(ParamHeatmapModels, DefaultHeatmapModels, 2, 1000000, "win_rate table and heatmap: above this many models keep the top ones by battles"),
+			kernel.BoolParam(ParamFullTables, false, "when win_rate is capped, also write every pair's win rate as table win_rate_full"),
 		},
 		Data: []kernel.DataFormat{
 			{Name: "arena battles (JSON Lines)", Doc: "one object per line with string fields model_a, model_b, winner;\n" +
@@ -134,7 +146,11 @@ o = 1, 0 or ½ for a tie ("half", as in Chatbot Arena), w the battle's weight
 Rao–Kupper P(i ≻ j) = σ(θi − θj − log κ), or Davidson
 P(i ≻ j) = γi/(γi + γj + ν√(γiγj)), γ = e^θ, fitting κ or ν as well.
 Battles are first deduplicated into (weighted) counts per pair; the fit is
-Newton's method (or Hunter's MM) on those counts. Ratings are on the Elo
+Newton's method (or Hunter's MM) on those counts; above 200 models each
+Newton system is solved by Jacobi-preconditioned conjugate gradients on the
+sparse Hessian (a weighted graph Laplacian) rather than a dense Cholesky
+factorisation. Bootstrap fits start from the full fit and run on all cores,
+with the same results for a seed whatever the core count. Ratings are on the Elo
 scale, rating = 400/ln 10 · θ + offset, the offset putting the anchor model
 (or the mean) at anchor_rating. 95% intervals are the 2.5/97.5% quantiles of
 ratings refitted on bootstrap_rounds multinomial resamples of the battles
@@ -160,7 +176,9 @@ losses, ties; best first), table win_rate (empirical win rate of model_a over
 model_b, ties as half, weighted), with an anchor table vs_anchor (model,
 win_rate, ci_low, ci_high: the predicted win rate against the anchor,
 P = σ((r_m − r_anchor)·ln 10/400), with its 95% bootstrap interval from the
-same replicates), final metrics log_likelihood, iterations, models,
+same replicates; with more than heatmap_models models win_rate keeps only
+the pairs among the heatmap_models models with the most battles, and
+full_tables=true adds every pair as win_rate_full), final metrics log_likelihood, iterations, models,
 battles, max_step (convergence criterion), grad_norm, converged, prior,
 tie_param (tie models), battle_weight (weighted data),
 self_battles_skipped (self_battles=skip) and null_scores_skipped
@@ -329,7 +347,7 @@ func (ratings) Run(job *kernel.Job) error {
 			lb.Add(counts.Models[i], rating[i], low, high, st.Battles, st.Wins, st.Losses, st.Ties)
 		}
 	}
-	winRateTable(job, counts, order)
+	winRateTables(job, counts, order, prm.Int(ParamHeatmapModels), prm.Bool(ParamFullTables))
 	if anchor >= 0 {
 		vsAnchorTable(job, counts.Models, rating, boot, anchor, order)
 	}
@@ -517,28 +535,103 @@ func vsAnchorTable(job *kernel.Job, models []string, rating []float64, boot [][]
 	}
 }
 
-// winRateTable adds the empirical win rate of every model over every other it
-// met, ties as half, battles counted with their weights, rows and columns in
-// leaderboard order.
-func winRateTable(job *kernel.Job, c *datasets.ArenaCounts, order []int) {
+// winRateTables adds table win_rate: the empirical win rate of every model
+// over every other it met, ties as half, battles counted with their weights,
+// rows and columns in leaderboard order. With more than maxModels models it
+// keeps the pairs among the maxModels models with the most battles (ties
+// broken by leaderboard order) and notes so; full then adds every pair as
+// win_rate_full.
+func winRateTables(job *kernel.Job, c *datasets.ArenaCounts, order []int, maxModels int, full bool) {
 	k := len(c.Models)
-	score := make([]float64, k*k) // wins + ties/2 of row over column
-	games := make([]float64, k*k)
+	if k <= maxModels {
+		winRateTable(job, "win_rate", c, order)
+		return
+	}
+	battles := make([]float64, k)
 	for i, w := range c.Weights() {
 		p := c.Pairs[i]
+		battles[p.A] += w.Total()
+		battles[p.B] += w.Total()
+	}
+	top := append([]int(nil), order...)
+	sort.SliceStable(top, func(x, y int) bool { return battles[top[x]] > battles[top[y]] })
+	keep := make([]bool, k)
+	for _, i := range top[:maxModels] {
+		keep[i] = true
+	}
+	var rows []int
+	for _, i := range order {
+		if keep[i] {
+			rows = append(rows, i)
+		}
+	}
+	winRateTable(job, "win_rate", c, rows)
+	msg := "win_rate: %d models, more than heatmap_models = %d: table win_rate and its heatmap keep the pairs among the %d models with the most battles"
+	if full {
+		winRateTable(job, "win_rate_full", c, order)
+		job.Note(msg+"; table win_rate_full has every pair that met (full_tables=true)", k, maxModels, maxModels)
+	} else {
+		job.Note(msg+"; set full_tables=true for every pair (table win_rate_full)", k, maxModels, maxModels)
+	}
+}
+
+// winRateTable adds table name: the win rate of a over b for every pair of
+// rows (model indices, in table order) that met. Counts are dense m×m for
+// up to 2,000 rows, else a sorted list of the pairs that met.
+func winRateTable(job *kernel.Job, name string, c *datasets.ArenaCounts, rows []int) {
+	k := len(c.Models)
+	slot := make([]int, k) // position in rows + 1; 0: left out
+	for x, i := range rows {
+		slot[i] = x + 1
+	}
+	m := len(rows)
+	wr := job.AddTable(name, "model_a", "model_b", "win_rate")
+	type cell struct {
+		a, b        int
+		score, game float64 // wins + ties/2 of a over b, battles
+	}
+	var cells []cell
+	for i, w := range c.Weights() {
+		p := c.Pairs[i]
+		a, b := slot[p.A]-1, slot[p.B]-1
+		if a < 0 || b < 0 {
+			continue
+		}
 		t := (w.Ties + w.BothBad) / 2
 		n := w.Total()
-		score[p.A*k+p.B] += w.WinsA + t
-		score[p.B*k+p.A] += w.WinsB + t
-		games[p.A*k+p.B] += n
-		games[p.B*k+p.A] += n
+		cells = append(cells, cell{a, b, w.WinsA + t, n}, cell{b, a, w.WinsB + t, n})
 	}
-	wr := job.AddTable("win_rate", "model_a", "model_b", "win_rate")
-	for _, a := range order {
-		for _, b := range order {
-			if a != b && games[a*k+b] > 0 {
-				wr.Add(c.Models[a], c.Models[b], score[a*k+b]/games[a*k+b])
+	if m <= 2000 {
+		score, games := make([]float64, m*m), make([]float64, m*m)
+		for _, e := range cells {
+			score[e.a*m+e.b] += e.score
+			games[e.a*m+e.b] += e.game
+		}
+		for a := 0; a < m; a++ {
+			for b := 0; b < m; b++ {
+				if a != b && games[a*m+b] > 0 {
+					wr.Add(c.Models[rows[a]], c.Models[rows[b]], score[a*m+b]/games[a*m+b])
+				}
 			}
+		}
+		return
+	}
+	// Stable: duplicates of a pair add up in the order of c.Pairs, as above.
+	sort.SliceStable(cells, func(x, y int) bool {
+		if cells[x].a != cells[y].a {
+			return cells[x].a < cells[y].a
+		}
+		return cells[x].b < cells[y].b
+	})
+	for i := 0; i < len(cells); {
+		e := cells[i]
+		var s, n float64
+		for ; i < len(cells) && cells[i].a == e.a && cells[i].b == e.b; i++ {
+			s += cells[i].score
+			n += cells[i].game
+		}
+		if e.a != e.b && n > 0 {
+			wr.Add(c.Models[rows[e.a]], c.Models[rows[e.b]], s/n)
 		}
 	}
 }

@@ -39,6 +39,7 @@ func main() {
 		solver  = flag.String("solver", bt.SolverNewton, "newton or mm")
 		repeat  = flag.Int("repeat", 3, "timed repetitions (the median is reported)")
 		out     = flag.String("json", "", "write ratings and timings here")
+		only    = flag.Bool("plugin-only", false, "time one end-to-end plugin run only, and report its peak memory")
 	)
 	flag.Parse()
 	log.SetFlags(0)
@@ -82,6 +83,24 @@ func main() {
 		sort.Float64s(cs)
 		cpu[name] = cs[len(cs)/2]
 		return ts[len(ts)/2]
+	}
+	if *only {
+		start, c0 := time.Now(), cpuSeconds()
+		res, err := kernel.Run(context.Background(), "bt.ratings", kernel.Options{
+			Params: map[string]any{bt.ParamBootstrapRounds: *rounds, bt.ParamSolver: *solver, "seed": int64(*seed)},
+			Data:   []string{*data},
+		})
+		if err != nil {
+			log.Fatal(err)
+		}
+		wall, cpuS := time.Since(start).Seconds(), cpuSeconds()-c0
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Printf("bt.ratings plugin (%s, %d bootstrap rounds, GOMAXPROCS %d) on %s: %d models, %.0f battles\n",
+			*solver, *rounds, runtime.GOMAXPROCS(0), *data, int(res.Final["models"]), res.Final["battles"])
+		fmt.Printf("  wall %.2f s, cpu %.2f s, peak RSS %.0f MB, Go heap peak-ish (Sys) %.0f MB, rows in table win_rate %d\n",
+			wall, cpuS, maxRSSMB(), float64(ms.Sys)/1e6, len(res.Tables["win_rate"].Rows))
+		return
 	}
 	var res *kernel.Result
 	plugin := timed("plugin", func() (err error) {
@@ -153,4 +172,14 @@ func cpuSeconds() float64 {
 		return 0
 	}
 	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
+}
+
+// maxRSSMB is the process's peak resident set size in MB (Linux reports
+// ru_maxrss in KiB).
+func maxRSSMB() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) * 1024 / 1e6
 }

@@ -1,0 +1,256 @@
+package bt
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/alignlab/alignlab/algos/pairloss"
+	"github.com/alignlab/alignlab/datasets"
+)
+
+// sparseHessian is −H of the objective kept as the pairs hold it: the θ
+// block is a weighted graph Laplacian (an edge of weight w = −∂²ℓ/∂d² ≥ 0
+// per pair that met) plus the prior's diagonal; with a fitted tie parameter
+// its row and column are dense vectors.
+type sparseHessian struct {
+	w    []float64 // per pair
+	diag []float64 // length n: the diagonal of −H
+	col  []float64 // length k: −∂²/∂θi∂τ (nil without a tie parameter)
+}
+
+func newSparseHessian(p *problem, n int) *sparseHessian {
+	h := &sparseHessian{w: make([]float64, len(p.a)), diag: make([]float64, n)}
+	if p.fitTie {
+		h.col = make([]float64, p.k)
+	}
+	return h
+}
+
+// gradientSparse is gradient with the Hessian kept sparse.
+func (p *problem) gradientSparse(theta []float64, tau float64, g []float64, h *sparseHessian) (obj float64) {
+	for i := range g {
+		g[i] = 0
+	}
+	for i := range h.diag {
+		h.diag[i] = 0
+	}
+	for i := range h.col {
+		h.col[i] = 0
+	}
+	k := p.k
+	for i := range p.a {
+		a, b := p.a[i], p.b[i]
+		r := p.pair(i, theta[a]-theta[b], tau, true)
+		obj += r.ll
+		g[a] += r.gd
+		g[b] -= r.gd
+		h.w[i] = -r.hdd
+		h.diag[a] -= r.hdd
+		h.diag[b] -= r.hdd
+		if p.fitTie {
+			g[k] += r.gt
+			h.col[a] -= r.hdt
+			h.col[b] += r.hdt
+			h.diag[k] -= r.htt
+		}
+	}
+	if p.prior > 0 {
+		for i, th := range theta {
+			s := pairloss.Sigmoid(th)
+			obj += p.prior * (logSigmoid(th) + logSigmoid(-th)) / 2
+			g[i] += p.prior * (0.5 - s)
+			h.diag[i] += p.prior * s * (1 - s)
+		}
+	}
+	return obj
+}
+
+// cgSystem is the Newton system A s = g of FitNewton, A = −H + c·1·1ᵀ on
+// the θ block (c = 0 with a prior, which fixes the shift) plus ridge·I.
+type cgSystem struct {
+	p     *problem
+	h     *sparseHessian
+	c     float64
+	ridge float64
+}
+
+// mul sets y = A v.
+func (s *cgSystem) mul(y, v []float64) {
+	p, h, k := s.p, s.h, s.p.k
+	for i := range y {
+		y[i] = (h.diag[i] + s.ridge) * v[i]
+	}
+	for i, w := range h.w {
+		a, b := p.a[i], p.b[i]
+		y[a] -= w * v[b]
+		y[b] -= w * v[a]
+	}
+	if h.col != nil {
+		vt := v[k]
+		for i, ci := range h.col {
+			y[i] += ci * vt
+			y[k] += ci * v[i]
+		}
+	}
+	if s.c != 0 {
+		sum := 0.0
+		for _, x := range v[:k] {
+			sum += x
+		}
+		sum *= s.c
+		for i := range y[:k] {
+			y[i] += sum
+		}
+	}
+}
+
+// solve runs Jacobi-preconditioned conjugate gradients for A x = g from
+// x = 0 (ws: four scratch vectors of length n). It returns false when A is
+// found not positive definite along a search direction.
+func (s *cgSystem) solve(x, g []float64, ws [4][]float64) bool {
+	r, z, d, ad := ws[0], ws[1], ws[2], ws[3]
+	k := s.p.k
+	pre := func(i int) float64 {
+		m := s.h.diag[i] + s.ridge
+		if i < k {
+			m += s.c
+		}
+		return 1 / m
+	}
+	gg := 0.0
+	for i := range x {
+		x[i] = 0
+		r[i] = g[i]
+		gg += g[i] * g[i]
+	}
+	if gg == 0 {
+		return true
+	}
+	stop := cgTolerance * cgTolerance * gg
+	rz := 0.0
+	for i := range r {
+		z[i] = pre(i) * r[i]
+		d[i] = z[i]
+		rz += r[i] * z[i]
+	}
+	maxIter := 10 * len(x)
+	for it := 0; it < maxIter; it++ {
+		s.mul(ad, d)
+		dad := 0.0
+		for i := range d {
+			dad += d[i] * ad[i]
+		}
+		if !(dad > 0) {
+			return false
+		}
+		alpha := rz / dad
+		rr := 0.0
+		for i := range x {
+			x[i] += alpha * d[i]
+			r[i] -= alpha * ad[i]
+			rr += r[i] * r[i]
+		}
+		if rr <= stop {
+			return true
+		}
+		rzNext := 0.0
+		for i := range r {
+			z[i] = pre(i) * r[i]
+			rzNext += r[i] * z[i]
+		}
+		beta := rzNext / rz
+		rz = rzNext
+		for i := range d {
+			d[i] = z[i] + beta*d[i]
+		}
+	}
+	return true // the last iterate: still an ascent direction for the line search
+}
+
+// newtonCG is FitNewton with each Newton system solved by conjugate
+// gradients; the line search and stopping rule are FitNewton's.
+func (p *problem) newtonCG(c *datasets.ArenaCounts, set *Settings, theta []float64, tau float64) (*Fit, error) {
+	k := p.k
+	n := k
+	if p.fitTie {
+		n++
+	}
+	g, gTrial := make([]float64, n), make([]float64, n)
+	h, hTrial := newSparseHessian(p, n), newSparseHessian(p, n)
+	var ws [4][]float64
+	for i := range ws {
+		ws[i] = make([]float64, n)
+	}
+	sv := make([]float64, n)
+	trial := make([]float64, k)
+	obj := p.gradientSparse(theta, tau, g, h)
+	step := math.Inf(1)
+	it := 0
+	for it < set.MaxIterations && !(step < set.Tolerance) {
+		it++
+		diag := 0.0
+		for _, d := range h.diag {
+			diag += d
+		}
+		sys := cgSystem{p: p, h: h}
+		if p.prior == 0 {
+			sys.c = diag / float64(n) / float64(k)
+		}
+		for !sys.solve(sv, g, ws) {
+			if sys.ridge > 1e12*(diag+1) || math.IsNaN(diag) {
+				return nil, fmt.Errorf("bt: newton: Hessian not negative definite (diagonal sum %v)", diag)
+			}
+			if sys.ridge == 0 {
+				sys.ridge = 1e-8 * (diag/float64(n) + 1)
+			} else {
+				sys.ridge *= 10
+			}
+		}
+		slope := 0.0
+		for i := range sv {
+			slope += sv[i] * g[i]
+		}
+		alpha := 1.0
+		newObj, newTau := math.Inf(-1), tau
+		for ; alpha >= 1e-12; alpha /= 2 {
+			for i := range trial {
+				trial[i] = theta[i] + alpha*sv[i]
+			}
+			newTau = tau
+			if p.fitTie {
+				newTau = tau + alpha*sv[k]
+			}
+			if p.ties == TiesRaoKupper && p.fitTie && newTau <= 0 {
+				continue // κ must stay above 1
+			}
+			newObj = p.gradientSparse(trial, newTau, gTrial, hTrial)
+			// Near the maximum the predicted gain falls below the rounding
+			// of the objective, which can no longer tell a full Newton step
+			// from a worse one: take it rather than halve it dozens of times.
+			if newObj >= obj+1e-4*alpha*slope || (alpha == 1 && slope <= 1e-13*(math.Abs(obj)+1)) {
+				break
+			}
+		}
+		if alpha < 1e-12 {
+			step = 0
+			break
+		}
+		step = alpha * maxAbs(sv)
+		copy(theta, trial)
+		if p.prior == 0 {
+			center(theta)
+		}
+		tau, obj = newTau, newObj
+		g, gTrial = gTrial, g
+		h, hTrial = hTrial, h
+		if set.Context != nil && set.Context.Err() != nil {
+			return nil, set.Context.Err()
+		}
+		if set.Progress != nil {
+			if err := set.Progress(Iteration{N: it, LogLikelihood: obj, MaxStep: step}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return p.finish(c, set, theta, tau, it, step), nil
+}
