@@ -166,12 +166,20 @@ func Intervals(ratings [][]float64) []Interval {
 	return out
 }
 
+// BootstrapTolerance is the convergence criterion (Settings.Tolerance, in
+// log-strength) of the bootstrap fits when the settings ask for a tighter
+// one: 1e-6 is 1.7e-4 Elo, and after a Newton step that small the error left
+// is of the order of its square. Intervals are quantiles of ratings whose
+// sampling spread is several Elo, so fitting replicates to 1e-10 (the point
+// estimate's default) only buys a confirming iteration per replicate.
+const BootstrapTolerance = 1e-6
+
 // replicateStream is the PCG stream of the bootstrap replicates' generators.
 const replicateStream = 0xb007
 
 // Bootstrap fits rounds multinomial replicates of c (see Resample) with
 // solve and settings s, each warm-started from full (the fit on all the
-// data). The seed of each replicate is drawn from rng in round order on the
+// data) and run to at least BootstrapTolerance. The seed of each replicate is drawn from rng in round order on the
 // calling goroutine; replicates are drawn and fitted by workers goroutines
 // (0 means GOMAXPROCS), so the fits depend only on rng, not on scheduling. done is called on the calling goroutine in round
 // order (1-based); a non-nil error from it or from a fit, or ctx being done,
@@ -186,6 +194,9 @@ func Bootstrap(ctx context.Context, c *datasets.ArenaCounts, full *Fit, rounds i
 	}
 	s.Init = full.Theta
 	s.InitTie = full.TieParam
+	if s.Tolerance < BootstrapTolerance {
+		s.Tolerance = BootstrapTolerance
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	type result struct {
 		fit *Fit

@@ -19,6 +19,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"syscall"
 	"time"
@@ -40,8 +41,19 @@ func main() {
 		repeat  = flag.Int("repeat", 3, "timed repetitions (the median is reported)")
 		out     = flag.String("json", "", "write ratings and timings here")
 		only    = flag.Bool("plugin-only", false, "time one end-to-end plugin run only, and report its peak memory")
+		cpuProf = flag.String("cpuprofile", "", "write a CPU profile of the run here")
 	)
 	flag.Parse()
+	if *cpuProf != "" {
+		f, err := os.Create(*cpuProf)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	log.SetFlags(0)
 	if *gen != "" {
 		b, _, err := datasets.GenerateArena(datasets.ArenaConfig{
@@ -100,6 +112,17 @@ func main() {
 			*solver, *rounds, runtime.GOMAXPROCS(0), *data, int(res.Final["models"]), res.Final["battles"])
 		fmt.Printf("  wall %.2f s, cpu %.2f s, peak RSS %.0f MB, Go heap peak-ish (Sys) %.0f MB, rows in table win_rate %d\n",
 			wall, cpuS, maxRSSMB(), float64(ms.Sys)/1e6, len(res.Tables["win_rate"].Rows))
+		if *out != "" {
+			lb := res.Tables["leaderboard"]
+			b, _ := json.MarshalIndent(map[string]any{
+				"model": lb.Strings("model"), "rating": lb.Floats("rating"),
+				"ci_low": lb.Floats("ci_low"), "ci_high": lb.Floats("ci_high"),
+				"seconds_plugin": wall, "cpu_seconds_plugin": cpuS, "peak_rss_mb": maxRSSMB(),
+			}, "", "  ")
+			if err := os.WriteFile(*out, b, 0o644); err != nil {
+				log.Fatal(err)
+			}
+		}
 		return
 	}
 	var res *kernel.Result
