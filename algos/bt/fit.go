@@ -685,17 +685,14 @@ func FitMM(c *datasets.ArenaCounts, s *Settings) (*Fit, error) {
 			step = math.Max(step, math.Abs(newTau-tau))
 			tau = newTau
 		}
-		if set.Context != nil && set.Context.Err() != nil {
-			return nil, set.Context.Err()
-		}
-		if set.Progress != nil {
+		if err := set.endIteration(it, step, func() float64 {
 			for i, g := range gamma {
 				theta[i] = math.Log(g)
 			}
 			obj, _ := p.objective(theta, tau)
-			if err := set.Progress(Iteration{N: it, LogLikelihood: obj, MaxStep: step}); err != nil {
-				return nil, err
-			}
+			return obj
+		}); err != nil {
+			return nil, err
 		}
 	}
 	for i, g := range gamma {
@@ -833,16 +830,24 @@ func FitNewton(c *datasets.ArenaCounts, s *Settings) (*Fit, error) {
 		tau, obj = newTau, newObj
 		g, gTrial = gTrial, g
 		h, hTrial = hTrial, h
-		if set.Context != nil && set.Context.Err() != nil {
-			return nil, set.Context.Err()
-		}
-		if set.Progress != nil {
-			if err := set.Progress(Iteration{N: it, LogLikelihood: obj, MaxStep: step}); err != nil {
-				return nil, err
-			}
+		if err := set.endIteration(it, step, func() float64 { return obj }); err != nil {
+			return nil, err
 		}
 	}
 	return p.finish(c, set, theta, tau, it, step), nil
+}
+
+// endIteration ends iteration it of a solver: the context's error if it is
+// done, else the progress callback's (the log-likelihood, from obj, is only
+// computed when there is a callback).
+func (set Settings) endIteration(it int, step float64, obj func() float64) error {
+	if set.Context != nil && set.Context.Err() != nil {
+		return set.Context.Err()
+	}
+	if set.Progress != nil {
+		return set.Progress(Iteration{N: it, LogLikelihood: obj(), MaxStep: step})
+	}
+	return nil
 }
 
 // Solver is FitMM or FitNewton.

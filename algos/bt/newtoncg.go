@@ -300,13 +300,8 @@ func (p *problem) newtonCG(c *datasets.ArenaCounts, set *Settings, theta []float
 		tau, obj = newTau, newObj
 		g, gTrial = gTrial, g
 		h, hTrial = hTrial, h
-		if set.Context != nil && set.Context.Err() != nil {
-			return nil, set.Context.Err()
-		}
-		if set.Progress != nil {
-			if err := set.Progress(Iteration{N: it, LogLikelihood: obj, MaxStep: step}); err != nil {
-				return nil, err
-			}
+		if err := set.endIteration(it, step, func() float64 { return obj }); err != nil {
+			return nil, err
 		}
 	}
 	return p.finish(c, set, theta, tau, it, step), nil
