@@ -778,13 +778,9 @@ func FitNewton(c *datasets.ArenaCounts, s *Settings) (*Fit, error) {
 		ridge := 0.0
 		for !chol.Factorize(a) {
 			// Not numerically positive definite: damp toward gradient ascent.
-			if ridge > 1e12*(diag+1) || math.IsNaN(diag) {
-				return nil, fmt.Errorf("bt: newton: Hessian not negative definite (diagonal sum %v)", diag)
-			}
-			if ridge == 0 {
-				ridge = 1e-8 * (diag/float64(n) + 1)
-			} else {
-				ridge *= 10
+			var err error
+			if ridge, err = nextRidge(ridge, diag, n); err != nil {
+				return nil, err
 			}
 			for i := 0; i < n; i++ {
 				a.SetSym(i, i, a.At(i, i)+ridge)
@@ -798,25 +794,9 @@ func FitNewton(c *datasets.ArenaCounts, s *Settings) (*Fit, error) {
 		for i := range sv {
 			slope += sv[i] * g[i]
 		}
-		// Backtracking (Armijo) line search on the concave objective.
-		alpha := 1.0
-		newObj, newTau := math.Inf(-1), tau
-		for ; alpha >= 1e-12; alpha /= 2 {
-			for i := range trial {
-				trial[i] = theta[i] + alpha*sv[i]
-			}
-			newTau = tau
-			if p.fitTie {
-				newTau = tau + alpha*sv[k]
-			}
-			if p.ties == TiesRaoKupper && p.fitTie && newTau <= 0 {
-				continue // κ must stay above 1
-			}
-			newObj = p.gradient(trial, newTau, gTrial, hTrial)
-			if newObj >= obj+1e-4*alpha*slope {
-				break
-			}
-		}
+		alpha, newObj, newTau := p.backtrack(theta, trial, sv, tau, obj, slope, false, func(trial []float64, tau float64) float64 {
+			return p.gradient(trial, tau, gTrial, hTrial)
+		})
 		if alpha < 1e-12 {
 			// No ascent possible: at the optimum up to rounding.
 			step = 0
@@ -835,6 +815,48 @@ func FitNewton(c *datasets.ArenaCounts, s *Settings) (*Fit, error) {
 		}
 	}
 	return p.finish(c, set, theta, tau, it, step), nil
+}
+
+// nextRidge is the next damping of a Hessian that is not numerically
+// negative definite (0, then 1e-8·(mean diagonal + 1), then ×10 each time),
+// or an error once it passes 1e12·(diagonal sum + 1).
+func nextRidge(ridge, diag float64, n int) (float64, error) {
+	switch {
+	case ridge > 1e12*(diag+1) || math.IsNaN(diag):
+		return 0, fmt.Errorf("bt: newton: Hessian not negative definite (diagonal sum %v)", diag)
+	case ridge == 0:
+		return 1e-8 * (diag/float64(n) + 1), nil
+	}
+	return ridge * 10, nil
+}
+
+// backtrack is the Armijo line search of both Newton solvers on the
+// concave objective: from (theta, tau) along the step sv (its last entry
+// moves the tie parameter when it is fitted), it halves α from 1 until
+// f(θ + α·sv) ≥ f(θ) + 1e-4·α·slope, leaving θ + α·sv in trial. eval
+// returns f at (trial, tau), with the derivatives into the caller's
+// buffers. With flat, the full step is taken when the predicted gain is
+// below the objective's rounding (slope ≤ 1e-13·(|f| + 1)), which can no
+// longer tell it from a worse one. α < 1e-12 means no ascent was found.
+func (p *problem) backtrack(theta, trial, sv []float64, tau, obj, slope float64, flat bool, eval func(trial []float64, tau float64) float64) (alpha, newObj, newTau float64) {
+	alpha, newObj, newTau = 1, math.Inf(-1), tau
+	for ; alpha >= 1e-12; alpha /= 2 {
+		for i := range trial {
+			trial[i] = theta[i] + alpha*sv[i]
+		}
+		newTau = tau
+		if p.fitTie {
+			newTau = tau + alpha*sv[p.k]
+		}
+		if p.ties == TiesRaoKupper && p.fitTie && newTau <= 0 {
+			continue // κ must stay above 1
+		}
+		newObj = eval(trial, newTau)
+		if newObj >= obj+1e-4*alpha*slope || (flat && alpha == 1 && slope <= 1e-13*(math.Abs(obj)+1)) {
+			break
+		}
+	}
+	return alpha, newObj, newTau
 }
 
 // endIteration ends iteration it of a solver: the context's error if it is

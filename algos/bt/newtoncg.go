@@ -1,7 +1,6 @@
 package bt
 
 import (
-	"fmt"
 	"math"
 
 	"github.com/alignlab/alignlab/algos/pairloss"
@@ -198,6 +197,24 @@ func (s *cgSystem) solve(x, g []float64, ws [4][]float64) bool {
 	return true // the last iterate: still an ascent direction for the line search
 }
 
+// fullStepPasses reports whether the full step sv from theta passes the
+// line search's Armijo test, from the slope at its end alone (trial is left
+// at θ + sv, the derivatives there in g, h): the objective is concave, so
+// along the step its slope only falls, f(θ+s) − f(θ) ≥ ∇f(θ+s)·s, and an
+// end slope of at least 1e-4·slope passes the test on f that backtrack
+// would make — the step it would take, without the objective's log1p.
+func (p *problem) fullStepPasses(theta, trial, sv []float64, tau, slope float64, g []float64, h *sparseHessian) bool {
+	for i := range trial {
+		trial[i] = theta[i] + sv[i]
+	}
+	p.gradientSparse(trial, tau, g, h, false)
+	end := 0.0
+	for i := range sv {
+		end += sv[i] * g[i]
+	}
+	return end >= 1e-4*slope
+}
+
 // newtonCG is FitNewton with each Newton system solved by conjugate
 // gradients; the line search and stopping rule are FitNewton's.
 func (p *problem) newtonCG(c *datasets.ArenaCounts, set *Settings, theta []float64, tau float64) (*Fit, error) {
@@ -232,66 +249,31 @@ func (p *problem) newtonCG(c *datasets.ArenaCounts, set *Settings, theta []float
 			sys.c = diag / float64(n) / float64(k)
 		}
 		for !sys.solve(sv, g, ws) {
-			if sys.ridge > 1e12*(diag+1) || math.IsNaN(diag) {
-				return nil, fmt.Errorf("bt: newton: Hessian not negative definite (diagonal sum %v)", diag)
-			}
-			if sys.ridge == 0 {
-				sys.ridge = 1e-8 * (diag/float64(n) + 1)
-			} else {
-				sys.ridge *= 10
+			var err error
+			if sys.ridge, err = nextRidge(sys.ridge, diag, n); err != nil {
+				return nil, err
 			}
 		}
 		slope := 0.0
 		for i := range sv {
 			slope += sv[i] * g[i]
 		}
-		alpha := 1.0
-		newObj, newTau := math.Inf(-1), tau
-		if lazy && !p.fitTie {
-			// The objective is concave, so along the step its slope only
-			// falls: f(θ+s) − f(θ) ≥ ∇f(θ+s)·s. A full step whose end slope
-			// passes the Armijo bound 1e-4·slope passes the test on f that
-			// the search below would make, and is the step it would take.
-			for i := range trial {
-				trial[i] = theta[i] + sv[i]
-			}
-			p.gradientSparse(trial, tau, gTrial, hTrial, false)
-			end := 0.0
-			for i := range sv {
-				end += sv[i] * gTrial[i]
-			}
-			if end >= 1e-4*slope {
-				newObj = math.NaN()
-				goto accepted
-			}
+		alpha, newObj, newTau := 1.0, math.NaN(), tau
+		if !(lazy && !p.fitTie && p.fullStepPasses(theta, trial, sv, tau, slope, gTrial, hTrial)) {
 			if math.IsNaN(obj) {
 				obj = p.gradientSparse(theta, tau, g, h, true)
 			}
-		}
-		for ; alpha >= 1e-12; alpha /= 2 {
-			for i := range trial {
-				trial[i] = theta[i] + alpha*sv[i]
-			}
-			newTau = tau
-			if p.fitTie {
-				newTau = tau + alpha*sv[k]
-			}
-			if p.ties == TiesRaoKupper && p.fitTie && newTau <= 0 {
-				continue // κ must stay above 1
-			}
-			newObj = p.gradientSparse(trial, newTau, gTrial, hTrial, true)
-			// Near the maximum the predicted gain falls below the rounding
-			// of the objective, which can no longer tell a full Newton step
-			// from a worse one: take it rather than halve it dozens of times.
-			if newObj >= obj+1e-4*alpha*slope || (alpha == 1 && slope <= 1e-13*(math.Abs(obj)+1)) {
+			// Near the maximum (flat) the rounding of the objective can no
+			// longer tell a full Newton step from a worse one: take it
+			// rather than halve it dozens of times.
+			alpha, newObj, newTau = p.backtrack(theta, trial, sv, tau, obj, slope, true, func(trial []float64, tau float64) float64 {
+				return p.gradientSparse(trial, tau, gTrial, hTrial, true)
+			})
+			if alpha < 1e-12 {
+				step = 0
 				break
 			}
 		}
-		if alpha < 1e-12 {
-			step = 0
-			break
-		}
-	accepted:
 		step = alpha * maxAbs(sv)
 		copy(theta, trial)
 		if p.prior == 0 {
