@@ -65,24 +65,19 @@ func runLM(ctx context.Context, quick bool, seed int64) ([]Claim, []*kernel.Resu
 		return run(id, p)
 	}
 	runs := map[string]*kernel.Result{}
-	order := []struct {
+	type stage struct {
 		name, id string
 		extra    map[string]any
-	}{
+	}
+	order := []stage{
 		{"dpo", lm.IDDPO, map[string]any{lm.ParamLoss: lm.LossDPO}},
 		{"tdpo2", lm.IDTDPO, map[string]any{lm.ParamLoss: lm.LossTDPO2}},
 		{"inpo", lm.IDINPO, map[string]any{fit.ParamSteps: inpoSteps, lm.ParamRounds: inpoRounds}},
 	}
 	if !quick {
 		order = append(order,
-			struct {
-				name, id string
-				extra    map[string]any
-			}{"dpo_flip", lm.IDDPO, map[string]any{lm.ParamLoss: lm.LossDPO, lm.ParamFlip: 0.2}},
-			struct {
-				name, id string
-				extra    map[string]any
-			}{"rdpo_flip", lm.IDDPO, map[string]any{lm.ParamLoss: lm.LossRDPO, lm.ParamFlip: 0.2, lm.ParamEpsilon: 0.2}})
+			stage{"dpo_flip", lm.IDDPO, map[string]any{lm.ParamLoss: lm.LossDPO, lm.ParamFlip: 0.2}},
+			stage{"rdpo_flip", lm.IDDPO, map[string]any{lm.ParamLoss: lm.LossRDPO, lm.ParamFlip: 0.2, lm.ParamEpsilon: 0.2}})
 	}
 	names := []string{"sft"}
 	for _, o := range order {

@@ -37,12 +37,41 @@ type Batch struct {
 // scored samples); without, the row ends at the completion (prompts to
 // continue). It fails when a row does not fit in L.
 func Encode(tok Tokenizer, prompts, completions []string, L int, eos bool) (*Batch, error) {
-	if len(prompts) != len(completions) {
-		return nil, fmt.Errorf("decoder: %d prompts for %d completions", len(prompts), len(completions))
+	seqs, promptLen, err := encodeRows(tok, prompts, completions, eos)
+	if err != nil {
+		return nil, err
 	}
-	B := len(prompts)
-	b := &Batch{B: B, L: L, Inputs: make([]int32, B*L), Targets: make([]int32, B*L), Mask: make([]float32, B*L), Lengths: make([]int32, B), PromptLen: make([]int, B)}
-	pad := int32(tok.PAD())
+	for i, seq := range seqs {
+		if n := len(seq) - 1; n > L {
+			return nil, fmt.Errorf("decoder: row %d (%q + %q) needs %d positions, the batch has %d", i, prompts[i], completions[i], n, L)
+		}
+	}
+	return layout(tok, seqs, promptLen, L), nil
+}
+
+// EncodeWide is Encode in at least L positions, or in the smallest multiple
+// of 8 that fits every row when one does not fit in L (a model with RoPE
+// positions sets no limit: the width is only the batch's shape).
+func EncodeWide(tok Tokenizer, prompts, completions []string, L int, eos bool) (*Batch, error) {
+	seqs, promptLen, err := encodeRows(tok, prompts, completions, eos)
+	if err != nil {
+		return nil, err
+	}
+	for _, seq := range seqs {
+		if n := len(seq) - 1; n > L {
+			L = (n + 7) / 8 * 8
+		}
+	}
+	return layout(tok, seqs, promptLen, L), nil
+}
+
+// encodeRows tokenises every row as [BOS, prompt…, completion…(, EOS)] and
+// returns the prompt lengths (BOS included).
+func encodeRows(tok Tokenizer, prompts, completions []string, eos bool) (seqs [][]int, promptLen []int, err error) {
+	if len(prompts) != len(completions) {
+		return nil, nil, fmt.Errorf("decoder: %d prompts for %d completions", len(prompts), len(completions))
+	}
+	seqs, promptLen = make([][]int, len(prompts)), make([]int, len(prompts))
 	for i := range prompts {
 		p := tok.Encode(prompts[i])
 		c := tok.Encode(completions[i])
@@ -53,11 +82,20 @@ func Encode(tok Tokenizer, prompts, completions []string, L int, eos bool) (*Bat
 		if eos {
 			seq = append(seq, tok.EOS())
 		}
+		seqs[i], promptLen[i] = seq, 1+len(p)
+	}
+	return seqs, promptLen, nil
+}
+
+// layout lays the sequences out as next-token rows of L positions (every
+// row fits).
+func layout(tok Tokenizer, seqs [][]int, promptLen []int, L int) *Batch {
+	B := len(seqs)
+	b := &Batch{B: B, L: L, Inputs: make([]int32, B*L), Targets: make([]int32, B*L), Mask: make([]float32, B*L), Lengths: make([]int32, B), PromptLen: promptLen}
+	pad := int32(tok.PAD())
+	for i, seq := range seqs {
 		// Inputs are seq[:n−1], targets seq[1:].
 		n := len(seq) - 1
-		if n > L {
-			return nil, fmt.Errorf("decoder: row %d (%q + %q) needs %d positions, the batch has %d", i, prompts[i], completions[i], n, L)
-		}
 		row := i * L
 		for t := range L {
 			b.Inputs[row+t], b.Targets[row+t] = pad, pad
@@ -65,14 +103,13 @@ func Encode(tok Tokenizer, prompts, completions []string, L int, eos bool) (*Bat
 		for t := range n {
 			b.Inputs[row+t] = int32(seq[t])
 			b.Targets[row+t] = int32(seq[t+1])
-			if t+1 > len(p) { // target t+1 is a completion token or EOS
+			if t+1 >= promptLen[i] { // target t+1 is a completion token or EOS
 				b.Mask[row+t] = 1
 			}
 		}
 		b.Lengths[i] = int32(n)
-		b.PromptLen[i] = 1 + len(p)
 	}
-	return b, nil
+	return b
 }
 
 // Rows returns the sub-batch of the rows idx, in that order.

@@ -3,7 +3,6 @@ package decoder
 import (
 	"errors"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 
@@ -396,18 +395,4 @@ func (m *Model) Weights() (names []string, values [][]float64) {
 		values = append(values, vars[p])
 	}
 	return names, values
-}
-
-// finite reports whether every weight is finite (a step-boundary check that
-// does not rely on NaN propagating through the graph).
-func (m *Model) finite() bool {
-	_, vals := m.Weights()
-	for _, v := range vals {
-		for _, x := range v {
-			if math.IsNaN(x) || math.IsInf(x, 0) {
-				return false
-			}
-		}
-	}
-	return true
 }

@@ -192,7 +192,7 @@ func runINPO(job *kernel.Job, e *Env, s streams, ref, policy *decoder.Model, cfg
 		if err := Prefer(job.Context(), policy, d, c, s.train, rec, nil); err != nil {
 			return err
 		}
-		if err := ev.record(int((base + int64(cfg.Steps))), ref); err != nil {
+		if err := ev.record(int(base)+cfg.Steps, ref); err != nil {
 			return err
 		}
 	}

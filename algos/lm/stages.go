@@ -145,17 +145,11 @@ func (e *Env) Widen(prompts, completions []string) {
 }
 
 // Encode encodes prompt/completion rows (with EOS) at the env's width, or
-// wider when a row needs it: a sampled completion can re-encode to more
-// tokens than were sampled (invalid UTF-8 from an untrained model becomes
-// U+FFFD), and RoPE positions set no limit.
+// wider when a row needs it (decoder.EncodeWide): a sampled completion can
+// re-encode to more tokens than were sampled (invalid UTF-8 from an
+// untrained model becomes U+FFFD), and RoPE positions set no limit.
 func (e *Env) Encode(prompts, completions []string) (*decoder.Batch, error) {
-	L := e.Config.MaxLen
-	for i := range prompts {
-		if n := 1 + len(e.Tok.Encode(prompts[i])) + len(e.Tok.Encode(completions[i])); n > L {
-			L = (n + 7) / 8 * 8
-		}
-	}
-	return decoder.Encode(e.Tok, prompts, completions, L, true)
+	return decoder.EncodeWide(e.Tok, prompts, completions, e.Config.MaxLen, true)
 }
 
 // SFTBatch encodes demonstrations.

@@ -118,8 +118,9 @@ func (d *PairData) weights(idx []int) []float64 {
 	return w
 }
 
-// margins returns u = (seq − offset) per row, the pair margin h and, for
-// TDPO, the sequential KLs δ [2P] (nil otherwise).
+// margins returns the pair margin h [P] of a step's inputs: with u = log π
+// − offset per row, h = u_w − u_l, minus TDPO's sequential-KL term for the
+// token-level losses.
 func margins(m *decoder.Model, scope *model.Scope, in []*Node, cfg PrefConfig) (h *Node) {
 	inputs, targets, mask, offset := in[0], in[1], in[2], in[3]
 	seq, _ := m.SeqLogProbsGraph(scope, inputs, targets, mask)
@@ -224,34 +225,53 @@ func PairMargins(policy *decoder.Model, d *PairData) ([]float64, error) {
 	return h, nil
 }
 
-// seqLogProbs scores every row of b in chunks of evalBatch rows (one
-// compiled shape: the last chunk is padded by repeating its first row).
-func seqLogProbs(m *decoder.Model, b *decoder.Batch) ([]float64, error) {
-	out := make([]float64, 0, b.B)
+// evalBatch is the number of rows of every evaluation call.
+const evalBatch = 64
+
+// inChunks applies f to the rows of b in chunks of evalBatch rows (one
+// compiled shape: the last chunk is padded by repeating its first row) and
+// returns its per-row results for the real rows, in order.
+func inChunks[T any](b *decoder.Batch, f func(*decoder.Batch) ([]T, error)) ([]T, error) {
+	out := make([]T, 0, b.B)
 	for start := 0; start < b.B; start += evalBatch {
-		idx := chunk(start, b.B)
-		s, err := m.SeqLogProbs(b.Rows(idx))
+		idx := make([]int, evalBatch)
+		for i := range idx {
+			idx[i] = start
+			if start+i < b.B {
+				idx[i] = start + i
+			}
+		}
+		r, err := f(b.Rows(idx))
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, s[:min(evalBatch, b.B-start)]...)
+		out = append(out, r[:min(evalBatch, b.B-start)]...)
 	}
 	return out, nil
+}
+
+// seqLogProbs scores every row of b: log π(y | x).
+func seqLogProbs(m *decoder.Model, b *decoder.Batch) ([]float64, error) {
+	return inChunks(b, m.SeqLogProbs)
+}
+
+// rewards scores every row of b with m's reward head.
+func rewards(m *decoder.Model, b *decoder.Batch) ([]float64, error) {
+	return inChunks(b, m.Rewards)
 }
 
 // refLogSoftmax returns π's log-softmax at every position of every row of
 // b, [B][L·V] float32 (TDPO's reference distributions).
 func refLogSoftmax(m *decoder.Model, b *decoder.Batch) ([][]float32, error) {
-	out := make([][]float32, 0, b.B)
-	for start := 0; start < b.B; start += evalBatch {
-		idx := chunk(start, b.B)
-		lg, err := m.Logits(b.Rows(idx))
+	return inChunks(b, func(c *decoder.Batch) ([][]float32, error) {
+		lg, err := m.Logits(c)
 		if err != nil {
 			return nil, err
 		}
-		for i := range min(evalBatch, b.B-start) {
-			row := make([]float32, 0, b.L*m.Config.Vocab)
-			for _, z := range lg[i] {
+		out := make([][]float32, len(lg))
+		for i, rowLogits := range lg {
+			row := make([]float32, 0, c.L*m.Config.Vocab)
+			for _, z := range rowLogits {
 				mx := math.Inf(-1)
 				for _, v := range z {
 					mx = math.Max(mx, v)
@@ -265,25 +285,10 @@ func refLogSoftmax(m *decoder.Model, b *decoder.Batch) ([][]float32, error) {
 					row = append(row, float32(v-ls))
 				}
 			}
-			out = append(out, row)
+			out[i] = row
 		}
-	}
-	return out, nil
-}
-
-// evalBatch is the number of rows of every evaluation call.
-const evalBatch = 64
-
-func chunk(start, n int) []int {
-	idx := make([]int, evalBatch)
-	for i := range idx {
-		if start+i < n {
-			idx[i] = start + i
-		} else {
-			idx[i] = start
-		}
-	}
-	return idx
+		return out, nil
+	})
 }
 
 // SFT fine-tunes m on the (prompt, completion) rows of b by the mean
@@ -325,18 +330,4 @@ func Reward(ctx context.Context, m *decoder.Model, d *PairData, cfg fit.Config, 
 		return []any{tensors.FromFlatDataAndDimensions(b.Inputs, b.B, b.L), tensors.FromFlatDataAndDimensions(b.Lengths, b.B), tensors.FromFlatDataAndDimensions(d.weights(idx), len(idx))}
 	}
 	return train(ctx, m, cfg, d.P, inputs, lossFn, "loss", r, rec, eval)
-}
-
-// rewards scores every row of b with m's reward head.
-func rewards(m *decoder.Model, b *decoder.Batch) ([]float64, error) {
-	out := make([]float64, 0, b.B)
-	for start := 0; start < b.B; start += evalBatch {
-		idx := chunk(start, b.B)
-		s, err := m.Rewards(b.Rows(idx))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s[:min(evalBatch, b.B-start)]...)
-	}
-	return out, nil
 }
