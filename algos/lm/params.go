@@ -188,6 +188,18 @@ func fileExists(path string) bool {
 	return err == nil && !st.IsDir()
 }
 
+// withReference starts a run that trains against the SFT model: its
+// streams, its env and the reference (see reference).
+func withReference(job *kernel.Job) (streams, *Env, *decoder.Model, error) {
+	s := newStreams(job)
+	e, err := setup(job, s)
+	if err != nil {
+		return s, nil, nil, err
+	}
+	ref, err := reference(job, e, s)
+	return s, e, ref, err
+}
+
 // sftCache keeps the SFT models trained inside this process, by everything
 // that determines them, so that a notebook comparing five losses trains
 // the reference once.

@@ -94,12 +94,7 @@ gains (0.820 ± 0.002, KL ≈ 1.1).`
 }
 
 func (p prefPlugin) Run(job *kernel.Job) error {
-	s := newStreams(job)
-	e, err := setup(job, s)
-	if err != nil {
-		return err
-	}
-	ref, err := reference(job, e, s)
+	s, e, ref, err := withReference(job)
 	if err != nil {
 		return err
 	}

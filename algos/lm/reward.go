@@ -38,12 +38,7 @@ held-out responses.`,
 }
 
 func (rewardPlugin) Run(job *kernel.Job) error {
-	s := newStreams(job)
-	e, err := setup(job, s)
-	if err != nil {
-		return err
-	}
-	ref, err := reference(job, e, s)
+	s, e, ref, err := withReference(job)
 	if err != nil {
 		return err
 	}
@@ -72,26 +67,27 @@ func (rewardPlugin) Run(job *kernel.Job) error {
 	if err != nil {
 		return err
 	}
-	acc := func(d *PairData, p *datasets.TextPairs) (float64, error) {
-		r, err := rewards(m, d.Rows)
-		if err != nil {
-			return 0, err
-		}
+	// acc is the pairwise accuracy of the current rewards r of d's rows.
+	acc := func(d *PairData, p *datasets.TextPairs, r []float64) float64 {
 		h := make([]float64, d.P)
 		for i := range h {
 			h[i] = r[i] - r[d.P+i]
 		}
-		return cleanAccuracy(p, h), nil
+		return cleanAccuracy(p, h)
 	}
+	// The loop evaluates after its last step too: the finals are the last
+	// evaluation's, and rTest the held-out rewards of the trained model.
+	var a, b float64
+	var rTest []float64
 	eval := func(step int) error {
-		a, err := acc(d, pairs)
+		rTrain, err := rewards(m, d.Rows)
 		if err != nil {
 			return err
 		}
-		b, err := acc(dt, test)
-		if err != nil {
+		if rTest, err = rewards(m, dt.Rows); err != nil {
 			return err
 		}
+		a, b = acc(d, pairs, rTrain), acc(dt, test, rTest)
 		if err := job.Record(int64(step), MetricPairAccuracy, a); err != nil {
 			return err
 		}
@@ -105,24 +101,12 @@ func (rewardPlugin) Run(job *kernel.Job) error {
 	if err := Reward(job.Context(), m, d, cfg, s.train, job.Record, eval); err != nil {
 		return err
 	}
-	a, err := acc(d, pairs)
-	if err != nil {
-		return err
-	}
-	b, err := acc(dt, test)
-	if err != nil {
-		return err
-	}
 	job.SetFinal(MetricPairAccuracy, a)
 	job.SetFinal(MetricPairAccuracy+"_test", b)
 	// Correlation of r with the verifier's score on the held-out responses.
-	r, err := rewards(m, dt.Rows)
-	if err != nil {
-		return err
-	}
 	var xs, ys []float64
 	for i, p := range test.Pairs {
-		xs = append(xs, r[i], r[dt.P+i])
+		xs = append(xs, rTest[i], rTest[dt.P+i])
 		ys = append(ys, e.Task.Score(p.Prompt, p.Chosen), e.Task.Score(p.Prompt, p.Rejected))
 	}
 	job.SetFinal("score_corr", corr(xs, ys))
