@@ -39,6 +39,15 @@ type Info struct {
 	// Doc is the longer text of `alignlab describe`: the loss formula, what
 	// the plugin reports, and what it does without --data.
 	Doc string
+	// Model says what a run saves (Job.SetModel; `run --out DIR` writes
+	// DIR/model) and what `alignlab score` and `alignlab sample` do with it;
+	// empty for a plugin that trains nothing it could hand back (a
+	// comparison, a sweep). A plugin with a Model must be a ModelLoader.
+	Model string
+	// Init says what starting from a saved model (Options.Init, `run
+	// --model DIR`) means, e.g. "the ratings are the starting strengths";
+	// empty when the plugin cannot.
+	Init string
 }
 
 // Plugin is an algorithm the lab can run. Run is called by kernel.Run with
@@ -98,6 +107,9 @@ func Register(p Plugin) {
 	info := p.Info()
 	if !validID.MatchString(info.ID) {
 		panic(fmt.Sprintf("kernel: Register: plugin ID %q is not lowercase and dot-namespaced", info.ID))
+	}
+	if _, ok := p.(ModelLoader); info.Model != "" && !ok {
+		panic(fmt.Sprintf("kernel: Register %s: Info.Model is set but the plugin is no ModelLoader", info.ID))
 	}
 	seen := map[string]bool{}
 	for _, prm := range allParams(&info) {
@@ -165,6 +177,9 @@ type Options struct {
 	// Without data, plugins use their documented default (a generator or an
 	// embedded sample).
 	Data []string
+	// Init, if set, is a saved model's directory the run starts from
+	// (Job.InitModel); only plugins whose Info.Init is set accept one.
+	Init string
 	// Observer, if set, receives every progress event, in order, from the
 	// goroutine running the plugin. It must be quick.
 	Observer func(Event)
@@ -192,6 +207,18 @@ func Describe(id string) (string, error) {
 		b.WriteString("\n")
 		b.WriteString(strings.TrimRight(info.Doc, "\n"))
 		b.WriteString("\n")
+	}
+	if info.Model != "" {
+		b.WriteString("\nModel (run --out DIR writes DIR/model; alignlab score / sample --model DIR use it):\n")
+		for _, line := range strings.Split(strings.TrimRight(info.Model, "\n"), "\n") {
+			fmt.Fprintf(&b, "  %s\n", line)
+		}
+	}
+	if info.Init != "" {
+		b.WriteString("\nStarting from a saved model (run --model DIR):\n")
+		for _, line := range strings.Split(strings.TrimRight(info.Init, "\n"), "\n") {
+			fmt.Fprintf(&b, "  %s\n", line)
+		}
 	}
 	b.WriteString("\nParams:\n")
 	for _, prm := range allParams(&info) {

@@ -25,6 +25,9 @@ type Result struct {
 	Charts     []Chart            `json:"charts,omitempty"`
 	Notes      []string           `json:"notes,omitempty"`
 	Timing     *Timing            `json:"timing,omitempty"`
+	// Model is what the run trained, if its plugin saves one (Info.Model);
+	// SaveModel writes it, it is not part of the JSON.
+	Model Model `json:"-"`
 }
 
 // Timing holds the fields that legitimately differ between identical runs.
@@ -40,6 +43,10 @@ type Provenance struct {
 	GoVersion     string            `json:"go_version"`
 	Deps          map[string]string `json:"deps,omitempty"` // module path → version, for gomlx, compute, gonum
 	Data          []DataHash        `json:"data,omitempty"`
+	// Init is the saved model the run started from (run --model DIR).
+	Init *ModelRef `json:"init,omitempty"`
+	// Model is the saved model a score or sample used.
+	Model *ModelRef `json:"model,omitempty"`
 }
 
 // DataHash identifies one input file.

@@ -137,6 +137,7 @@ type Job struct {
 	total    int64
 	last     map[string]Point
 	diverged error
+	init     Model
 }
 
 // NewJob returns a job for a plugin run outside kernel.Run (in tests of a
@@ -307,14 +308,24 @@ func Run(ctx context.Context, id string, opts Options) (*Result, error) {
 		}
 		hashes = append(hashes, h)
 	}
+	var init *Loaded
+	if opts.Init != "" {
+		if init, err = initFor(&info, opts.Init, Backend()); err != nil {
+			return nil, err
+		}
+	}
 	job := NewJob(ctx, info.ID, params, opts.Data)
+	if init != nil {
+		job.init = init.Model
+		job.Result.Provenance.Init = init.ref()
+	}
 	if info.ID != id {
 		job.Note("%s is a deprecated ID of %s; use %s", id, info.ID, info.ID)
 	}
 	job.observer = opts.Observer
 	job.Result.Provenance.Data = hashes
 	start := time.Now()
-	err = runProtected(p, job)
+	err = protect(job, func() error { return p.Run(job) })
 	if err == nil && job.diverged != nil {
 		err = job.diverged
 	}
@@ -355,13 +366,14 @@ func Run(ctx context.Context, id string, opts Options) (*Result, error) {
 	return job.Result, nil
 }
 
-func runProtected(p Plugin, job *Job) (err error) {
+// protect calls fn, turning a panic into a *PanicError.
+func protect(job *Job, fn func() error) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &PanicError{Plugin: job.Result.Plugin, Value: r, Stack: string(debug.Stack())}
 		}
 	}()
-	return p.Run(job)
+	return fn()
 }
 
 // hashFile checks that path is a readable regular file and hashes it.
