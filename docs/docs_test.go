@@ -97,8 +97,8 @@ func TestWritingAPlugin(t *testing.T) {
 			t.Fatalf("the guide's files are in %s and %s, want one package", pkgDir, dir)
 		}
 	}
-	if _, ok := files[pkgDir+"/coin.go"]; !ok || len(files) != 2 {
-		t.Fatalf("want the plugin and its test, got %v", keys(files))
+	if _, ok := files[pkgDir+"/coin.go"]; !ok || len(files) != 3 {
+		t.Fatalf("want the plugin, its model and its test, got %v", keys(files))
 	}
 
 	root, err := filepath.Abs("..")

@@ -2,8 +2,10 @@ package kernel
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"regexp"
 	"sort"
@@ -114,6 +116,34 @@ func (t *Table) Add(cells ...any) {
 		}
 	}
 	t.Rows = append(t.Rows, row)
+}
+
+// WriteCSV writes the table as CSV: a header of the column names, then a
+// line a row; floats in the shortest form that reads back exactly, a nil
+// cell (a quantity that does not exist) as an empty field.
+func (t *Table) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(t.Columns); err != nil {
+		return err
+	}
+	rec := make([]string, len(t.Columns))
+	for _, row := range t.Rows {
+		for i, c := range row {
+			switch x := c.(type) {
+			case nil:
+				rec[i] = ""
+			case float64:
+				rec[i] = strconv.FormatFloat(x, 'g', -1, 64)
+			default:
+				rec[i] = fmt.Sprint(x)
+			}
+		}
+		if err := cw.Write(rec); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
 }
 
 // Col returns the index of column name, or -1.

@@ -45,6 +45,10 @@ Usage:
   alignlab list                      one line per plugin: ID<TAB>summary
   alignlab describe ID               params (type, default, range), paper, data formats
   alignlab run ID [flags]            run a plugin
+  alignlab score ID --model DIR --data FILE
+                                     measure a saved model on new data, without training
+  alignlab sample ID --model DIR [--x FILE] [--n N]
+                                     draw from a saved model (e.g. sb.light's y | x)
   alignlab study ID [flags]          run a plugin over a grid of params × seeds (resumable;
                                      parallel, sharded or on Slurm): "alignlab study --help"
   alignlab study merge DIR           assemble a study from its shards' cells
@@ -57,7 +61,8 @@ Run flags (before or after ID):
   --set key=value   set a param (repeatable); see "alignlab describe ID"
   --data PATH       input file (repeatable); without it the plugin uses its default data
   --seed N          the seed of every random draw (same as --set seed=N)
-  --out DIR         write DIR/result.json and DIR/report.html
+  --model DIR       start from a saved model (DIR is an earlier run's OUT/model)
+  --out DIR         write DIR/result.json and DIR/report.html, and DIR/model when the plugin trains one
   --json            print the result as JSON on stdout (progress and notes go to stderr)
 
 Environment:
@@ -122,6 +127,10 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) (c
 		return describeCmd(rest, stdout, stderr)
 	case "run":
 		return runCmd(ctx, rest, stdout, stderr)
+	case "score":
+		return scoreCmd(ctx, rest, stdout, stderr)
+	case "sample":
+		return sampleCmd(ctx, rest, stdout, stderr)
 	case "kernel":
 		return kernelCmd(rest, stdout, stderr)
 	case "replicate":
@@ -131,7 +140,7 @@ func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) (c
 	case "version", "-version", "--version":
 		return versionCmd(rest, stdout, stderr)
 	default:
-		return usagef(stderr, "unknown command %q (want list, describe, run, study, replicate, kernel, version or help)", cmd)
+		return usagef(stderr, "unknown command %q (want list, describe, run, score, sample, study, replicate, kernel, version or help)", cmd)
 	}
 }
 
@@ -216,6 +225,7 @@ func reportError(stderr io.Writer, err error) int {
 		perr    *kernel.ParamError
 		uerr    *kernel.DataUsageError
 		derr    *datasets.Error
+		merr    *kernel.ModelUsageError
 		panicE  *kernel.PanicError
 	)
 	switch {
@@ -231,6 +241,8 @@ func reportError(stderr io.Writer, err error) int {
 		return usagef(stderr, "%s", uerr.Error())
 	case errors.As(err, &derr):
 		return usagef(stderr, "%s", derr.Error())
+	case errors.As(err, &merr):
+		return usagef(stderr, "%s", merr.Error())
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(stderr, "alignlab: interrupted")
 		return exitInterrupted

@@ -217,7 +217,7 @@ func TestRunOut(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errs)
 	}
-	want := fmt.Sprintf("alignlab: wrote %s and %s\n", filepath.Join(dir, "result.json"), filepath.Join(dir, "report.html"))
+	want := fmt.Sprintf("alignlab: wrote %s, %s\n", filepath.Join(dir, "report.html"), filepath.Join(dir, "result.json"))
 	if !strings.HasSuffix(errs, want) {
 		t.Errorf("stderr %q, want it to end with %q", errs, want)
 	}

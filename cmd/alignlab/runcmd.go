@@ -17,31 +17,42 @@ import (
 	"github.com/alignlab/alignlab/kernel/report"
 )
 
-const runUsageText = `Usage: alignlab run ID [--set key=value]... [--data PATH]... [--seed N] [--out DIR] [--json]
+const runUsageText = `Usage: alignlab run ID [--set key=value]... [--data PATH]... [--seed N] [--model DIR] [--out DIR] [--json]
 
 Flags may come before or after ID; "--flag value" and "--flag=value" both work.
   --set key=value   set a param (repeatable, each key once); see "alignlab describe ID"
   --data PATH       input file (repeatable)
   --seed N          the seed of every random draw (same as --set seed=N)
-  --out DIR         write DIR/result.json and DIR/report.html (DIR is created if needed)
+  --model DIR       start from the model saved in DIR (by an earlier run's --out: DIR is OUT/model);
+                    "alignlab describe ID" says what starting from one means for ID
+  --out DIR         write DIR/result.json and DIR/report.html (DIR is created if needed), and
+                    DIR/model (the trained model and its manifest.json) when ID trains one
   --json            print the result as JSON on stdout; progress and notes go to stderr
 `
 
 // runArgs are the parsed arguments of "alignlab run".
 type runArgs struct {
+	verb   string // run, score or sample
 	id     string
 	params map[string]any
 	data   []string
 	out    string
 	json   bool
+	model  string // --model DIR
+	n      int    // sample's --n
 }
 
 var errHelp = errors.New("help requested")
 
 // parseRunArgs reads the run command line. Flags and the ID may come in any
 // order, since "run ID --set a=1" is how people type it after a first try.
-func parseRunArgs(args []string) (*runArgs, error) {
-	ra := &runArgs{params: map[string]any{}}
+func parseRunArgs(args []string) (*runArgs, error) { return parseArgs("run", args) }
+
+// parseArgs reads the command line of run, score or sample: the same flags,
+// with --model, and sample's --n and --x (another name for --data).
+func parseArgs(verb string, args []string) (*runArgs, error) {
+	ra := &runArgs{verb: verb, params: map[string]any{}}
+	nSet := false
 	seed := ""
 	var err error
 	s := &flagScanner{args: args}
@@ -72,7 +83,30 @@ func parseRunArgs(args []string) (*runArgs, error) {
 				return nil, fmt.Errorf("--set %s given twice", key)
 			}
 			ra.params[key] = v
-		case "data":
+		case "model":
+			if ra.model != "" {
+				return nil, errors.New("--model given twice")
+			}
+			if ra.model, err = s.needNonEmpty("a saved model's directory"); err != nil {
+				return nil, err
+			}
+		case "n":
+			if verb != "sample" {
+				return nil, s.unknown(verb, flagsOf(verb))
+			}
+			value, err := s.needValue()
+			if err != nil {
+				return nil, err
+			}
+			n, err := strconv.Atoi(value)
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("--n %q: want a whole number of samples, at least 1", value)
+			}
+			ra.n, nSet = n, true
+		case "data", "x":
+			if s.name == "x" && verb != "sample" {
+				return nil, s.unknown(verb, flagsOf(verb))
+			}
 			path, err := s.needNonEmpty("a file path")
 			if err != nil {
 				return nil, err
@@ -92,11 +126,20 @@ func parseRunArgs(args []string) (*runArgs, error) {
 				return nil, err
 			}
 		default:
-			return nil, s.unknown("run", "--set, --data, --seed, --out or --json")
+			return nil, s.unknown(verb, flagsOf(verb))
 		}
 	}
 	if ra.id == "" {
-		return nil, errors.New("run wants a plugin ID (see alignlab list)")
+		return nil, fmt.Errorf("%s wants a plugin ID (see alignlab list)", verb)
+	}
+	if verb != "run" && ra.model == "" {
+		return nil, fmt.Errorf("%s wants --model DIR, a model saved by run --out (DIR is OUT/model)", verb)
+	}
+	if verb == "score" && len(ra.data) == 0 {
+		return nil, errors.New("score wants --data FILE: the data to score")
+	}
+	if verb == "sample" && !nSet {
+		ra.n = defaultSamples
 	}
 	if seed != "" {
 		if _, dup := ra.params[kernel.ParamSeed]; dup {
@@ -107,9 +150,22 @@ func parseRunArgs(args []string) (*runArgs, error) {
 	return ra, nil
 }
 
+// defaultSamples is sample's --n when not given.
+const defaultSamples = 100
+
+func flagsOf(verb string) string {
+	switch verb {
+	case "sample":
+		return "--model, --x (or --data), --n, --set, --seed, --out or --json"
+	case "score":
+		return "--model, --data, --set, --seed, --out or --json"
+	}
+	return "--set, --data, --seed, --model, --out or --json"
+}
+
 func (ra *runArgs) setID(id string) error {
 	if ra.id != "" {
-		return fmt.Errorf("run takes one plugin ID, got %q and %q", ra.id, id)
+		return fmt.Errorf("%s takes one plugin ID, got %q and %q", ra.verb, ra.id, id)
 	}
 	ra.id = id
 	return nil
@@ -129,16 +185,23 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return usagef(stderr, "--out %s: not a directory", ra.out)
 	}
 	prog := newProgress(stderr, ra.id, ra.json)
-	res, err := kernel.Run(ctx, ra.id, kernel.Options{Params: ra.params, Data: ra.data, Observer: prog.observe})
+	res, err := kernel.Run(ctx, ra.id, kernel.Options{Params: ra.params, Data: ra.data, Init: ra.model, Observer: prog.observe})
 	prog.finish()
+	return finishCmd(ctx, ra, res, err, stdout, stderr)
+}
+
+// finishCmd writes what run, score and sample produced: --out files, the
+// JSON or the summary.
+func finishCmd(ctx context.Context, ra *runArgs, res *kernel.Result, err error, stdout, stderr io.Writer) int {
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err() // interrupted after the plugin finished: write nothing
 	}
 	if err != nil {
 		return reportError(stderr, err)
 	}
+	var wrote []string
 	if ra.out != "" {
-		if err := writeOut(ra.out, res); err != nil {
+		if wrote, err = writeOut(ra.out, res, ra.verb != "run"); err != nil {
 			fmt.Fprintf(stderr, "alignlab: %s\n", oneLine(err.Error()))
 			return exitFailure
 		}
@@ -153,32 +216,78 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else {
 		writeSummary(stdout, res)
 	}
-	if ra.out != "" {
-		fmt.Fprintf(stderr, "alignlab: wrote %s and %s\n",
-			filepath.Join(ra.out, "result.json"), filepath.Join(ra.out, "report.html"))
+	if len(wrote) > 0 {
+		fmt.Fprintf(stderr, "alignlab: wrote %s\n", strings.Join(wrote, ", "))
 	}
 	return exitOK
 }
 
-// writeOut writes dir/result.json and dir/report.html. Both are rendered
-// before anything is written, and each lands by rename, so a reader never
-// sees a partial file and a failed render leaves the directory as it was.
-func writeOut(dir string, res *kernel.Result) error {
+// writeOut writes dir/result.json and dir/report.html, dir/model when the
+// run trained a model, and with tables (score, sample) every table as
+// dir/NAME.csv. The files are rendered before anything is written, and
+// each lands by rename, so a reader never sees a partial file and a failed
+// render leaves the directory as it was. It returns the paths written.
+func writeOut(dir string, res *kernel.Result, tables bool) ([]string, error) {
 	js, err := res.JSON()
 	if err != nil {
-		return fmt.Errorf("encoding result: %w", err)
+		return nil, fmt.Errorf("encoding result: %w", err)
 	}
 	html, err := report.HTML(res)
 	if err != nil {
-		return fmt.Errorf("rendering report: %w", err)
+		return nil, fmt.Errorf("rendering report: %w", err)
+	}
+	files := map[string][]byte{"result.json": js, "report.html": html}
+	if tables {
+		for _, name := range res.TableNames() {
+			var b strings.Builder
+			if err := res.Tables[name].WriteCSV(&b); err != nil {
+				return nil, fmt.Errorf("table %s: %w", name, err)
+			}
+			files[name+".csv"] = []byte(b.String())
+		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var wrote []string
+	for _, name := range sortedKeys(files) {
+		path := filepath.Join(dir, name)
+		if err := writeFileAtomic(path, files[name]); err != nil {
+			return wrote, err
+		}
+		wrote = append(wrote, path)
+	}
+	if res.Model != nil {
+		path := filepath.Join(dir, "model")
+		if err := saveModelAtomic(res, path); err != nil {
+			return wrote, err
+		}
+		wrote = append(wrote, path+"/")
+	}
+	return wrote, nil
+}
+
+// saveModelAtomic saves res's model into a fresh directory beside path and
+// renames it over path, so that a model directory is never half old, half new.
+func saveModelAtomic(res *kernel.Result, path string) error {
+	tmp, err := os.MkdirTemp(filepath.Dir(path), ".model.*.tmp")
+	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "result.json"), js); err != nil {
+	defer os.RemoveAll(tmp)
+	if err := kernel.SaveModel(res, tmp); err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, "report.html"), html)
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(path); err != nil {
+		return fmt.Errorf("replacing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
 }
 
 func writeFileAtomic(path string, data []byte) error {
