@@ -258,13 +258,13 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"frob"}, `unknown command "frob" (want list, describe, run, study, replicate, kernel, version or help)`},
+		{[]string{"frob"}, `unknown command "frob" (want list, describe, run, score, sample, study, replicate, kernel, version or help)`},
 		{[]string{"run", "nope.x"}, `unknown plugin "nope.x" (known: `},
 		{[]string{"describe", "nope.x"}, `unknown plugin "nope.x" (known: `},
 		{[]string{"describe"}, `describe wants one plugin ID (see alignlab list)`},
 		{[]string{"run"}, `run wants a plugin ID (see alignlab list)`},
 		{[]string{"run", "test.toy", "test.toy"}, `run takes one plugin ID, got "test.toy" and "test.toy"`},
-		{[]string{"run", "test.toy", "--frob"}, `unknown flag --frob for run (want --set, --data, --seed, --out or --json)`},
+		{[]string{"run", "test.toy", "--frob"}, `unknown flag --frob for run (want --set, --data, --seed, --model, --out or --json)`},
 		{[]string{"run", "test.toy", "--out"}, `flag --out needs a value`},
 		{[]string{"run", "test.toy", "--set", "bogus=1"}, `test.toy: unknown param "bogus" (known: mode, rate, seed, steps)`},
 		{[]string{"run", "test.toy", "--set", "rate=0"}, `test.toy: param rate: got "0", want float (0, 1]`},

@@ -83,4 +83,3 @@ func canonicalID(id string) (string, bool) {
 	}
 	return id, false
 }
-
