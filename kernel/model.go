@@ -99,7 +99,12 @@ type ModelUsageError struct {
 	Msg    string
 }
 
-func (e *ModelUsageError) Error() string { return e.Plugin + ": " + e.Msg }
+func (e *ModelUsageError) Error() string {
+	if e.Plugin == "" {
+		return e.Msg
+	}
+	return e.Plugin + ": " + e.Msg
+}
 
 // SetModel hands back the model the run trained (see Model).
 func (j *Job) SetModel(m Model) { j.Result.Model = m }
@@ -143,19 +148,19 @@ func ReadManifest(dir string) (*Manifest, string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, "", fmt.Errorf("%s is not a saved model: no %s (a run saves one with --out DIR, into DIR/model)", dir, ManifestFile)
+			return nil, "", &ModelUsageError{Msg: fmt.Sprintf("%s is not a saved model: no %s (a run saves one with --out DIR, into DIR/model)", dir, ManifestFile)}
 		}
 		return nil, "", fmt.Errorf("model %s: %w", dir, err)
 	}
 	man := &Manifest{}
 	if err := json.Unmarshal(b, man); err != nil {
-		return nil, "", fmt.Errorf("%s: %w", path, err)
+		return nil, "", &ModelUsageError{Msg: fmt.Sprintf("%s: %v", path, err)}
 	}
 	if man.Format != ModelFormat {
-		return nil, "", fmt.Errorf("%s: format %q, want %q", path, man.Format, ModelFormat)
+		return nil, "", &ModelUsageError{Msg: fmt.Sprintf("%s: format %q, want %q", path, man.Format, ModelFormat)}
 	}
 	if man.Plugin == "" {
-		return nil, "", fmt.Errorf("%s: no plugin", path)
+		return nil, "", &ModelUsageError{Msg: path + ": no plugin"}
 	}
 	h := sha256.Sum256(b)
 	return man, hex.EncodeToString(h[:]), nil
@@ -305,6 +310,9 @@ func (l *Loaded) use(ctx context.Context, opts Options, fn func(*Job) error) (*R
 	}
 	if err != nil {
 		return nil, err
+	}
+	if len(opts.Data) > 0 {
+		dropGenerators(&info, job)
 	}
 	job.Result.Timing = &Timing{Started: start.UTC().Format(time.RFC3339), WallSeconds: time.Since(start).Seconds()}
 	return job.Result, nil

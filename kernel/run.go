@@ -341,29 +341,34 @@ func Run(ctx context.Context, id string, opts Options) (*Result, error) {
 		}
 	}
 	if len(opts.Data) > 0 {
-		// Record the params that took effect: generator params shaped data
-		// the run did not use.
-		kept := make(Params, len(job.Result.Params))
-		var dropped []string
-		gen := map[string]bool{}
-		for _, p := range info.Params {
-			gen[p.Key] = p.Generator
-		}
-		for k, v := range job.Result.Params {
-			if gen[k] {
-				dropped = append(dropped, k)
-				continue
-			}
-			kept[k] = v
-		}
-		if len(dropped) > 0 {
-			sort.Strings(dropped)
-			job.Result.Params = kept
-			job.Note("with --data, the generator params %s did not apply and are left out of the params", strings.Join(dropped, ", "))
-		}
+		dropGenerators(&info, job)
 	}
 	job.Result.Timing = &Timing{Started: start.UTC().Format(time.RFC3339), WallSeconds: time.Since(start).Seconds()}
 	return job.Result, nil
+}
+
+// dropGenerators leaves out of the result's params those that only shape
+// generated data, with a note, so that the record of a job on files says
+// what took effect.
+func dropGenerators(info *Info, job *Job) {
+	kept := make(Params, len(job.Result.Params))
+	var dropped []string
+	gen := map[string]bool{}
+	for _, p := range info.Params {
+		gen[p.Key] = p.Generator
+	}
+	for k, v := range job.Result.Params {
+		if gen[k] {
+			dropped = append(dropped, k)
+			continue
+		}
+		kept[k] = v
+	}
+	if len(dropped) > 0 {
+		sort.Strings(dropped)
+		job.Result.Params = kept
+		job.Note("with --data, the generator params %s did not apply and are left out of the params", strings.Join(dropped, ", "))
+	}
 }
 
 // protect calls fn, turning a panic into a *PanicError.

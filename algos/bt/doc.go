@@ -168,4 +168,25 @@
 // A leaderboard is read from battles, a result JSON, or a plain model,score
 // table (CSV with a model and a score/rating/elo column, or JSON), detected
 // from the file's content.
+//
+// # Saved models
+//
+// The three training plugins hand back what they fit (kernel.Job.SetModel;
+// `alignlab run --out DIR` writes DIR/model): bt.ratings a RatingsModel
+// (θ per model, the tie model and parameter, the Elo anchor),
+// bt.reward a TrainedReward (the network's layers under the variable
+// paths of its GoMLX store, and the input it reads), bt.plackett_luce a
+// PLItemsModel (θ per item) or a PROPolicy (θ per feature), whichever its
+// data trained. The arrays are a GoMLX checkpoint (package artifact); the
+// names, dimensions and architecture are ModelFile beside them, read back
+// by each plugin's LoadModel. Without training, Score measures a model on
+// new files in the formats run reads, and on the training file gives the
+// run's own numbers (bt.ratings: log_loss = −log_likelihood / battle
+// weight; bt.reward and PRO with holdout=0: the train_ metrics;
+// Plackett–Luce items: log_likelihood); the Plackett–Luce models also
+// Sample rankings (Gumbel-max) or candidates (from π_θ). A run given a
+// saved model (`run --model DIR`) starts from it: ratings and item
+// strengths matched by name, from their own optimum ending after one
+// iteration; reward networks and PRO policies of the same shape, the
+// optimizer fresh.
 package bt

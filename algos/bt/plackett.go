@@ -213,32 +213,38 @@ func plStageSums(l, rest []int, gamma []float64, buf []float64) []float64 {
 func PLLogLikelihood(r *datasets.Rankings, theta []float64) float64 {
 	ll := 0.0
 	for n, l := range r.Lists {
-		// log Σ_{C_j} e^θ from the end, with a running max for stability,
-		// starting from the unranked offered items (in every C_j).
-		m := math.Inf(-1)
-		sum := 0.0 // Σ e^{θ − m}
-		add := func(th float64) {
-			if th > m {
-				sum = sum*math.Exp(m-th) + 1
-				m = th
-			} else {
-				sum += math.Exp(th - m)
-			}
-		}
-		rest := r.Unranked(n)
-		for _, i := range rest {
-			add(theta[i])
-		}
-		lse := make([]float64, len(l))
-		for j := len(l) - 1; j >= 0; j-- {
-			add(theta[l[j]])
-			lse[j] = m + math.Log(sum)
-		}
-		for j := range plStages(l, rest) {
-			ll += theta[l[j]] - lse[j]
-		}
+		plStageTerms(theta, l, r.Unranked(n), func(term float64) { ll += term })
 	}
 	return ll
+}
+
+// plStageTerms calls add with the log-likelihood term of every stage j of
+// ranking l with unranked offered items rest, in order:
+// θ_{l[j]} − log Σ_{m ∈ C_j} e^{θ_m}.
+func plStageTerms(theta []float64, l, rest []int, add func(term float64)) {
+	// log Σ_{C_j} e^θ from the end, with a running max for stability,
+	// starting from the unranked offered items (in every C_j).
+	m := math.Inf(-1)
+	sum := 0.0 // Σ e^{θ − m}
+	push := func(th float64) {
+		if th > m {
+			sum = sum*math.Exp(m-th) + 1
+			m = th
+		} else {
+			sum += math.Exp(th - m)
+		}
+	}
+	for _, i := range rest {
+		push(theta[i])
+	}
+	lse := make([]float64, len(l))
+	for j := len(l) - 1; j >= 0; j-- {
+		push(theta[l[j]])
+		lse[j] = m + math.Log(sum)
+	}
+	for j := range plStages(l, rest) {
+		add(theta[l[j]] - lse[j])
+	}
 }
 
 // BreakRankings turns rankings of items into pairwise battles by full rank

@@ -199,6 +199,32 @@ draws lists of φ ~ N(0, I_dim) ranked by a noisy reward model r* + reward_noise
 With --data the file's kind decides and result.provenance.data records each file's shape:
 kind, rankings, items and top_k_rankings (items), or kind, lists, dim and rewards
 (candidates).`,
+		Model: `what the run trained, by its data: on rankings of items the Plackett–Luce
+log-strengths (array theta, mean 0; model.json names the items), on ranked candidates the
+PRO policy's θ (array pro/theta [dim, 1], its GoMLX variable path; model.json gives dim).
+Item ratings — score --data FILE…: rankings of items (offered sets as run reads them);
+rankings offering an item the ratings do not know are skipped and counted (a note names a
+few). Table scores: ranking (position, file after file), length, offered, first,
+favourite (the offered item of highest θ), log_likelihood (the ranking's Plackett–Luce
+log-likelihood, top-k with offered), top1 (1 when first is the favourite, shared on ties).
+Finals: log_likelihood (the sum: the run's log_likelihood on its training file),
+mean_log_likelihood, top1, rankings, rankings_skipped. sample --n N --data FILE: N
+Plackett–Luce draws (Gumbel-max) of each ranking's length from its offered set: table
+samples (ranking, sample, order "a > b > …").
+PRO policy — score --data FILE…: ranked candidate lists of its dimension. Table scores:
+list, candidates, log_prob_first (log π_θ of the list's best), log_likelihood (of the
+given order, Plackett–Luce with s = θ·φ), top1, kendall_tau (τ-b of θ·φ against the
+given order), loss (PRO's, at the temperature param; T = 1 without rewards). Finals:
+lists, log_likelihood, mean_log_likelihood, top1, kendall_tau, loss (with holdout=0, on
+the training file: the run's train_top1, train_kendall_tau, train_loss). sample --n N
+--data FILE: N candidates drawn from π_θ per list: table samples (list, sample,
+candidate, its 0-based position as given, log_prob).`,
+		Init: `on rankings of items the saved log-strengths start the MM fit, matched by item name
+(items the saved ratings do not know start at θ = 0, and a note names them; bootstrap fits
+start from the fit as always): from its own optimum the fit stops after one iteration. On
+ranked candidates the saved policy's θ starts the training (same dimension); the optimizer
+starts fresh, so with sgd n steps from a policy saved after m steps are the m + n steps of
+one run. The saved model must be of the kind the data train.`,
 	}
 }
 
@@ -351,6 +377,12 @@ func splitRankings(all *datasets.Rankings, frac float64, r *rand.Rand) (train, t
 func runPLItems(job *kernel.Job, r *datasets.Rankings) error {
 	prm := job.Params
 	set := PLSettings{Prior: prm.Float(ParamPrior), Tolerance: prm.Float(ParamTolerance), MaxIterations: prm.Int(ParamMaxIterations)}
+	if init := job.InitModel(); init != nil {
+		var err error
+		if set.Init, err = initPLItems(job, init, r); err != nil {
+			return err
+		}
+	}
 	if err := CheckPlackettLuce(r); err != nil {
 		var ne *NoMLEError
 		if errors.As(err, &ne) && set.Prior > 0 {
@@ -425,6 +457,7 @@ func runPLItems(job *kernel.Job, r *datasets.Rankings) error {
 	if tau, err := KendallTau(pl.Theta, pair.Theta); err == nil {
 		job.SetFinal("kendall_tau_pl_pairwise", tau)
 	}
+	job.SetModel(&PLItemsModel{Items: r.Items, Theta: pl.Theta})
 	job.AddChart(kernel.Chart{Kind: "leaderboard", ID: "ratings", Title: "Plackett–Luce log-strengths θ (95% bootstrap CI)",
 		Table: "ratings", Label: "item", Value: "theta", Low: "ci_low", High: "ci_high"})
 	if planted != nil {
@@ -459,11 +492,19 @@ func runPLItems(job *kernel.Job, r *datasets.Rankings) error {
 func runPRO(job *kernel.Job, train, test *datasets.Rankings) error {
 	prm := job.Params
 	cfg := PROConfig{Temperature: prm.String(ParamTemperature), Config: fit.Read(prm), L2: prm.Float(ParamL2), Backend: job.Backend}
+	var init []float64
+	if m := job.InitModel(); m != nil {
+		var err error
+		if init, err = initPRO(job, m, train.Dim); err != nil {
+			return err
+		}
+	}
 	job.SetTotal(int64(cfg.Steps))
-	theta, err := TrainPRO(job.Context(), train, test, cfg, job.Record)
+	theta, err := TrainPROFrom(job.Context(), train, test, cfg, init, job.Record)
 	if err != nil {
 		return err
 	}
+	job.SetModel(&PROPolicy{Theta: theta})
 	tm := EvaluateRankings(train, theta, cfg.Temperature)
 	job.SetFinal("lists", float64(train.Len()))
 	job.SetFinal("train_loss", tm.Loss)

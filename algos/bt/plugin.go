@@ -191,6 +191,22 @@ fictional models, 5,000 battles drawn with planted strengths) and notes so.
 format, baseline, strong_weight and self_battles apply to --data files only. With
 --data, result.provenance.data records each file's shape: battles (rows), models,
 format, and battle_weight for weighted files.`,
+		Model: `the ratings: every model's log-strength θ (array theta, mean 0) and the tie parameter
+(tie_param: κ, ν, or 0 for half); model.json names the models, the tie model and the Elo
+convention (anchor, anchor_rating).
+score --data FILE…: battles in any format run reads (format, self_battles, baseline and
+strong_weight apply) between two models the ratings know; the others are skipped and
+counted (a note names a few). Table scores: battle (its position among the battles read,
+file after file), model_a, model_b, winner, weight, p_a, p_b, p_tie (tie models; null for
+half) and log_loss, −log P(outcome) (half: a tie is half a win each, as in the fit).
+Finals: log_loss (weighted mean over the battles; on the training file it is
+−log_likelihood / battle weight, the fit's objective), accuracy (decisive battles whose
+predicted favourite won, weighted), battles, battle_weight, decisive_battles,
+battles_skipped (and self_battles_skipped with self_battles=skip).`,
+		Init: `the saved log-strengths start the main fit, matched by model name: models the saved
+ratings do not know start at θ = 0 (a note counts and names them); with the same tie model
+its tie parameter starts too. Bootstrap fits start from the main fit as always. From its
+own optimum the fit stops after one iteration.`,
 	}
 }
 
@@ -244,6 +260,11 @@ func (ratings) Run(job *kernel.Job) error {
 		Tolerance:     prm.Float(ParamTolerance),
 		MaxIterations: prm.Int(ParamMaxIterations),
 		Context:       job.Context(),
+	}
+	if init := job.InitModel(); init != nil {
+		if set.Init, set.InitTie, err = initRatings(job, init, counts, ties); err != nil {
+			return err
+		}
 	}
 	if set.PriorAlways && set.Prior > 0 {
 		job.Note("prior_always: every model gets a virtual tie of weight %g against a θ = 0 player in every fit", set.Prior)
@@ -366,6 +387,12 @@ func (ratings) Run(job *kernel.Job) error {
 	if ties != TiesHalf {
 		job.SetFinal("tie_param", fit.TieParam)
 	}
+	anchorName := ""
+	if anchor >= 0 {
+		anchorName = counts.Models[anchor]
+	}
+	job.SetModel(&RatingsModel{Models: counts.Models, Theta: fit.Theta, Ties: fit.Ties, TieParam: fit.TieParam,
+		Anchor: anchorName, AnchorRating: anchorRating})
 	job.AddChart(kernel.Chart{Kind: "leaderboard", ID: "leaderboard", Title: "Bradley–Terry ratings (Elo scale, 95% bootstrap CI)",
 		Table: "leaderboard", Label: "model", Value: "rating", Low: "ci_low", High: "ci_high"})
 	job.AddChart(kernel.Chart{Kind: "heatmap", ID: "win_rate", Title: "Empirical win rate of model_a over model_b (ties as half)",

@@ -121,7 +121,13 @@ type PROTrainer struct {
 }
 
 // NewPROTrainer prepares the training on candidate rankings r; θ starts at 0.
-func NewPROTrainer(r *datasets.Rankings, cfg PROConfig) (t *PROTrainer, err error) {
+func NewPROTrainer(r *datasets.Rankings, cfg PROConfig) (*PROTrainer, error) {
+	return NewPROTrainerFrom(r, cfg, nil)
+}
+
+// NewPROTrainerFrom is NewPROTrainer with θ starting at init (r.Dim
+// values; nil: 0).
+func NewPROTrainerFrom(r *datasets.Rankings, cfg PROConfig, init []float64) (t *PROTrainer, err error) {
 	if r == nil || r.Kind != datasets.RankingCandidates || r.Len() == 0 {
 		return nil, errors.New("bt: pro: want ranked lists of candidates")
 	}
@@ -133,6 +139,9 @@ func NewPROTrainer(r *datasets.Rankings, cfg PROConfig) (t *PROTrainer, err erro
 	}
 	if err := checkTraining("bt: pro", cfg.Config); err != nil {
 		return nil, err
+	}
+	if init != nil && len(init) != r.Dim {
+		return nil, fmt.Errorf("bt: pro: init: want θ of dimension %d, got %d", r.Dim, len(init))
 	}
 	be, err := backend.Get(cfg.Backend)
 	if err != nil {
@@ -178,7 +187,9 @@ func NewPROTrainer(r *datasets.Rankings, cfg PROConfig) (t *PROTrainer, err erro
 		tensors.FromFlatDataAndDimensions(diag, L, n),
 	}
 	t.store = model.NewStore()
-	t.theta = t.store.RootScope().In("pro").VariableWithValue("theta", tensors.FromFlatDataAndDimensions(make([]float64, d), d, 1))
+	theta0 := make([]float64, d)
+	copy(theta0, init)
+	t.theta = t.store.RootScope().In("pro").VariableWithValue("theta", tensors.FromFlatDataAndDimensions(theta0, d, 1))
 	opt, err := cfg.NewOptimizer()
 	if err != nil {
 		return nil, err
@@ -339,7 +350,12 @@ func EvaluateRankings(r *datasets.Rankings, theta []float64, temperature string)
 // training, recorded at its step (kernel.Job.Record makes it a
 // *kernel.DivergedError).
 func TrainPRO(ctx context.Context, train, test *datasets.Rankings, cfg PROConfig, rec fit.Recorder) ([]float64, error) {
-	t, err := NewPROTrainer(train, cfg)
+	return TrainPROFrom(ctx, train, test, cfg, nil, rec)
+}
+
+// TrainPROFrom is TrainPRO with θ starting at init (nil: 0).
+func TrainPROFrom(ctx context.Context, train, test *datasets.Rankings, cfg PROConfig, init []float64, rec fit.Recorder) ([]float64, error) {
+	t, err := NewPROTrainerFrom(train, cfg, init)
 	if err != nil {
 		return nil, err
 	}

@@ -562,6 +562,15 @@ type RewardFit struct {
 // training, recorded at its step (kernel.Job.Record makes it a
 // *kernel.DivergedError).
 func TrainReward(ctx context.Context, train, test *datasets.RewardPairs, cfg RewardConfig, r *rand.Rand, rec fit.Recorder) (*RewardFit, error) {
+	return TrainRewardFrom(ctx, train, test, cfg, nil, r, rec)
+}
+
+// TrainRewardFrom is TrainReward with the first stage starting from init
+// (a model of cfg's architecture on the data's input; nil: the usual
+// start, zero weights and seeded hidden layers). A warm start draws no
+// initial weights from r, so r's later draws (the mini-batches) differ
+// from a fresh run's.
+func TrainRewardFrom(ctx context.Context, train, test *datasets.RewardPairs, cfg RewardConfig, init *RewardModel, r *rand.Rand, rec fit.Recorder) (*RewardFit, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
@@ -575,7 +584,7 @@ func TrainReward(ctx context.Context, train, test *datasets.RewardPairs, cfg Rew
 			steps int
 		}{{LossRegression, cfg.RegressionSteps}, {LossScaledBT, cfg.Steps}}
 	}
-	var current *RewardModel
+	current := init
 	done := 0 // steps of the finished stages
 	for _, st := range stages {
 		t, err := NewRewardTrainer(train, cfg, st.loss, current, r)

@@ -207,6 +207,24 @@ r* = s·u·φ or half quadratic), labelled by P(y1 ≻ y2) = σ(r*(y1) − r*(y2
 reads pairs (one or more files) and holds out a seeded fraction, holdout, for testing;
 result.provenance.data records each file's shape: pairs, dim (hash_dim for text),
 prompt_dim, text, and whether it gave strength, ratings and weights.`,
+		Model: `the reward network: each layer's weights [in, out] and biases [out] under the variable
+paths of its GoMLX store (reward/hidden<l>/…, reward/output/…); model.json gives the
+architecture, the input (dim, prompt_dim; text and hash_dim for text pairs) and the loss.
+score --data FILE…: reward pairs in either form run reads, of the input the model was
+trained on (hash_dim is the model's). Table scores: pair (position, file after file),
+reward_chosen, reward_rejected, margin Δ = r(y_w) − r(y_l), p_chosen = σ(Δ), strength,
+weight, log_loss −log σ(Δ) (null for a tie, strength 0). Finals over the pairs that are not
+ties, as the run's train_ metrics: accuracy (Δ > 0, ½ for Δ = 0), mean_margin, log_loss
+(weighted mean of −log σ(Δ)), loss (weighted mean of the loss it was trained with; scaled_bt
+for regression_then_scaled_bt), pairs, tie_pairs, and rating_rmse when the pairs have ratings.
+On the training file with holdout=0 they are the run's train_accuracy, train_margin and
+train_loss.`,
+		Init: `the saved network's weights start the training (its first stage, for
+regression_then_scaled_bt) instead of zeros and seeded hidden layers. The data must have
+its input (dim, prompt_dim, text) and the params its architecture (model,
+fnn_num_hidden_layers, fnn_num_hidden_nodes); the error says what to set. The optimizer
+starts fresh: with sgd and full batches, n steps from a model saved after m steps are the
+m + n steps of one run.`,
 	}
 }
 
@@ -256,15 +274,22 @@ func (rewardPlugin) Run(job *kernel.Job) error {
 	if (cfg.Loss == LossMarginBT || cfg.Loss == LossScaledBT || cfg.Loss == LossRegressionThenScaledBT) && !train.HasStrength {
 		job.Note("the data give no strengths: every pair has m = 1, so %s is plain bt (up to its margin)", cfg.Loss)
 	}
+	var init *RewardModel
+	if m := job.InitModel(); m != nil {
+		if init, err = initReward(job, m, train, cfg); err != nil {
+			return err
+		}
+	}
 	total := cfg.Steps
 	if cfg.Loss == LossRegressionThenScaledBT {
 		total += cfg.RegressionSteps
 	}
 	job.SetTotal(int64(total))
-	rf, err := TrainReward(job.Context(), train, test, cfg, job.Rand(), job.Record)
+	rf, err := TrainRewardFrom(job.Context(), train, test, cfg, init, job.Rand(), job.Record)
 	if err != nil {
 		return err
 	}
+	job.SetModel(rewardModelOf(rf.Model, train, prm.Int(ParamHashDim), cfg.Loss))
 	job.SetFinal("pairs", float64(len(train.Pairs)))
 	job.SetFinal("steps", float64(rf.Steps))
 	job.SetFinal("train_accuracy", rf.Train.Accuracy)

@@ -52,4 +52,17 @@
 // error, shrinkage, cosine and clean accuracy per loss and ε, means over
 // replicates with standard errors), param_error_vs_epsilon and
 // param_error_vs_n, with the rDPO theory lines ∝ 1/(1−2ε) and ∝ 1/√n.
+//
+// # Saved models
+//
+// A run of dpo.dpo, dpo.cdpo, dpo.ipo or dpo.rdpo hands back its final
+// Policy (kernel.Job.SetModel; Fit.Policy): θ, or the MLP's weights, in
+// GoMLX's checkpoint format (package artifact) with PolicyFile (loss, β,
+// ε, architecture, sizes). π_ref is not saved: h does not depend on it.
+// Loaded back (kernel.Load), the policy scores comparisons in the --data
+// format without training (Policy.Score, `alignlab score`): per pair h,
+// βh and σ(βh) in the table scores; loss, accuracy, mean_margin and
+// log_loss as finals. Scoring a run's own files gives its final loss,
+// accuracy and margin bit for bit. A run can start from a saved policy
+// (`run --model DIR`, Config.Init) instead of π_ref.
 package dpo

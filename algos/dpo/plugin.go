@@ -161,9 +161,30 @@ ref_logprobs: optional, log π_ref(y|x) per candidate (default uniform; renormal
 chosen, rejected: distinct candidate indices; weight: optional, > 0 (default 1)`,
 			Example: `{"features": [[0.1, -0.3], [0.5, 0.2], [0.0, 0.4]], "ref_logprobs": [-1.2, -0.9, -1.2], "chosen": 1, "rejected": 0}`,
 		}},
-		Doc: p.doc(),
+		Doc:   p.doc(),
+		Model: modelDoc,
+		Init:  initDoc,
 	}
 }
+
+const modelDoc = `The trained policy (Policy): θ ("theta" [dim]) for the log-linear policy,
+or the MLP's weights ("mlp/w0" [hidden, dim], "mlp/b0" [hidden], …,
+"mlp/out" [hidden]), in GoMLX's checkpoint format, and policy.json (loss,
+beta, epsilon, policy, dim, hidden, layers). π_ref is not saved: h does
+not depend on it (the policy tilts π_ref by exp(θ·φ) or exp(f(φ)), whose
+normaliser cancels in h).
+score --data FILE...: preference comparisons in the --data format (Data),
+of the policy's dim. Per pair, table scores (pair, weight, log_ratio h,
+margin βh, p_chosen = σ(βh), loss); finals loss (this plugin's loss at
+beta and epsilon, the trained run's unless set), accuracy (h > 0; ties ½),
+mean_margin (mean βh) and log_loss (mean −log σ(βh)). Scoring a run's own
+--data files gives its final loss, accuracy and margin.`
+
+const initDoc = `The policy starts from the saved one (θ, or the MLP's weights) instead of
+π_ref; the reference stays the run's. The saved policy must have the
+run's policy, the data's dim and (MLP) its hidden and layers; any dpo.dpo,
+dpo.cdpo, dpo.ipo or dpo.rdpo model will do. Step 0 of the series then
+measures the saved policy on the run's pairs.`
 
 // modelParams declares the regularisation and MLP params.
 func modelParams() []kernel.Param {
@@ -252,11 +273,22 @@ func (p plugin) Run(job *kernel.Job) error {
 	if data.Truth != nil && (p.kind == CDPO || p.kind == RDPO) && cfg.Epsilon != data.Truth.FlipRate {
 		job.Note("%s: epsilon %v differs from the data's flip_rate %v; the loss assumes the wrong noise rate", job.Result.Plugin, cfg.Epsilon, data.Truth.FlipRate)
 	}
+	if m := job.InitModel(); m != nil {
+		init, ok := m.(*Policy)
+		if !ok {
+			return &kernel.ModelUsageError{Plugin: job.Result.Plugin, Msg: fmt.Sprintf("--model: %s, want a dpo policy (saved by dpo.dpo, dpo.cdpo, dpo.ipo or dpo.rdpo)", m.Kind())}
+		}
+		if err := init.fits(cfg, data.Dim); err != nil {
+			return &kernel.ModelUsageError{Plugin: job.Result.Plugin, Msg: "--model: " + err.Error()}
+		}
+		cfg.Init = init
+	}
 	job.SetTotal(int64(cfg.Steps))
 	f, err := Train(job.Context(), data, cfg, job.Rand(), job.Record)
 	if err != nil {
 		return err
 	}
+	job.SetModel(f.Policy)
 	f.Metrics.Each(job.SetFinal)
 	if f.Theta != nil {
 		t := job.AddTable("theta", "index", "value")

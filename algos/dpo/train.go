@@ -55,6 +55,11 @@ type Config struct {
 	Hidden  int     // MLP units per hidden layer
 	Layers  int     // MLP hidden layers
 	Backend string  // GoMLX backend configuration; "" means "go"
+	// Init, if not nil, is the policy training starts from instead of
+	// π_ref (θ = 0, or the MLP's zero output layer): a saved Policy of the
+	// same architecture, dimension and sizes. The MLP's initial weights are
+	// drawn from r all the same, so the mini-batches are those of a fresh run.
+	Init *Policy
 }
 
 // DefaultConfig returns the defaults of the plugin of kind.
@@ -121,6 +126,7 @@ type Fit struct {
 	Theta     []float64 // the learned θ (log-linear policy), else nil
 	ThetaStar []float64 // θ* = w*/β (planted data), else nil
 	Metrics   Metrics   // at the last step
+	Policy    *Policy   // the trained policy, as a run saves it
 }
 
 // Trainer holds the constant tensors, variables and executables of one
@@ -156,9 +162,10 @@ var seriesMetrics = map[string]bool{MetricLoss: true, MetricAccuracy: true, Metr
 // Train fits cfg.Policy to the pairs of data by minimising the cfg.Loss
 // with GoMLX (autodiff and cfg.Optimizer) on a fit.Loop, drawing
 // mini-batches and MLP initial weights from r. It records the metrics at
-// step 0 (the reference policy), every cfg.EvalEvery steps and at the last
-// step, and stops on a NaN or infinite step loss (through rec, when set:
-// kernel.Job.Record makes that a *kernel.DivergedError). rec may be nil.
+// step 0 (the reference policy, or cfg.Init), every cfg.EvalEvery steps
+// and at the last step, and stops on a NaN or infinite step loss (through
+// rec, when set: kernel.Job.Record makes that a *kernel.DivergedError).
+// rec may be nil.
 func Train(ctx context.Context, data *datasets.Prefs, cfg Config, r *rand.Rand, rec fit.Recorder) (*Fit, error) {
 	t, err := NewTrainer(data, cfg, r)
 	if err != nil {
@@ -183,7 +190,7 @@ func Train(ctx context.Context, data *datasets.Prefs, cfg Config, r *rand.Rand, 
 	if err := loop.Run(ctx); err != nil {
 		return nil, err
 	}
-	out := &Fit{Metrics: m, Theta: t.Theta()}
+	out := &Fit{Metrics: m, Theta: t.Theta(), Policy: t.policy()}
 	if data.Truth != nil {
 		out.ThetaStar = data.Truth.ThetaStar(cfg.Beta)
 	}
@@ -208,6 +215,14 @@ func NewTrainer(data *datasets.Prefs, cfg Config, r *rand.Rand) (t *Trainer, err
 	t = newTrainer(data, cfg, r, be)
 	if err := t.build(); err != nil {
 		return nil, err
+	}
+	if cfg.Init != nil {
+		if err := cfg.Init.fits(cfg, t.d); err != nil {
+			return nil, fmt.Errorf("dpo: init policy: %w", err)
+		}
+		if err := t.start(cfg.Init); err != nil {
+			return nil, err
+		}
 	}
 	return t, nil
 }

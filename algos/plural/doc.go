@@ -47,4 +47,22 @@
 // j", and a user's reward composed from the principles they choose:
 //
 //	P̂_j(i) = σ(w_j·φ_i + b_j),   L = mean −log σ(±(w_j·φ_i + b_j)),   r_c(i) = Σ_j c_j P̂_j(i)
+//
+// Saved models: each run hands back what it trained (kernel.Job.SetModel;
+// `run --out DIR` writes DIR/model) — MicroTrained (the mixture heads, the
+// router and the BT baseline), PALTrained (the item map, the prototypes,
+// the users' logits, the pool's features and the BT baseline) and
+// RLBFFTrained (the principle heads, the pool's features and the BT
+// baseline) — as named arrays in GoMLX's checkpoint format
+// (algos/artifact) beside a model.json of dimensions and choices. The
+// plugins generate their data and read no --data file, so `alignlab score`
+// reads a JSONL format of the family's own: the generators' comparisons
+// {"user", "chosen", "rejected"} (with the user's "context" for MiCRo's
+// router, "fit": true for the comparisons PAL fits a user's weights to
+// before scoring the rest, a "weighting" or "weights" for RLBFF) and
+// RLBFF's judgments {"item", "principle", "yes"}; items are indices into
+// the run's pool (the same seed and params make the same pool), or for
+// RLBFF their features. Scoring a run's own held-out data reproduces its
+// accuracies exactly. plural.rlbff can start from a saved model (its heads
+// start the fit); `describe` says what each plugin saves and scores.
 package plural

@@ -771,6 +771,7 @@ func (microPlugin) Info() kernel.Info {
 		Summary: "MiCRo: a mixture of Bradley–Terry heads from binary preferences, then a router on the user's context, vs one BT model",
 		Papers:  []kernel.Paper{PaperMiCRo},
 		Params:  params,
+		Model:   microModelDoc,
 		Doc: `Plants K groups of users (rewards r_k(i) = −‖Aφ_i − p_k‖², contexts that carry a signal of the group) and fits
 stage 1, K̂ reward heads and global weights π from the binary labels alone,
 
@@ -799,8 +800,8 @@ func (microPlugin) QuickParams() map[string]any {
 		MicroParamRestarts: 1, fit.ParamSteps: 20, fit.ParamEvalEvery: 10, MicroParamRouterSteps: 10, MicroParamRouterFraction: 0.5}
 }
 
-func (microPlugin) Run(job *kernel.Job) error {
-	prm := job.Params
+// microPopulation is the population plural.micro plants from its params.
+func microPopulation(prm kernel.Params) PopulationConfig {
 	pc := DefaultPopulationConfig()
 	pc.Groups, pc.Users, pc.PerUser, pc.Items = prm.Int(MicroParamGroups), prm.Int(MicroParamUsers), prm.Int(MicroParamPerUser), prm.Int(MicroParamItems)
 	pc.Dim, pc.Latent, pc.ContextDim = prm.Int(MicroParamDim), prm.Int(MicroParamLatent), prm.Int(MicroParamContextDim)
@@ -808,6 +809,12 @@ func (microPlugin) Run(job *kernel.Job) error {
 	if pc.Groups != len(pc.Weights) {
 		pc.Weights = nil
 	}
+	return pc
+}
+
+func (microPlugin) Run(job *kernel.Job) error {
+	prm := job.Params
+	pc := microPopulation(prm)
 	mc := MixtureConfig{Heads: prm.Int(MicroParamHeads), Head: prm.String(MicroParamHead), Level: prm.String(MicroParamLevel),
 		InitScale: prm.Float(MicroParamInitScale), Restarts: prm.Int(MicroParamRestarts), L2: prm.Float(MicroParamL2),
 		Balance: prm.Float(MicroParamBalance), Config: fit.Read(prm), Backend: job.Backend}
@@ -884,6 +891,7 @@ func (microPlugin) Run(job *kernel.Job) error {
 		}
 	}
 	reportMicro(job, p, bt, m, router, sweep[1:], routed, nr)
+	job.SetModel(&MicroTrained{Mixture: m, Router: router, BT: bt})
 	return nil
 }
 

@@ -624,6 +624,7 @@ func (palPlugin) Info() kernel.Info {
 		Summary: "PAL-A ideal points: shared item map, K prototypes, per-user mixture weights, few-shot new users; vs single BT",
 		Papers:  []kernel.Paper{PaperPAL},
 		Params:  params,
+		Model:   palModelDoc,
 		Doc: `Plants a population (GeneratePopulation: K groups, r_k(i) = −‖A φ_i − p_k‖²), holds out
 new_users of the users entirely, and fits PAL-A (Chen et al. 2024) to the rest's training
 comparisons: f(i) = W φ_i, K̂ prototypes p_k, user weights w_u = softmax(z_u), ideal point
@@ -656,8 +657,8 @@ func (palPlugin) QuickParams() map[string]any {
 		PALParamReassign: 10, PALParamRestarts: 1, PALParamFewSteps: 20}
 }
 
-func (palPlugin) Run(job *kernel.Job) error {
-	prm := job.Params
+// palPopulation is the population plural.pal plants from its params.
+func palPopulation(prm kernel.Params) PopulationConfig {
 	pc := DefaultPopulationConfig()
 	pc.Groups, pc.Users, pc.PerUser = prm.Int(PALParamGroups), prm.Int(PALParamUsers), prm.Int(PALParamPerUser)
 	pc.TestFraction, pc.Items, pc.Dim = prm.Float(PALParamTestFraction), prm.Int(PALParamItems), prm.Int(PALParamDim)
@@ -669,6 +670,12 @@ func (palPlugin) Run(job *kernel.Job) error {
 			pc.Weights[k] = float64(pc.Groups - k)
 		}
 	}
+	return pc
+}
+
+func (palPlugin) Run(job *kernel.Job) error {
+	prm := job.Params
+	pc := palPopulation(prm)
 	p, err := GeneratePopulation(pc, job.Rand())
 	if err != nil {
 		return err
@@ -787,6 +794,7 @@ func (palPlugin) Run(job *kernel.Job) error {
 	job.AddChart(kernel.Chart{Kind: "scatter", ID: "pal_rewards", Title: "Matched prototype rewards vs planted group rewards",
 		Table: "rewards", X: "planted", Y: "learned", Group: "group", XLabel: "planted r_k(i)", YLabel: "learned r̂_k(i)"})
 	job.AddChart(kernel.Chart{Kind: "line", ID: "pal_loss", Title: "Training loss (PAL restarts, then single BT)", Series: []string{MetricPALLoss, MetricBTLoss}})
+	job.SetModel(&PALTrained{PAL: m, Items: p.Items, BT: bt})
 	return nil
 }
 

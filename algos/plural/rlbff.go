@@ -459,7 +459,13 @@ func rlbffInputs(items [][]float64, j int, js []Judgment) (x, onehot, sign []flo
 // Mini-batches, if any, come from r. rec (may be nil) receives rlbff_loss
 // and the held-out judgment accuracy on pr.Test every EvalEvery steps (and
 // the accuracy at step 0).
-func FitRLBFF(ctx context.Context, pr *Principles, train []Judgment, cfg RLBFFConfig, r *rand.Rand, rec fit.Recorder) (_ *RLBFFModel, err error) {
+func FitRLBFF(ctx context.Context, pr *Principles, train []Judgment, cfg RLBFFConfig, r *rand.Rand, rec fit.Recorder) (*RLBFFModel, error) {
+	return fitRLBFF(ctx, pr, train, cfg, r, rec, nil)
+}
+
+// fitRLBFF is FitRLBFF from the heads of start (nil: W = 0, β = 0), whose
+// dimensions must be pr's.
+func fitRLBFF(ctx context.Context, pr *Principles, train []Judgment, cfg RLBFFConfig, r *rand.Rand, rec fit.Recorder, start *RLBFFModel) (_ *RLBFFModel, err error) {
 	defer fit.Catch("plural", &err)
 	if err := cfg.Check("plural"); err != nil {
 		return nil, err
@@ -477,8 +483,15 @@ func FitRLBFF(ctx context.Context, pr *Principles, train []Judgment, cfg RLBFFCo
 		return nil, err
 	}
 	root := store.RootScope().In("rlbff")
-	wVar := root.VariableWithValue("weights", tensors.FromFlatDataAndDimensions(make([]float64, nj*d), nj, d))
-	bVar := root.VariableWithValue("biases", make([]float64, nj))
+	w0, b0 := make([]float64, nj*d), make([]float64, nj)
+	if start != nil {
+		if len(start.W) != nj || len(start.Bias) != nj || len(start.W[0]) != d {
+			return nil, fmt.Errorf("plural: the initial heads are not %d principles on %d features", nj, d)
+		}
+		w0, b0 = palFlatten(start.W), slices.Clone(start.Bias)
+	}
+	wVar := root.VariableWithValue("weights", tensors.FromFlatDataAndDimensions(w0, nj, d))
+	bVar := root.VariableWithValue("biases", b0)
 	step, err := model.NewExec(be, store, func(scope *model.Scope, in []*Node) *Node {
 		g := in[0].Graph()
 		scope.SetTraining(g, true) // variables stay variables on the Go backend
@@ -593,6 +606,8 @@ func (rlbffPlugin) Info() kernel.Info {
 		Papers: []kernel.Paper{{Title: "RLBFF: Binary Flexible Feedback to bridge between Human Feedback & Verifiable Rewards",
 			Authors: "Z. Wang, J. Zeng, O. Delalleau, E. Evans, D. Egert, H.-C. Shin, F. Soares, Y. Dong, O. Kuchaiev", Year: 2025, ArXiv: "2509.21319"}},
 		Params: params,
+		Model:  rlbffModelDoc,
+		Init:   rlbffInitDoc,
 		Doc: "Plants J principles with satisfaction logits v_j·φ_i + b_j and binary judgments yes ~ Bernoulli(σ(·)); fits one logistic " +
 			"head per principle, L = mean −log σ(±ĥ_j(i)) + λ‖W‖²; composes a user's reward Σ_j c_j σ(ĥ_j(i)). Reports held-out accuracy " +
 			"per principle (vs Bayes) and per user weighting (vs a single BT model trained on as many population-weighting comparisons " +
@@ -606,8 +621,8 @@ func (rlbffPlugin) QuickParams() map[string]any {
 		fit.ParamSteps: 20, RLBFFParamBTSteps: 20, fit.ParamEvalEvery: 10}
 }
 
-func (rlbffPlugin) Run(job *kernel.Job) error {
-	p := job.Params
+// rlbffPrinciples is the world plural.rlbff plants from its params.
+func rlbffPrinciples(p kernel.Params) (PrincipleConfig, error) {
 	cfg := DefaultPrincipleConfig()
 	cfg.Principles, cfg.Dim, cfg.Items = p.Int(RLBFFParamPrinciples), p.Int(RLBFFParamDim), p.Int(RLBFFParamItems)
 	cfg.Judgments, cfg.Test = p.Int(RLBFFParamJudgments), p.Int(RLBFFParamTest)
@@ -615,9 +630,22 @@ func (rlbffPlugin) Run(job *kernel.Job) error {
 	if s := strings.TrimSpace(p.String(RLBFFParamWeightings)); s != "" {
 		w, err := ParseWeightings(s, cfg.Principles)
 		if err != nil {
-			return err
+			return cfg, err
 		}
 		cfg.Weightings = w
+	}
+	return cfg, nil
+}
+
+func (rlbffPlugin) Run(job *kernel.Job) error {
+	p := job.Params
+	cfg, err := rlbffPrinciples(p)
+	if err != nil {
+		return err
+	}
+	start, err := rlbffInit(job, cfg)
+	if err != nil {
+		return err
 	}
 	rc := RLBFFConfig{Config: fit.Read(p), L2: p.Float(RLBFFParamL2), Backend: job.Backend}
 	bc := DefaultBTConfig()
@@ -629,7 +657,7 @@ func (rlbffPlugin) Run(job *kernel.Job) error {
 		return err
 	}
 	job.SetTotal(int64(rc.Steps + bc.Steps))
-	m, err := FitRLBFF(job.Context(), pr, pr.Train, rc, job.Rand(), job.Record)
+	m, err := fitRLBFF(job.Context(), pr, pr.Train, rc, job.Rand(), job.Record, start)
 	if err != nil {
 		return err
 	}
@@ -638,7 +666,11 @@ func (rlbffPlugin) Run(job *kernel.Job) error {
 		return err
 	}
 	reportRLBFF(job, pr, m, bt, compose, p.Int(RLBFFParamTopK))
-	return matchedDataCurve(job, pr, m, bt, rc, bc, compose)
+	if err := matchedDataCurve(job, pr, m, bt, rc, bc, compose); err != nil {
+		return err
+	}
+	job.SetModel(&RLBFFTrained{RLBFF: m, Items: pr.Items, BT: bt})
+	return nil
 }
 
 // matchedDataCurve fits RLBFF on the first n judgments and BT on the first

@@ -32,6 +32,9 @@ const (
 	ParamPlotSamples  = "plot_samples" // int ≥ 0, default 1000: points per kind in the samples table
 	ParamTrajectories = "trajectories" // int ≥ 0, default 12: SDE trajectories in the trajectories table
 	ParamSDESteps     = "sde_steps"    // int ≥ 1, default 100: Euler–Maruyama steps from t = 0 to 1
+
+	// Drawing from a saved model (Model.Sample, alignlab sample).
+	ParamSampler = "sampler" // plan (default) or sde: how Model.Sample draws y | x
 )
 
 // Defaults of the plugin's parameters.
@@ -67,6 +70,15 @@ const (
 	SourceMoons       = "gaussians8_to_moons" // 2-D demo: 8 Gaussians → two moons
 	SourceFiles       = "files"               // --data x0 --data x1
 )
+
+// The values of ParamSampler.
+const (
+	SamplerPlan = "plan" // exact draws of the learned plan π_θ(y|x), a Gaussian mixture (Model.SamplePlan)
+	SamplerSDE  = "sde"  // the endpoint X(1) of the learned bridge from X(0) = x, sde_steps Euler–Maruyama steps (Model.SampleSDE)
+)
+
+// Samplers lists the values of ParamSampler.
+var Samplers = []string{SamplerPlan, SamplerSDE}
 
 // Sources lists the values of ParamSource.
 var Sources = []string{SourceEOTMixture, SourceEOTGaussian, SourceSwissRoll, SourceMoons, SourceFiles}

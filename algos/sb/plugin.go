@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/alignlab/alignlab/algos/fit"
@@ -76,9 +77,28 @@ and target_variance (Var(P₁), the metric's normaliser). The run trains on draw
 pair and scores the fit against its closed-form plan, as for the eot_* sources.`,
 			Example: `{"epsilon": 0.1, "source": {"weights": [1], "means": [[0, 0]], "covariances": [[[1, 0], [0, 1]]]}, "potential": {...}}`,
 		}},
-		Doc: doc,
+		Doc:   doc,
+		Model: modelDoc,
+		Init:  initDoc,
 	}
 }
+
+const modelDoc = `The learned potential: log α_k (log_alpha, K), r_k (r, K×D) and log diag S_k
+(log_s, K×D) as float64 arrays in GoMLX's checkpoint format, and ε, K, D in model.json.
+alignlab sample sb.light --model DIR --x xs.csv --n N: N draws of y | x for each row x of
+  xs.csv (CSV or JSONL, dimension D), full-dimensional, into table samples (x_index,
+  x1…xD, y1…yD); sampler=plan (default) draws the learned plan π_θ(y|x) exactly,
+  sampler=sde the bridge's endpoint after sde_steps Euler–Maruyama steps.
+alignlab score sb.light --model DIR --data x0 --data x1: table scores (side, row, score:
+  log c_θ(x) of each source row, log v_θ(y) of each target row), finals mean_log_c,
+  mean_log_v and loss = mean_log_c − mean_log_v.
+alignlab score sb.light --model DIR --data pair.json: the run's finals on a benchmark pair
+  (loss, cbw2_uvp, cbw2_uvp_exact, cbw2_uvp_floor, cbw2_uvp_independent,
+  target_variance, kl_plan); the run's own pair file with its seed gives its own finals.`
+
+const initDoc = `The saved log α_k, r_k and S_k are the starting values of Adam (s_init and the initial
+means drawn from the target do not apply); D must match the data and K the components
+param. A potential trained at another ε starts the run at the run's ε.`
 
 // params declares the plugin's params: K and ε, the shared training params
 // of package fit, then the data, evaluation and chart params.
@@ -126,6 +146,7 @@ func params() []kernel.Param {
 		kernel.IntParam(ParamPlotSamples, DefaultPlotSamples, 0, 1<<20, "points per kind in the samples table"),
 		kernel.IntParam(ParamTrajectories, DefaultTrajectories, 0, 1<<12, "SDE trajectories in the trajectories table"),
 		kernel.IntParam(ParamSDESteps, DefaultSDESteps, 1, 1<<16, "Euler–Maruyama steps of the SDE from t = 0 to 1"),
+		kernel.ChoiceParam(ParamSampler, SamplerPlan, Samplers, "alignlab sample: plan = exact draws of the learned plan π_θ(y|x), sde = the learned bridge's endpoint (sde_steps steps)"),
 	)
 }
 
@@ -177,10 +198,12 @@ and (m*, Σ*) the true conditional's moments; cbw2_uvp_exact (the model plan's
 exact moments), cbw2_uvp_floor (samples of the true plan: the metric's noise
 floor), cbw2_uvp_independent (π(y|x) = P₁, for scale), target_variance, and
 kl_plan = KL(π*‖π_θ) estimated on 4096 plan draws. Tables: samples (x, y =
-the first two coordinates; kind source, target, model = one plan draw per
-source point, sde = the SDE's endpoint from the same point), trajectories
-(trajectory, step, t, x, y), parameters (component, weight, coord, r, s).
-Charts: the loss, the samples (scatter) and the trajectories.`
+the first two coordinates, then kind: source, target, model = one plan draw per
+source point, sde = the SDE's endpoint from the same point; for D > 2 the
+columns coord_3 … coord_D keep the rest of each point), trajectories
+(trajectory, step, t, x, y: the first two coordinates), parameters (component,
+weight, coord, r, s). Charts: the loss, the samples (scatter of x, y) and the
+trajectories. The sampler param applies only to alignlab sample (see Model).`
 
 // ConfigFromParams reads a training Config from validated params (missing
 // keys keep DefaultConfig's values); the shared ones through fit.Read.
@@ -233,7 +256,10 @@ func pairMarginals(pair *datasets.EOTPair) *marginals {
 // dataUsage is what sb.light reads from --data.
 const dataUsage = "2 sample files (--data x0 --data x1: source samples, then target samples) or 1 benchmark pair file (--data pair.json)"
 
-func loadMarginals(job *kernel.Job, eps float64, r *rand.Rand) (*marginals, error) {
+// loadMarginals reads the run's data: job.Data, or without it the
+// generated pair the source param names. The caller checks a benchmark
+// pair file's ε against its own.
+func loadMarginals(job *kernel.Job, r *rand.Rand) (*marginals, error) {
 	source := job.Params.String(ParamSource)
 	if len(job.Data) > 0 {
 		source = SourceFiles
@@ -244,10 +270,6 @@ func loadMarginals(job *kernel.Job, eps float64, r *rand.Rand) (*marginals, erro
 			b, err := datasets.LoadEOTBenchmark(job.Data[0])
 			if err != nil {
 				return nil, err
-			}
-			if b.Pair.Epsilon != eps {
-				return nil, &datasets.Error{File: job.Data[0], Field: "epsilon",
-					Msg: fmt.Sprintf("the pair's ε is %v but the run's epsilon param is %v: set epsilon=%v", b.Pair.Epsilon, eps, b.Pair.Epsilon)}
 			}
 			job.DataShape(0, "dim", b.Pair.Dim, "source_components", len(b.Pair.Source.Weights),
 				"potential_components", len(b.Pair.Potential.Weights), "test_inputs", len(b.TestInputs))
@@ -287,7 +309,7 @@ func loadMarginals(job *kernel.Job, eps float64, r *rand.Rand) (*marginals, erro
 			dim: 2,
 		}, nil
 	case SourceEOTGaussian, SourceEOTMixture:
-		dim := job.Params.Int(ParamDim)
+		dim, eps := job.Params.Int(ParamDim), job.Params.Float(ParamEpsilon)
 		cfg := datasets.EOTMixtureConfig(dim, eps, job.Params.Bool(ParamRotated))
 		if source == SourceEOTGaussian {
 			cfg = datasets.EOTGaussianConfig(dim, eps)
@@ -310,13 +332,26 @@ func (plugin) Run(job *kernel.Job) error {
 	if cfg.LearningRate == 0 {
 		job.Note("sb.light: learning_rate 0: the paper's rate for ε = %g, %g", cfg.Epsilon, cfg.EffectiveLearningRate())
 	}
-	data, err := loadMarginals(job, cfg.Epsilon, job.Rand())
+	data, err := loadMarginals(job, job.Rand())
+	if err != nil {
+		return err
+	}
+	if data.bench != nil && data.pair.Epsilon != cfg.Epsilon {
+		return &datasets.Error{File: job.Data[0], Field: "epsilon",
+			Msg: fmt.Sprintf("the pair's ε is %v but the run's epsilon param is %v: set epsilon=%v", data.pair.Epsilon, cfg.Epsilon, data.pair.Epsilon)}
+	}
+	init, err := initModel(job, cfg, data.dim)
 	if err != nil {
 		return err
 	}
 	trainRand, evalRand, plotRand := job.Rand(), job.Rand(), job.Rand()
 	job.SetTotal(int64(cfg.Steps))
-	m, err := Fit(job.Context(), data.src, data.tgt, cfg, trainRand, job.Record)
+	var m *Model
+	if init != nil {
+		m, err = FitFrom(job.Context(), init, data.src, data.tgt, cfg, trainRand, job.Record)
+	} else {
+		m, err = Fit(job.Context(), data.src, data.tgt, cfg, trainRand, job.Record)
+	}
 	if err != nil {
 		return err
 	}
@@ -327,7 +362,7 @@ func (plugin) Run(job *kernel.Job) error {
 		}
 	}
 	if data.dim > 2 {
-		job.Note("sb.light: dimension %d: the samples and trajectories show the first two coordinates", data.dim)
+		job.Note("sb.light: dimension %d: the samples chart and the trajectories show the first two coordinates (the samples table keeps all %d: x, y, coord_3 … coord_%d)", data.dim, data.dim, data.dim)
 	}
 	reportSamples(job, m, data, plotRand)
 	params := job.AddTable("parameters", "component", "weight", "coord", "r", "s")
@@ -342,7 +377,36 @@ func (plugin) Run(job *kernel.Job) error {
 	if job.Params.Int(ParamTrajectories) > 0 {
 		job.AddChart(kernel.Chart{Kind: "xy", ID: "trajectories", Title: "SDE trajectories of the learned bridge", Table: "trajectories", X: "x", Value: "y", Group: "trajectory", XLabel: "x", YLabel: "y"})
 	}
+	job.SetModel(m)
 	return nil
+}
+
+// initModel returns the saved potential the run starts from (run
+// --model), checked against the run's data dimension and components
+// param and set to the run's ε, or nil without one.
+func initModel(job *kernel.Job, cfg Config, dim int) (*Model, error) {
+	im := job.InitModel()
+	if im == nil {
+		return nil, nil
+	}
+	id := job.Result.Plugin
+	saved, ok := im.(*Model)
+	if !ok {
+		return nil, &kernel.ModelUsageError{Plugin: id, Msg: fmt.Sprintf("--model: %s, want a LightSB potential (a model saved by sb.light)", im.Kind())}
+	}
+	switch {
+	case saved.Dim() != dim:
+		return nil, &kernel.ModelUsageError{Plugin: id, Msg: fmt.Sprintf("--model: the saved potential has dimension D = %d, the run's data %d", saved.Dim(), dim)}
+	case saved.K() != cfg.K:
+		return nil, &kernel.ModelUsageError{Plugin: id, Msg: fmt.Sprintf("--model: the saved potential has %d components, the run's %s param is %d: set %s=%d", saved.K(), ParamK, cfg.K, ParamK, saved.K())}
+	}
+	init := saved.Clone()
+	if init.Epsilon != cfg.Epsilon {
+		job.Note("sb.light: the saved potential was trained at ε = %v; its parameters start this run at ε = %v", init.Epsilon, cfg.Epsilon)
+		init.Epsilon = cfg.Epsilon
+	}
+	job.Note("sb.light: training starts from the saved potential (--model), so %s does not apply", ParamSInit)
+	return init, nil
 }
 
 func reportTruth(job *kernel.Job, m *Model, data *marginals, r *rand.Rand) error {
@@ -379,12 +443,24 @@ func reportTruth(job *kernel.Job, m *Model, data *marginals, r *rand.Rand) error
 func reportSamples(job *kernel.Job, m *Model, data *marginals, r *rand.Rand) {
 	n := job.Params.Int(ParamPlotSamples)
 	steps := job.Params.Int(ParamSDESteps)
-	t := job.AddTable("samples", "x", "y", "kind")
+	// x and y are the first two coordinates (the scatter's axes); in more
+	// dimensions coord_3 … coord_D follow kind, so that every point is
+	// whole.
+	cols := []string{"x", "y", "kind"}
+	for j := 3; j <= data.dim; j++ {
+		cols = append(cols, "coord_"+strconv.Itoa(j))
+	}
+	t := job.AddTable("samples", cols...)
 	xs := data.src.Sample(n, r)
 	ys := data.tgt.Sample(n, r)
+	row := make([]any, len(cols))
 	add := func(kind string, pts [][]float64) {
 		for _, p := range pts {
-			t.Add(p[0], second(p), kind)
+			row[0], row[1], row[2] = p[0], second(p), kind
+			for j := 2; j < len(p); j++ {
+				row[j+1] = p[j]
+			}
+			t.Add(row...)
 		}
 	}
 	add("source", xs)

@@ -117,6 +117,15 @@ func Fit(ctx context.Context, src, tgt Sampler, cfg Config, r *rand.Rand, rec fi
 	if err != nil {
 		return nil, err
 	}
+	return FitFrom(ctx, init, src, tgt, cfg, r, rec)
+}
+
+// FitFrom is Fit from the given starting model instead of LightSB's
+// initialisation (a warm start, e.g. from a saved model): init must have
+// cfg.K components and ε = cfg.Epsilon; cfg.SInit does not apply. Adam
+// starts afresh (its moments are not part of a model). init is not
+// modified.
+func FitFrom(ctx context.Context, init *Model, src, tgt Sampler, cfg Config, r *rand.Rand, rec fit.Recorder) (*Model, error) {
 	t, err := NewTrainer(init, cfg)
 	if err != nil {
 		return nil, err

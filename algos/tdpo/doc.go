@@ -73,4 +73,19 @@
 // run, as deprecated aliases. notebooks/03-token-level-dpo.ipynb shows what
 // reproduces: the KL control of TDPO2, and how little its frontier differs
 // from DPO's on these small models.
+//
+// # Saved models
+//
+// A run of tdpo.dpo, tdpo.tdpo1 or tdpo.tdpo2 hands back a Policy
+// (kernel.Job.SetModel): the trained policy's and the reference's weights
+// in GoMLX's checkpoint format (package artifact), with PolicyFile (loss,
+// β, α, the sequence space, the architecture, the reward's token
+// classes). Loaded back (kernel.Load), it scores sequence pairs without
+// training (Policy.Score, `alignlab score`; the JSON Lines of LoadPairs
+// and WritePairs, {"prompt": 0, "chosen": [...], "rejected": [...]}):
+// sequence log-probabilities, log ratios u, SeqKLs, implicit-reward
+// margins and the loss per pair, and the training metrics as finals —
+// bit for bit the run's final ones on its own pairs. It samples responses
+// for each prompt (Policy.Sample, `alignlab sample`). A run can start its
+// policy from a saved one (`run --model DIR`) instead of a copy of π_ref.
 package tdpo

@@ -191,8 +191,37 @@ func (p plugin) Info() kernel.Info {
 		ID: ID(p.kind), Summary: summaries[p.kind], Papers: []kernel.Paper{Paper},
 		Params: append(params, trainParams(0)...),
 		Doc:    p.doc(),
+		Model:  modelDoc,
+		Init:   initDoc,
 	}
 }
+
+const modelDoc = `The trained policy π_θ and the reference π_ref it was trained against
+(Policy): both networks' weights ("policy/…" and "ref/…": table
+[prompts·(vocab+1), vocab], or the GRU's wx, bx, wh, bh, wo, bo) in
+GoMLX's checkpoint format, and policy.json (loss, beta, alpha, prompts,
+vocab, length, policy, hidden, and the positive and negative token counts
+of the reward).
+score --data FILE...: sequence pairs, JSONL, one a line:
+    {"prompt": 0, "chosen": [0, 3, 1, 2], "rejected": [5, 3, 1, 0]}
+(a prompt token, two distinct responses of length tokens in [0, vocab),
+the preferred first). Table scores (pair, prompt, chosen, rejected,
+logp_chosen, logp_rejected = Σ_t log π_θ, logratio_chosen,
+logratio_rejected = u, seqkl_chosen, seqkl_rejected = δ, margin of the
+implicit rewards, loss); finals loss, reward_accuracy, margin,
+seqkl_chosen, seqkl_rejected as training reports them (at beta and alpha,
+the trained run's unless set), logp_chosen, logp_rejected (means) and
+label_accuracy (chosen has the higher true reward). Scoring the run's own
+pairs gives its final loss, reward_accuracy, margin and SeqKLs.
+sample --n N (no --x): N responses of π_θ for each prompt (seeded): table
+samples (prompt, response, tokens, reward, logp, ref_logp); finals reward
+and kl (mean log π_θ/π_ref of the samples).`
+
+const initDoc = `The policy starts from the saved policy's weights instead of a copy of
+π_ref; the task, and π_ref with it, is the run's (built from the seed).
+The saved model must have the run's policy, hidden, prompts, vocab and
+length; any tdpo.dpo, tdpo.tdpo1 or tdpo.tdpo2 model will do. Step 0 of
+the series then measures the saved policy; reward_ref stays π_ref's.`
 
 const lossDefs = `With u = Σ_t [log π_θ − log π_ref](y_t | x, y<t) (the sequence log ratio)
 and SeqKL(x, y) = Σ_t KL(π_ref(·|x, y<t) ‖ π_θ(·|x, y<t)), δ_w and δ_l the
@@ -319,14 +348,35 @@ func (p plugin) Run(job *kernel.Job) error {
 		return err
 	}
 	noteMeasures(job, task, cfg)
+	var init *Policy
+	if m := job.InitModel(); m != nil {
+		var ok bool
+		if init, ok = m.(*Policy); !ok {
+			return &kernel.ModelUsageError{Plugin: job.Result.Plugin, Msg: fmt.Sprintf("--model: %s, want a tdpo token policy (saved by tdpo.dpo, tdpo.tdpo1 or tdpo.tdpo2)", m.Kind())}
+		}
+		if err := init.fits(task.Config.Spec); err != nil {
+			return &kernel.ModelUsageError{Plugin: job.Result.Plugin, Msg: "--model: " + err.Error()}
+		}
+	}
 	job.SetTotal(int64(cfg.Steps))
 	t, err := NewTrainer(task, cfg, job.Rand())
 	if err != nil {
 		return err
 	}
-	ref, m, err := t.run(job.Context(), job.Record, func(step int) error { return job.Step(int64(step)) })
+	if init != nil {
+		if err := t.Policy.SetWeights(init.PolicyWeights); err != nil {
+			return err
+		}
+	}
+	first, m, err := t.run(job.Context(), job.Record, func(step int) error { return job.Step(int64(step)) })
 	if err != nil {
 		return err
+	}
+	ref := first.Measures // step 0 is π_ref, unless the policy started from a saved one
+	if init != nil {
+		if ref, err = t.refMeasures(job.Rand()); err != nil {
+			return err
+		}
 	}
 	m.Each(job.SetFinal)
 	job.SetFinal("reward_ref", ref.Reward)
@@ -339,6 +389,7 @@ func (p plugin) Run(job *kernel.Job) error {
 	if err := addSamples(job, task, t.Policy); err != nil {
 		return err
 	}
+	job.SetModel(newPolicy(cfg, task, t.Policy))
 	job.AddChart(kernel.Chart{Kind: "line", ID: "seqkl", Title: "sequential KL of chosen and rejected responses", Series: []string{MetricSeqKLChosen, MetricSeqKLRejected}, YLabel: "SeqKL (nats)"})
 	job.AddChart(kernel.Chart{Kind: "line", ID: "kl", Title: "KL(π_θ ‖ π_ref) over whole responses", Series: []string{MetricKL}, YLabel: "KL (nats)"})
 	job.AddChart(kernel.Chart{Kind: "line", ID: "reward", Title: "expected reward E r(y), y ∼ π_θ", Series: []string{MetricReward}, YLabel: "reward"})

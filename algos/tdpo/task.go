@@ -348,11 +348,15 @@ func (t *Task) samplePairs(r *rand.Rand) error {
 
 // pairSequences returns the prompts and tokens of every chosen response,
 // then of every rejected one.
-func (t *Task) pairSequences() (prompts, seqs []int) {
-	n, T := len(t.Pairs), t.Config.Length
+func (t *Task) pairSequences() (prompts, seqs []int) { return pairSequences(t.Pairs, t.Config.Length) }
+
+// pairSequences returns the prompts and tokens of the chosen responses of
+// pairs (T tokens each), then of the rejected ones.
+func pairSequences(pairs []Pair, T int) (prompts, seqs []int) {
+	n := len(pairs)
 	prompts = make([]int, 2*n)
 	seqs = make([]int, 2*n*T)
-	for i, p := range t.Pairs {
+	for i, p := range pairs {
 		prompts[i], prompts[n+i] = p.Prompt, p.Prompt
 		copy(seqs[i*T:], p.Chosen)
 		copy(seqs[(n+i)*T:], p.Rejected)

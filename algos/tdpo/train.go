@@ -210,15 +210,20 @@ func NewTrainer(task *Task, cfg Config, r *rand.Rand) (t *Trainer, err error) {
 	if err != nil {
 		return nil, err
 	}
-	t.eval, err = model.NewExec(policy.backend, policy.store, func(scope *model.Scope, in []*Node) []*Node {
-		scope.SetTraining(in[0].Graph(), true)
-		u, d := sequenceStats(scope, s, in[0], in[1], in[2], in[3])
-		return []*Node{u, d}
-	})
-	if err != nil {
+	if t.eval, err = statsExec(policy); err != nil {
 		return nil, err
 	}
 	return t, nil
+}
+
+// statsExec returns an executable of net's u and SeqKL per sequence (see
+// sequenceStats) from statsInputs.
+func statsExec(net *Net) (*model.Exec, error) {
+	return model.NewExec(net.backend, net.store, func(scope *model.Scope, in []*Node) []*Node {
+		scope.SetTraining(in[0].Graph(), true)
+		u, d := sequenceStats(scope, net.Spec, in[0], in[1], in[2], in[3])
+		return []*Node{u, d}
+	})
 }
 
 // sequenceStats returns, per sequence, u = Σ_t [log π_θ − log π_ref](y_t)
@@ -236,7 +241,13 @@ func sequenceStats(scope *model.Scope, s Spec, prompt, prev, target, refLogp *No
 // inputs builds the executables' inputs for sequences with π_ref's
 // log-conditionals refLogp [N, T, V].
 func (t *Trainer) inputs(prompts, seqs []int, refLogp []float64) []any {
-	s := t.task.Config.Spec
+	return statsInputs(t.task.Config.Spec, prompts, seqs, refLogp)
+}
+
+// statsInputs builds the inputs of the training and statistics
+// executables for sequences of spec s with π_ref's log-conditionals
+// refLogp [N, T, V].
+func statsInputs(s Spec, prompts, seqs []int, refLogp []float64) []any {
 	p32, prev := contextInputs(s, prompts, seqs)
 	n := len(prompts)
 	return []any{p32, prev, targets(seqs, n, s.Length), tensors.FromFlatDataAndDimensions(refLogp, n, s.Length, s.Vocab)}
@@ -282,9 +293,16 @@ func (t *Trainer) Evaluate() (m Metrics, err error) {
 	if err != nil {
 		return m, err
 	}
-	u := tensors.MustCopyFlatData[float64](out[0])
-	d := tensors.MustCopyFlatData[float64](out[1])
-	n, cfg := t.n, t.cfg
+	m = pairMetrics(t.cfg, tensors.MustCopyFlatData[float64](out[0]), tensors.MustCopyFlatData[float64](out[1]))
+	m.Measures, err = t.Measure()
+	return m, err
+}
+
+// pairMetrics returns the pair metrics (loss, accuracy, margin, mean
+// SeqKLs) of n pairs from u and SeqKL of their 2n sequences, chosen ones
+// first.
+func pairMetrics(cfg Config, u, d []float64) (m Metrics) {
+	n := len(u) / 2
 	for i := range n {
 		uw, ul, dw, dl := u[i], u[n+i], d[i], d[n+i]
 		m.Loss += PairLossFloat64(cfg.Loss, uw, ul, dw, dl, cfg.Beta, cfg.Alpha)
@@ -305,8 +323,22 @@ func (t *Trainer) Evaluate() (m Metrics, err error) {
 	m.Margin /= nf
 	m.SeqKLChosen /= nf
 	m.SeqKLRejected /= nf
-	m.Measures, err = t.Measure()
-	return m, err
+	return m
+}
+
+// refMeasures returns π_ref's sequence-level reward and KL (0), as Measure
+// finds them at step 0 of a run that starts at π_ref; r draws the
+// responses of a sampled measure.
+func (t *Trainer) refMeasures(r *rand.Rand) (Measures, error) {
+	task := t.task
+	s := task.Config.Spec
+	switch {
+	case s.Arch == ArchTabular:
+		return chainMeasures(s, task.refTable, task.refTable, task.Reward), nil
+	case task.Tree != nil:
+		return task.Tree.Measure(task.Tree, task.Reward), nil
+	}
+	return SampledMeasures(task.Ref, task.Ref, task.Reward, t.cfg.KLSamples, r)
 }
 
 // Measure returns the policy's sequence-level reward and KL to π_ref.
