@@ -36,11 +36,14 @@ type Comparison struct {
 	FlipRates []float64      // as in the Problem (NaN where unknown)
 	Methods   []MethodResult // in the order of Methods; oracle is absent when no flip rate is known
 	Weights   []float64      // ScaleBiO's final weights
+	Lambda    []float64      // ScaleBiO's final λ (Weights = softmax(λ))
 	// FilterLoss is each source's mean loss under the val_only model, and
 	// Kept says which sources val_filter kept (loss ≤ lowest + FilterMargin).
 	FilterLoss []float64
 	Kept       []bool
 	Notes      []string // caveats for the reader
+	// retrained is the scalebio_retrain model's parameters.
+	retrained []param
 }
 
 // Method returns the result of method name, or false.
@@ -72,33 +75,35 @@ func Compare(ctx context.Context, p *Problem, cfg Config, r *rand.Rand, rec fit.
 	if err != nil {
 		return nil, err
 	}
-	c.Weights = rw.Weights
+	c.Weights, c.Lambda = rw.Weights, rw.Lambda
 
-	fixed := func(name string, weights []float64) (MethodResult, error) {
+	// fixed trains a model with the given source weights; it returns the
+	// session holding the model, for scalebio_retrain's to be kept.
+	fixed := func(name string, weights []float64) (MethodResult, *session, error) {
 		s, err := fitWeighted(ctx, m, p.Train, exampleWeights(p, weights), init, cfg)
 		if err != nil {
-			return MethodResult{}, fmt.Errorf("%w (method %s)", err, name)
+			return MethodResult{}, nil, fmt.Errorf("%w (method %s)", err, name)
 		}
 		res := MethodResult{Method: name, Weights: weights}
 		if res.Val, _, err = s.evaluate(p.Val); err != nil {
-			return res, err
+			return res, nil, err
 		}
 		res.Test, _, err = s.evaluate(p.Test)
-		return res, err
+		return res, s, err
 	}
 
 	uniform := make([]float64, ns)
 	for k := range uniform {
 		uniform[k] = 1 / float64(ns)
 	}
-	res, err := fixed(MethodUniform, uniform)
+	res, _, err := fixed(MethodUniform, uniform)
 	if err != nil {
 		return nil, err
 	}
 	c.Methods = append(c.Methods, res)
 
 	if oracle := oracleWeights(p.FlipRates); oracle != nil {
-		if res, err = fixed(MethodOracle, oracle); err != nil {
+		if res, _, err = fixed(MethodOracle, oracle); err != nil {
 			return nil, err
 		}
 		c.Methods = append(c.Methods, res)
@@ -138,16 +143,20 @@ func Compare(ctx context.Context, p *Problem, cfg Config, r *rand.Rand, rec fit.
 			kept[k] = 1 / float64(nk)
 		}
 	}
-	if res, err = fixed(MethodValFilter, kept); err != nil {
+	if res, _, err = fixed(MethodValFilter, kept); err != nil {
 		return nil, err
 	}
 	c.Methods = append(c.Methods, res)
 
 	c.Methods = append(c.Methods, MethodResult{Method: MethodScaleBiO, Weights: rw.Weights, Val: rw.Val, Test: rw.Test})
-	if res, err = fixed(MethodScaleBiORetrain, rw.Weights); err != nil {
+	res, retrained, err := fixed(MethodScaleBiORetrain, rw.Weights)
+	if err != nil {
 		return nil, err
 	}
 	c.Methods = append(c.Methods, res)
+	if c.retrained, err = retrained.params(init); err != nil {
+		return nil, err
+	}
 	if p.Test.N == 0 {
 		c.Notes = append(c.Notes, "no test set: the test columns are NaN")
 	}

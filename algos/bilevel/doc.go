@@ -71,6 +71,20 @@
 // methods (method, val_logloss, test_logloss, test_accuracy), weights
 // (source, flip_rate, weight) and filter, with charts of each.
 //
+// # Saved model
+//
+// A run hands back a Reweighted (kernel.Job.SetModel; `run --out DIR`
+// writes DIR/model): ScaleBiO's final λ and weights, and the inner model
+// retrained with those weights fixed (scalebio_retrain), as arrays in
+// GoMLX's checkpoint format (package artifact) beside model.json (inner
+// model, dimension, hidden units or β, source names). Its Score measures
+// the retrained model on a file in the run's formats, with or without
+// sources, without training: log_loss and accuracy, overall and per
+// source; scoring the run's TEST file reproduces its test_logloss and
+// test_accuracy of scalebio_retrain exactly. A run can start from a saved
+// model (`run --model DIR`): its λ, matched to the sources by name, is
+// ScaleBiO's starting λ (the models start fresh).
+//
 // Data: datasets.GenerateSources (a planted logistic model, per-source
 // label flips) or datasets.GeneratePrefSources (the DPO testbed's
 // log-linear pairs, per-source flips), or JSONL files read by

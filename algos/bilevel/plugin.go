@@ -214,6 +214,8 @@ apply and are left out of the record, which gives each file's examples (model dp
 dim and, for TRAIN, sources beside its hash; flip_rate is NaN (unknown) and oracle is skipped.
 Defaults: alpha 1, alpha_growth 1.5, rounds 10, steps 1000, learning rates 0.05, adam.
 The paper's LLM setting used AdamW, lr 1e-5 (w, u) and 1e-2 (λ), α 10–100.`,
+		Model: modelDoc,
+		Init:  initDoc,
 	}
 }
 
@@ -254,12 +256,16 @@ func (plugin) Run(job *kernel.Job) error {
 	if err != nil {
 		return err
 	}
+	if cfg.InitLambda, err = initLambda(job, p); err != nil {
+		return err
+	}
 	job.SetTotal(int64(cfg.Steps))
 	c, err := Compare(job.Context(), p, cfg, job.Rand(), job.Record)
 	if err != nil {
 		return err
 	}
 	report(job, c)
+	job.SetModel(newReweighted(c, cfg, p.Dim))
 	return nil
 }
 

@@ -59,18 +59,7 @@ func ClassificationProblem(train, val, test *datasets.Labeled, flipRates []float
 		if l.Dim != p.Dim {
 			return Examples{}, fmt.Errorf("bilevel: the %s set has dimension %d, the training set %d", what, l.Dim, p.Dim)
 		}
-		s := Examples{N: len(l.Examples), X: make([]float64, 0, len(l.Examples)*p.Dim), Y: make([]float64, len(l.Examples))}
-		if withSource {
-			s.Source = make([]int, len(l.Examples))
-		}
-		for i, e := range l.Examples {
-			s.X = append(s.X, e.Features...)
-			s.Y[i] = float64(e.Label)
-			if withSource {
-				s.Source[i] = e.Source
-			}
-		}
-		return s, nil
+		return labeledExamples(l, withSource), nil
 	}
 	var err error
 	if p.Train, err = conv("training", train, true); err != nil {
@@ -107,15 +96,7 @@ func PreferenceProblem(ps *datasets.PrefSources) (*Problem, error) {
 		if pr.Dim != p.Dim {
 			return Examples{}, fmt.Errorf("bilevel: the %s pairs have dimension %d, the training pairs %d", what, pr.Dim, p.Dim)
 		}
-		s := Examples{N: len(pr.Pairs), X: make([]float64, 0, len(pr.Pairs)*p.Dim), Y: make([]float64, len(pr.Pairs))}
-		for i, c := range pr.Pairs {
-			x := pr.Prompts[c.Prompt]
-			for j := range p.Dim {
-				s.X = append(s.X, x.Features[c.Chosen][j]-x.Features[c.Rejected][j])
-			}
-			s.Y[i] = 1
-		}
-		return s, nil
+		return prefExamples(pr), nil
 	}
 	var err error
 	if p.Train, err = conv("training", ps.Train); err != nil {
@@ -131,6 +112,36 @@ func PreferenceProblem(ps *datasets.PrefSources) (*Problem, error) {
 		}
 	}
 	return p, nil
+}
+
+// labeledExamples flattens l, with each example's source when withSource.
+func labeledExamples(l *datasets.Labeled, withSource bool) Examples {
+	s := Examples{N: len(l.Examples), X: make([]float64, 0, len(l.Examples)*l.Dim), Y: make([]float64, len(l.Examples))}
+	if withSource {
+		s.Source = make([]int, len(l.Examples))
+	}
+	for i, e := range l.Examples {
+		s.X = append(s.X, e.Features...)
+		s.Y[i] = float64(e.Label)
+		if withSource {
+			s.Source[i] = e.Source
+		}
+	}
+	return s
+}
+
+// prefExamples turns preference pairs into examples of Δφ = φ(y_w) − φ(y_l)
+// labelled 1.
+func prefExamples(pr *datasets.Prefs) Examples {
+	s := Examples{N: len(pr.Pairs), X: make([]float64, 0, len(pr.Pairs)*pr.Dim), Y: make([]float64, len(pr.Pairs))}
+	for i, c := range pr.Pairs {
+		x := pr.Prompts[c.Prompt]
+		for j := range pr.Dim {
+			s.X = append(s.X, x.Features[c.Chosen][j]-x.Features[c.Rejected][j])
+		}
+		s.Y[i] = 1
+	}
+	return s
 }
 
 func (p *Problem) setFlipRates(rates []float64) error {

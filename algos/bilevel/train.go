@@ -40,6 +40,11 @@ type Config struct {
 
 	FilterMargin float64 // the val_filter baseline drops sources whose loss exceeds the lowest by more
 	Backend      string  // GoMLX backend configuration; "" means "go"
+
+	// InitLambda, if set, is ScaleBiO's starting λ, one finite value per
+	// source (a saved model's, to continue from its weights); nil starts
+	// at λ = 0, uniform weights.
+	InitLambda []float64
 }
 
 // DefaultConfig returns the plugin's defaults.
@@ -231,6 +236,28 @@ func (s *session) evaluate(sp Examples) (Eval, []float64, error) {
 	return Eval{LogLoss: tensors.ToScalar[float64](out[0]), Accuracy: tensors.ToScalar[float64](out[1])}, l, nil
 }
 
+// params returns the values of the parameters in scope w, named and shaped
+// like like.
+func (s *session) params(like []param) ([]param, error) {
+	out := make([]param, len(like))
+	for i, p := range like {
+		v := s.store.RootScope().At(scopeW).GetVariable(p.name)
+		if v == nil {
+			return nil, fmt.Errorf("bilevel: no variable %s/%s", scopeW, p.name)
+		}
+		t, err := v.Value()
+		if err != nil {
+			return nil, fmt.Errorf("bilevel: reading %s/%s: %w", scopeW, p.name, err)
+		}
+		vals, err := tensors.CopyFlatData[float64](t)
+		if err != nil {
+			return nil, fmt.Errorf("bilevel: reading %s/%s: %w", scopeW, p.name, err)
+		}
+		out[i] = param{name: p.name, dims: p.dims, init: vals}
+	}
+	return out, nil
+}
+
 // sourceMeans returns ℓ̄_k, the mean of the per-example losses l of each
 // source (NaN for a source without examples).
 func sourceMeans(p *Problem, l []float64) []float64 {
@@ -375,7 +402,19 @@ func reweight(ctx context.Context, p *Problem, cfg Config, m learner, init []par
 		return nil, nil, err
 	}
 	ns := len(p.Sources)
-	lambda := s.store.RootScope().At(scopeLambda).VariableWithValue("lambda", make([]float64, ns))
+	lambda0 := make([]float64, ns)
+	if cfg.InitLambda != nil {
+		if len(cfg.InitLambda) != ns {
+			return nil, nil, fmt.Errorf("bilevel: %d starting λ for %d sources", len(cfg.InitLambda), ns)
+		}
+		for k, v := range cfg.InitLambda {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, nil, fmt.Errorf("bilevel: starting λ of source %s is %v, want a finite number", p.Sources[k], v)
+			}
+		}
+		copy(lambda0, cfg.InitLambda)
+	}
+	lambda := s.store.RootScope().At(scopeLambda).VariableWithValue("lambda", lambda0)
 	optW, err := cfg.modelOptimizer(cfg.LearningRate)
 	if err != nil {
 		return nil, nil, err

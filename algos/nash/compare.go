@@ -94,16 +94,16 @@ func (comparePlugin) Run(job *kernel.Job) error {
 	addGameTables(job, ev)
 	final := map[string][][]float64{}
 
-	if final[MethodINPOExact], err = runINPO(job, g, ev, inpoConfig{Iterations: iters, Kappa: kappa, Tau: tau, Mode: ModeExact, Learn: learn}, "/"+MethodINPOExact); err != nil {
+	if final[MethodINPOExact], _, err = runINPO(job, g, ev, inpoConfig{Iterations: iters, Kappa: kappa, Tau: tau, Mode: ModeExact, Learn: learn}, "/"+MethodINPOExact); err != nil {
 		return err
 	}
-	if final[MethodINPOSampled], err = runINPO(job, g, ev, inpoConfig{Iterations: iters, Kappa: kappa, Tau: tau, Mode: ModeSampled, Learn: learn}, "/"+MethodINPOSampled); err != nil {
+	if final[MethodINPOSampled], _, err = runINPO(job, g, ev, inpoConfig{Iterations: iters, Kappa: kappa, Tau: tau, Mode: ModeSampled, Learn: learn}, "/"+MethodINPOSampled); err != nil {
 		return err
 	}
-	if final[MethodDNOSampled], err = runDNO(job, g, ev, dnoConfig{Iterations: iters, Eta: 1 / kappa, Mode: ModeSampled, Variant: VariantDNO, Learn: learn}, "/"+MethodDNOSampled); err != nil {
+	if final[MethodDNOSampled], _, err = runDNO(job, g, ev, dnoConfig{Iterations: iters, Eta: 1 / kappa, Mode: ModeSampled, Variant: VariantDNO, Learn: learn}, "/"+MethodDNOSampled); err != nil {
 		return err
 	}
-	if final[MethodDNOPrct], err = runDNO(job, g, ev, dnoConfig{Iterations: iters, Eta: 1 / kappa, Mode: ModeSampled, Variant: VariantPrct,
+	if final[MethodDNOPrct], _, err = runDNO(job, g, ev, dnoConfig{Iterations: iters, Eta: 1 / kappa, Mode: ModeSampled, Variant: VariantPrct,
 		Candidates: p.Int(ParamCandidates), Margin: p.Float(ParamMargin), Learn: learn}, "/"+MethodDNOPrct); err != nil {
 		return err
 	}

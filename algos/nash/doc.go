@@ -98,6 +98,22 @@
 // _avg metrics of the average iterate; nash.compare names its series
 // <metric>/<method> and adds a summary table.
 //
+// # Saved models
+//
+// nash.inpo, nash.dno, nash.mwu and nash.bt_rlhf hand back a PolicyModel
+// (kernel.Job.SetModel; `run --out DIR` writes DIR/model): every prompt's
+// final and average policy (the table iterates holds the same numbers),
+// with π_ref and τ (INPO) or β (BT-RLHF), as arrays in GoMLX's checkpoint
+// format (package artifact) beside model.json (plugin, action and prompt
+// names). Its Score measures both policies on a game file of the same
+// prompts × actions without training (exploitability, duality_gap, l1_nash,
+// winrate_ref, and l1_tau_nash for INPO; _avg for the average policy);
+// scoring the training game reproduces the run's finals exactly. Its
+// Sample draws actions per prompt. nash.inpo, nash.dno and nash.mwu can
+// start from a saved model (`run --model DIR`): its final policy is π_0
+// instead of π_ref, so a run of T1 iterations continued for T2 ends where
+// one of T1 + T2 does, and a run started at its equilibrium stays there.
+//
 // Without --data the plugins generate datasets.CyclicGame(5, 3, 1): five
 // actions with transitive scores from ½ to −½ and a cycle of strength 3, whose
 // Nash equilibrium mixes actions 0, 1 and 3 and whose top Bradley–Terry

@@ -41,7 +41,8 @@ Reports, per iteration t (t = 0 is the initial policy) and as final values, mean
   winrate_ref     P(π_t ≻ π_ref);  winrate_prev  P(π_t ≻ π_{t−1})
 Tables: policy (prompt, action, prob: the final policy), policies (first prompt: final, ref,
 nash[, tau_nash] as bars), preference (row, col, prob: the first prompt's matrix, a heatmap),
-solutions (prompt, action, ref, nash[, tau_nash]).
+solutions (prompt, action, ref, nash[, tau_nash]) and iterates (prompt, action, final, average:
+every prompt's final policy and the average (π_0 + … + π_T)/(T+1) of its iterates).
 Without --data it generates the game named by "game" (default: cyclic, K = 5, c = 3,
 spread 1: a Nash on 3 actions that the top BT item is far from). With --data the game params do
 not apply (left out of the result's params); the file's actions, prompts and features are
@@ -89,6 +90,8 @@ Also l1_tau_nash (‖π − π*_τ‖₁) and, in sampled mode, loss (the INPO l
 Finals converged (1 when the final l1_tau_nash ≤ tolerance, else 0, with a note naming the
 knob: kappa above the bound, iterations below it, pairs in sampled mode), kappa_max (the bound)
 and contraction_rate (ρ; both for the worst prompt).`,
+		Model: modelDoc(", π_ref and τ", " and l1_tau_nash (at the param tau)"),
+		Init:  initDoc,
 	}
 }
 
@@ -102,12 +105,15 @@ func (inpoPlugin) Run(job *kernel.Job) error {
 		Kappa:      job.Params.Float(ParamKappa), Tau: job.Params.Float(ParamTau),
 		Mode: job.Params.String(ParamMode), Learn: learnConfigOf(job.Params),
 	}
+	if c.Start, err = startPolicy(job, IDINPO, g); err != nil {
+		return err
+	}
 	if err := c.check(); err != nil {
 		return err
 	}
-	var last [][]float64
+	var last, avg [][]float64
 	ev, err := selfPlay(job, g, c.Tau, c.Iterations, func(ev *evaluator) (pi [][]float64, err error) {
-		last, err = runINPO(job, g, ev, c, "")
+		last, avg, err = runINPO(job, g, ev, c, "")
 		return last, err
 	})
 	if err != nil {
@@ -118,6 +124,7 @@ func (inpoPlugin) Run(job *kernel.Job) error {
 	}
 	job.AddChart(kernel.Chart{Kind: "line", ID: "exploitability", Title: "INPO: exploitability and distance to π*_τ",
 		Series: []string{MetricExploitability, MetricL1TauNash}, XLabel: "iteration"})
+	finishModel(job, IDINPO, ev, last, avg, c.Tau)
 	return nil
 }
 
@@ -159,6 +166,8 @@ In sampled mode also loss (at the last Adam step). Final converged: 1 when the l
 exploitability ≤ tolerance, else 0 with a note (the last iterate of an unregularised update
 cycles around a mixed equilibrium: nash.inpo or nash.mwu's average are the remedies, not more
 iterations).`,
+		Model: modelDoc("", ""),
+		Init:  initDoc,
 	}
 }
 
@@ -173,12 +182,15 @@ func (dnoPlugin) Run(job *kernel.Job) error {
 		Candidates: job.Params.Int(ParamCandidates), Margin: job.Params.Float(ParamMargin),
 		Learn: learnConfigOf(job.Params),
 	}
+	if c.Start, err = startPolicy(job, IDDNO, g); err != nil {
+		return err
+	}
 	if err := c.check(); err != nil {
 		return err
 	}
-	var last [][]float64
+	var last, avg [][]float64
 	ev, err := selfPlay(job, g, 0, c.Iterations, func(ev *evaluator) (pi [][]float64, err error) {
-		last, err = runDNO(job, g, ev, c, "")
+		last, avg, err = runDNO(job, g, ev, c, "")
 		return last, err
 	})
 	if err != nil {
@@ -187,6 +199,7 @@ func (dnoPlugin) Run(job *kernel.Job) error {
 	dnoConvergence(job, ev, last, c.Iterations, job.Params.Float(ParamTolerance))
 	job.AddChart(kernel.Chart{Kind: "line", ID: "exploitability", Title: "DNO: exploitability",
 		Series: []string{MetricExploitability}, XLabel: "iteration"})
+	finishModel(job, IDDNO, ev, last, avg, 0)
 	return nil
 }
 
@@ -217,6 +230,8 @@ Each metric also with suffix _avg for the average iterate (exploitability_avg, l
 the policy table holds the last iterate, the policies table adds the average ("average").
 Final converged: 1 when the average iterate's exploitability ≤ tolerance, else 0 with a note
 giving the regret bound and the η that minimises it for the run's T.`,
+		Model: modelDoc("", ""),
+		Init:  initDoc,
 	}
 }
 
@@ -226,8 +241,11 @@ func (mwuPlugin) Run(job *kernel.Job) error {
 		return err
 	}
 	c := mwuConfig{Iterations: job.Params.Int(ParamIterations), Eta: job.Params.Float(ParamEta)}
-	var avg [][]float64
-	ev, err := selfPlay(job, g, 0, c.Iterations, func(ev *evaluator) (last [][]float64, err error) {
+	if c.Start, err = startPolicy(job, IDMWU, g); err != nil {
+		return err
+	}
+	var last, avg [][]float64
+	ev, err := selfPlay(job, g, 0, c.Iterations, func(ev *evaluator) (_ [][]float64, err error) {
 		last, avg, err = runMWU(job, g, ev, c, "")
 		return last, err
 	})
@@ -242,6 +260,7 @@ func (mwuPlugin) Run(job *kernel.Job) error {
 	}
 	job.AddChart(kernel.Chart{Kind: "line", ID: "exploitability", Title: "MWU: last vs. average iterate",
 		Series: []string{MetricExploitability, MetricExploitability + "_avg"}, XLabel: "iteration"})
+	finishModel(job, IDMWU, ev, last, avg, 0)
 	return nil
 }
 
@@ -277,6 +296,7 @@ On an intransitive game the BT scores order the actions by average win rate, and
 concentrates on the top one, which a cyclic opponent beats: it stays exploitable.
 ` + metricsDoc + `
 Table scores (prompt, action, bt_score) holds the last fit.`,
+		Model: modelDoc(", π_ref and β", ""),
 	}
 }
 
@@ -287,11 +307,12 @@ func (btPlugin) Run(job *kernel.Job) error {
 	}
 	c := btConfig{Iterations: job.Params.Int(ParamIterations), Beta: job.Params.Float(ParamBeta),
 		Mode: job.Params.String(ParamMode), Pairs: job.Params.Int(ParamPairs)}
-	var scores [][]float64
-	if _, err := selfPlay(job, g, 0, c.Iterations, func(ev *evaluator) (pi [][]float64, err error) {
-		pi, scores, err = runBT(job, g, ev, c, "")
-		return pi, err
-	}); err != nil {
+	var last, avg, scores [][]float64
+	ev, err := selfPlay(job, g, 0, c.Iterations, func(ev *evaluator) (_ [][]float64, err error) {
+		last, avg, scores, err = runBT(job, g, ev, c, "")
+		return last, err
+	})
+	if err != nil {
 		return err
 	}
 	st := job.AddTable("scores", "prompt", "action", "bt_score")
@@ -302,6 +323,7 @@ func (btPlugin) Run(job *kernel.Job) error {
 	}
 	job.AddChart(kernel.Chart{Kind: "line", ID: "exploitability", Title: "BT-RLHF: exploitability per round",
 		Series: []string{MetricExploitability}, XLabel: "round"})
+	finishModel(job, IDBTRLHF, ev, last, avg, c.Beta)
 	return nil
 }
 

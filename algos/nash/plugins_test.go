@@ -278,9 +278,9 @@ func TestIterateLossAndDivergence(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			job := kernel.NewJob(context.Background(), IDINPO, kernel.Params{}, nil)
 			observed := 0
-			_, err := iterate(job, ev, logAll(ev.ref), tc.iters, "", func(t int, logPi [][]float64) ([][]float64, float64, bool, error) {
+			_, _, err := iterate(job, ev, logAll(ev.ref), tc.iters, "", func(t int, logPi [][]float64) ([][]float64, float64, bool, error) {
 				return logPi, losses[t], tc.learned(t), nil
-			}, func(int, [][]float64) error { observed++; return nil })
+			}, func(int, [][]float64, [][]float64) error { observed++; return nil })
 			if tc.diverge > 0 {
 				var de *kernel.DivergedError
 				if !errors.As(err, &de) || de.Step != tc.diverge || de.Metric != MetricLoss {

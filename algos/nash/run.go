@@ -1,7 +1,9 @@
 package nash
 
 import (
+	"errors"
 	"fmt"
+	"math"
 
 	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/algos/pairloss"
@@ -95,14 +97,19 @@ func learnConfigOf(p kernel.Params) learnConfig {
 }
 
 // newPolicyLearner builds the learner of a sampled run and returns it with
-// the initial log-policy: π_ref for a tabular policy, θ = 0 for log-linear.
-func newPolicyLearner(job *kernel.Job, g *datasets.Game, ev *evaluator, c learnConfig, loss pairloss.Loss, scale float64) (*learner, [][]float64, error) {
+// the initial log-policy: start (a saved policy; nil: π_ref) for a tabular
+// policy, θ = 0 for log-linear.
+func newPolicyLearner(job *kernel.Job, g *datasets.Game, ev *evaluator, c learnConfig, start [][]float64, loss pairloss.Loss, scale float64) (*learner, [][]float64, error) {
 	x, k := len(g.Prompts), g.K()
 	var features [][][]float64
 	var init []float64
 	switch c.Policy {
 	case PolicyTabular:
 		for p := range x {
+			if start != nil {
+				init = append(init, logStart(start[p])...)
+				continue
+			}
 			init = append(init, logs(ev.ref[p])...)
 		}
 	case PolicyLogLinear:
@@ -142,13 +149,15 @@ type updateFn func(t int, logPi [][]float64) (next [][]float64, loss float64, le
 // iterate runs T updates from logPi on a fit.Loop, one step per update,
 // recording the metrics of every iterate (t = 0 is the initial policy) with
 // the given suffix, and the loss of learned updates, and returns the last
-// iterate. A non-finite loss stops it as the divergence of its iteration.
-// observe, if not nil, is called after the records of each iterate (t = 0
-// included) with the iterate's policy.
+// iterate and the average iterate (π_0 + … + π_T)/(T+1). A non-finite loss
+// stops it as the divergence of its iteration. observe, if not nil, is
+// called after the records of each iterate (t = 0 included) with the
+// iterate's policy and the average of the iterates so far.
 func iterate(job *kernel.Job, ev *evaluator, logPi [][]float64, iters int, suffix string,
-	update updateFn, observe func(t int, pi [][]float64) error) ([][]float64, error) {
+	update updateFn, observe func(t int, pi, avg [][]float64) error) (last, avg [][]float64, err error) {
 	pi := expAll(logPi)
 	var prev [][]float64
+	var mean runningMean
 	var loss float64
 	var learned bool
 	loop := fit.NewLoop("nash", iters, func(t int) (float64, error) {
@@ -169,8 +178,9 @@ func iterate(job *kernel.Job, ev *evaluator, logPi [][]float64, iters int, suffi
 		if err := record(job, 0, suffix, ev.eval(pi, nil)); err != nil {
 			return err
 		}
+		avg = mean.add(pi)
 		if observe != nil {
-			return observe(0, pi)
+			return observe(0, pi, avg)
 		}
 		return nil
 	})
@@ -183,15 +193,69 @@ func iterate(job *kernel.Job, ev *evaluator, logPi [][]float64, iters int, suffi
 				return err
 			}
 		}
+		avg = mean.add(pi)
 		if observe != nil {
-			return observe(t, pi)
+			return observe(t, pi, avg)
 		}
 		return nil
 	})
 	if err := loop.Run(job.Context()); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return pi, nil
+	return pi, avg, nil
+}
+
+// runningMean averages the iterates π_0, π_1, … of a run, per prompt.
+type runningMean struct {
+	sum [][]float64
+	n   int
+}
+
+// add adds pi and returns the mean of the iterates so far, a new slice.
+func (m *runningMean) add(pi [][]float64) [][]float64 {
+	if m.sum == nil {
+		m.sum = make([][]float64, len(pi))
+		for x := range pi {
+			m.sum[x] = make([]float64, len(pi[x]))
+		}
+	}
+	m.n++
+	avg := make([][]float64, len(m.sum))
+	for x := range pi {
+		avg[x] = make([]float64, len(pi[x]))
+		for i, v := range pi[x] {
+			m.sum[x][i] += v
+			avg[x][i] = m.sum[x][i] / float64(m.n)
+		}
+	}
+	return avg
+}
+
+// errStartLogLinear is a saved policy given to a log-linear learner: the
+// model holds probabilities, not the θ of a log-linear policy.
+var errStartLogLinear = errors.New("nash: policy=loglinear cannot start from a saved model (it holds each prompt's probabilities, not θ); use policy=tabular or mode=exact")
+
+// logStart is log π of a saved policy a run starts from, with zero
+// probabilities raised to the smallest positive float64: an exact update
+// with κτ = 1 multiplies log π_t by 0, and Adam cannot move a −∞ logit.
+func logStart(pi []float64) []float64 {
+	out := make([]float64, len(pi))
+	for i, v := range pi {
+		out[i] = math.Log(max(v, math.SmallestNonzeroFloat64))
+	}
+	return out
+}
+
+// initial is the log-policy a run starts from: the saved start, or π_ref.
+func initial(ev *evaluator, start [][]float64) [][]float64 {
+	if start == nil {
+		return logAll(ev.ref)
+	}
+	out := make([][]float64, len(start))
+	for x, p := range start {
+		out[x] = logStart(p)
+	}
+	return out
 }
 
 // perPrompt applies an exact update to every prompt, renormalising in log space.
@@ -209,6 +273,7 @@ type inpoConfig struct {
 	Kappa, Tau float64
 	Mode       string
 	Learn      learnConfig
+	Start      [][]float64 // the policy π_0 per prompt; nil: π_ref
 }
 
 func (c inpoConfig) check() error {
@@ -218,25 +283,28 @@ func (c inpoConfig) check() error {
 	if c.Mode == ModeExact && c.Learn.Policy != PolicyTabular {
 		return fmt.Errorf("nash: mode=exact updates a tabular policy in closed form; policy=%s needs mode=sampled", c.Learn.Policy)
 	}
+	if c.Start != nil && c.Learn.Policy == PolicyLogLinear {
+		return errStartLogLinear
+	}
 	return nil
 }
 
-// runINPO runs INPO on g and returns the last iterate.
-func runINPO(job *kernel.Job, g *datasets.Game, ev *evaluator, c inpoConfig, suffix string) ([][]float64, error) {
+// runINPO runs INPO on g and returns the last and the average iterate.
+func runINPO(job *kernel.Job, g *datasets.Game, ev *evaluator, c inpoConfig, suffix string) (last, avg [][]float64, err error) {
 	if err := c.check(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	logRef := logAll(ev.ref)
 	if c.Mode == ModeExact {
-		return iterate(job, ev, logRef, c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, bool, error) {
+		return iterate(job, ev, initial(ev, c.Start), c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, bool, error) {
 			return perPrompt(logPi, func(x int, z []float64) []float64 {
 				return inpoLog(g.Prompts[x].P, z, logRef[x], c.Kappa, c.Tau)
 			}), 0, false, nil
 		}, nil)
 	}
-	l, logPi0, err := newPolicyLearner(job, g, ev, c.Learn, inpoLoss(c.Kappa), 1)
+	l, logPi0, err := newPolicyLearner(job, g, ev, c.Learn, c.Start, inpoLoss(c.Kappa), 1)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rng := job.Rand()
 	k := g.K()
@@ -266,6 +334,7 @@ type dnoConfig struct {
 	Candidates int
 	Margin     float64
 	Learn      learnConfig
+	Start      [][]float64 // the policy π_0 per prompt; nil: π_ref
 }
 
 func (c dnoConfig) check() error {
@@ -275,28 +344,32 @@ func (c dnoConfig) check() error {
 	if c.Mode == ModeExact && c.Learn.Policy != PolicyTabular {
 		return fmt.Errorf("nash: mode=exact updates a tabular policy in closed form; policy=%s needs mode=sampled", c.Learn.Policy)
 	}
+	if c.Start != nil && c.Learn.Policy == PolicyLogLinear {
+		return errStartLogLinear
+	}
 	return nil
 }
 
-// runDNO runs DNO (or DNO-Prct) on g and returns the last iterate.
-func runDNO(job *kernel.Job, g *datasets.Game, ev *evaluator, c dnoConfig, suffix string) ([][]float64, error) {
+// runDNO runs DNO (or DNO-Prct) on g and returns the last and the average
+// iterate.
+func runDNO(job *kernel.Job, g *datasets.Game, ev *evaluator, c dnoConfig, suffix string) (last, avg [][]float64, err error) {
 	if err := c.check(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if c.Mode == ModeExact {
-		return iterate(job, ev, logAll(ev.ref), c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, bool, error) {
+		return iterate(job, ev, initial(ev, c.Start), c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, bool, error) {
 			return perPrompt(logPi, func(x int, z []float64) []float64 {
 				return mwuLog(g.Prompts[x].P, z, 1/c.Eta)
 			}), 0, false, nil
 		}, nil)
 	}
-	l, logPi0, err := newPolicyLearner(job, g, ev, c.Learn, logisticLoss, c.Eta)
+	l, logPi0, err := newPolicyLearner(job, g, ev, c.Learn, c.Start, logisticLoss, c.Eta)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rng := job.Rand()
 	skipped := 0
-	pi, err := iterate(job, ev, logPi0, c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, bool, error) {
+	last, avg, err = iterate(job, ev, logPi0, c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, bool, error) {
 		var w []float64
 		if c.Variant == VariantPrct {
 			var kept int
@@ -322,47 +395,31 @@ func runDNO(job *kernel.Job, g *datasets.Game, ev *evaluator, c dnoConfig, suffi
 	if skipped > 0 {
 		job.Note("DNO-Prct kept no pair above margin %g in %d of %d iterations (policy left unchanged there)", c.Margin, skipped, c.Iterations)
 	}
-	return pi, err
+	return last, avg, err
 }
 
 // mwuConfig configures multiplicative weights.
 type mwuConfig struct {
 	Iterations int
 	Eta        float64
+	Start      [][]float64 // the policy π_0 per prompt; nil: π_ref
 }
 
 // runMWU runs exact multiplicative weights (self-play Hedge, τ = 0) and
 // returns the last and the average iterate. The average of π_0 … π_t is
 // recorded with suffix "_avg" on each metric.
 func runMWU(job *kernel.Job, g *datasets.Game, ev *evaluator, c mwuConfig, suffix string) (last, avg [][]float64, err error) {
-	sum := make([][]float64, len(g.Prompts))
 	var prevAvg [][]float64
-	add := func(t int, pi [][]float64) error {
-		for x := range pi {
-			if sum[x] == nil {
-				sum[x] = make([]float64, len(pi[x]))
-			}
-			for i, v := range pi[x] {
-				sum[x][i] += v
-			}
-		}
-		avg = make([][]float64, len(sum))
-		for x := range sum {
-			avg[x] = make([]float64, len(sum[x]))
-			for i, v := range sum[x] {
-				avg[x][i] = v / float64(t+1)
-			}
-		}
+	add := func(t int, _, avg [][]float64) error {
 		err := record(job, t, "_avg"+suffix, ev.eval(avg, prevAvg))
 		prevAvg = avg
 		return err
 	}
-	last, err = iterate(job, ev, logAll(ev.ref), c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, bool, error) {
+	return iterate(job, ev, initial(ev, c.Start), c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, bool, error) {
 		return perPrompt(logPi, func(x int, z []float64) []float64 {
 			return mwuLog(g.Prompts[x].P, z, c.Eta)
 		}), 0, false, nil
 	}, add)
-	return last, avg, err
 }
 
 // btConfig configures BT-RLHF.
@@ -375,12 +432,12 @@ type btConfig struct {
 
 // runBT fits Bradley–Terry scores to comparisons of pairs drawn from π_{t−1}
 // (π_0 = π_ref) and sets π_t = π_ref·exp(r/β), for each round t. It returns
-// the last policy and the last scores.
-func runBT(job *kernel.Job, g *datasets.Game, ev *evaluator, c btConfig, suffix string) ([][]float64, [][]float64, error) {
+// the last policy, the average of π_0 … π_T and the last scores.
+func runBT(job *kernel.Job, g *datasets.Game, ev *evaluator, c btConfig, suffix string) (last, avg, scores [][]float64, err error) {
 	rng := job.Rand()
 	k := g.K()
-	scores := make([][]float64, len(g.Prompts))
-	pi, err := iterate(job, ev, logAll(ev.ref), c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, bool, error) {
+	scores = make([][]float64, len(g.Prompts))
+	last, avg, err = iterate(job, ev, logAll(ev.ref), c.Iterations, suffix, func(_ int, logPi [][]float64) ([][]float64, float64, bool, error) {
 		cur := expAll(logPi)
 		wins := make([][][]float64, len(g.Prompts))
 		for x := range wins {
@@ -420,5 +477,5 @@ func runBT(job *kernel.Job, g *datasets.Game, ev *evaluator, c btConfig, suffix 
 		}
 		return next, 0, false, nil
 	}, nil)
-	return pi, scores, err
+	return last, avg, scores, err
 }
