@@ -38,6 +38,22 @@
 // its SFT reference itself with the sft_* params (once per process and
 // settings: a cache keyed by every setting that determines the weights).
 //
+// Saved models: every training plugin hands back what it trained
+// (kernel's Job.SetModel) as a *Model, a *Policy for all but lm.reward;
+// `run --out DIR` writes it into DIR/model: the transformer in
+// DIR/model/decoder (DecoderDir: decoder.Save's GoMLX checkpoint and
+// manifest, tokenizer.json for a BPE) beside the kernel's manifest. A
+// loaded model scores without training (Model.Score): a TRL preference
+// file gives log π of both responses (a reward model: r of both and
+// σ(r_w − r_l)) and pair_accuracy as the runs report it (a policy's needs
+// the file's reference log-probs); a TRL SFT file gives log π per row and
+// the nll sft_loss measures. A policy samples n completions per prompt
+// (Policy.Sample), verified when the prompts are "a+b=" (without a file:
+// the task's own prompts). --model DIR means init=DIR for lm.sft and
+// sft=DIR for the others (lm.reward also takes a reward model, which its
+// reward model then starts from); init, sft and models accept either kind
+// of directory, and save=DIR still writes the bare checkpoint.
+//
 // Randomness: every run draws its task, SFT batches, pairs, training
 // batches, evaluation samples and (lm.reward) held-out pairs from six
 // streams of the job's seed, in that order, so lm.dpo and lm.tdpo at one seed see the same task, SFT

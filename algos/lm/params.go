@@ -103,7 +103,7 @@ func modelParams() []kernel.Param {
 
 func sftParams() []kernel.Param {
 	return []kernel.Param{
-		kernel.StringParam(ParamSFT, "", "the SFT reference: a model saved by lm.sft (save=DIR); empty trains one with the sft_* params (kept in memory for later runs of this process)"),
+		kernel.StringParam(ParamSFT, "", "the SFT reference: a model saved by lm.sft (save=DIR, or --out DIR's DIR/model; --model DIR means the same); empty trains one with the sft_* params (kept in memory for later runs of this process)"),
 		kernel.IntParam(ParamSFTSteps, DefaultSFTSteps, 1, math.MaxInt32, "SFT: Adam steps"),
 		kernel.FloatParam(ParamSFTLearningRate, DefaultSFTLearningRate, 1e-12, 10, "SFT: Adam learning rate"),
 		kernel.IntParam(ParamSFTBatchSize, DefaultSFTBatchSize, 1, 1<<20, "SFT: demonstrations per step"),
@@ -168,13 +168,18 @@ func setup(job *kernel.Job, s streams) (*Env, error) {
 	tok := job.Params.String(ParamTokenizer)
 	// A model saved with its own tokenizer (a BPE writes tokenizer.json
 	// beside its weights) brings it along unless the run names another.
+	if m := baseOf(job.InitModel()); m != nil && tok == "byte" && m.TokName != "byte" {
+		job.Note("tokenizer: %s, saved with the model (--model)", m.TokName)
+		return newEnv(task, m.Tok, job.Params.String(ParamSize), job.Backend)
+	}
 	for _, key := range []string{ParamSFT, ParamInit} {
 		dir, _ := job.Params[key].(string)
 		if dir == "" || tok != "byte" {
 			continue
 		}
+		dir = decoderDir(dir)
 		if man, err := decoder.ReadManifest(dir); err == nil && man.Tokenizer != "byte" {
-			if path := filepath.Join(dir, "tokenizer.json"); fileExists(path) {
+			if path := filepath.Join(dir, TokenizerFile); fileExists(path) {
 				tok = path
 				job.Note("tokenizer: %s, saved with the model in %s", man.Tokenizer, dir)
 			}
@@ -213,9 +218,17 @@ func sftConfig(ps kernel.Params) fit.Config {
 	return fit.Config{Optimizer: fit.Adam, LearningRate: ps.Float(ParamSFTLearningRate), Steps: ps.Int(ParamSFTSteps), BatchSize: ps.Int(ParamSFTBatchSize), EvalEvery: max(1, ps.Int(ParamSFTSteps))}
 }
 
-// reference returns the SFT model of a preference run: loaded from the sft
-// param, or trained (or taken from the cache) with the sft_* params.
+// reference returns the SFT model of a preference run: the --model policy,
+// loaded from the sft param, or trained (or taken from the cache) with the
+// sft_* params.
 func reference(job *kernel.Job, e *Env, s streams) (*decoder.Model, error) {
+	// A reward model given to lm.reward is where its reward model starts
+	// (warmReward), not its SFT model.
+	if _, warm := job.InitModel().(*Model); !warm || job.Result.Plugin != IDReward {
+		if m, err := startFrom(job, e, ParamSFT); m != nil || err != nil {
+			return m, err
+		}
+	}
 	if dir, _ := job.Params[ParamSFT].(string); dir != "" { // lm.eval has no sft param
 		m, _, err := e.LoadModel(dir)
 		return m, err

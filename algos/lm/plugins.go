@@ -89,7 +89,7 @@ func (sftPlugin) Info() kernel.Info {
 		LearningRate: DefaultSFTLearningRate, Steps: DefaultSFTSteps, HasBatch: true, BatchSize: DefaultSFTBatchSize, MinBatch: 1, EvalEvery: 100,
 		Doc: map[string]string{fit.ParamBatchSize: "demonstrations per step"},
 	})...)
-	ps = append(ps, kernel.StringParam(ParamInit, "", "start from this saved model instead of fresh weights (its tokenizer must match)"))
+	ps = append(ps, kernel.StringParam(ParamInit, "", "start from this saved model instead of fresh weights: a save=DIR checkpoint or a model a run saved (--out DIR writes DIR/model; --model DIR means the same); its tokenizer must match"))
 	ps = append(ps, evalParams()...)
 	return kernel.Info{
 		ID: IDSFT, Summary: "supervised fine-tuning of a small transformer on prompt/completion text (noisy demonstrations of a verifiable task)",
@@ -108,8 +108,38 @@ Records sft_loss, and at every evaluation accuracy and principle of one
 sample per training prompt (temperature 1), accuracy_test/principle_test on
 the held-out prompts. Tables: samples (before and after). save=DIR writes
 the model for lm.reward, lm.dpo, lm.tdpo, lm.inpo, lm.eval (sft=DIR).`,
+		Model: policyModelDoc,
+		Init:  "the weights start from the model's instead of fresh ones, as init=DIR (give one of the two): a policy of lm.sft, lm.dpo, lm.tdpo or lm.inpo; its tokenizer comes along unless tokenizer is set (and must then match); its size is kept.",
 	}
 }
+
+// The Info.Model texts of the plugins.
+const (
+	policyModelDoc = `The trained policy: the transformer in model/decoder/ (GoMLX checkpoint,
+decoder's manifest.json, tokenizer.json for a BPE).
+score --data FILE, by the file's fields:
+  TRL pairs (prompt, chosen, rejected): table scores (logp_chosen,
+  logp_rejected, margin), finals logp_accuracy, logp_margin; with
+  ref_chosen_logps/ref_rejected_logps also implicit_margin and
+  pair_accuracy (h > 0, as the preference runs report it).
+  TRL SFT (prompt, completion): table scores (logp, tokens), finals nll
+  (nats per completion token, as sft_loss) and log_likelihood.
+sample [--data PROMPTS] --n N: N completions per prompt (temperature 1;
+prompts: JSONL with "prompt" or one a line; none: the task's training and
+held-out prompts, regenerated from the task params and the training
+seed): table samples; for prompts "a+b=" the verifier's correct/principle
+columns and finals accuracy, principle (and accuracy_test,
+principle_test on the task's held-out prompts).`
+	rewardModelDoc = `The reward model: the transformer and its head in model/decoder/ (GoMLX
+checkpoint, decoder's manifest.json, tokenizer.json for a BPE).
+score --data FILE, by the file's fields:
+  TRL pairs (prompt, chosen, rejected): table scores (reward_chosen,
+  reward_rejected, p_chosen = σ(r_w − r_l)), finals pair_accuracy (on its
+  training file, the run's own), reward_margin, log_loss.
+  TRL SFT (prompt, completion): table scores (reward), finals mean_reward
+  and, for prompts "a+b=", score_corr against the verifier.
+It does not sample.`
+)
 
 func (sftPlugin) Run(job *kernel.Job) error {
 	s := newStreams(job)
@@ -132,11 +162,13 @@ func (sftPlugin) Run(job *kernel.Job) error {
 		e.Widen(ps, cs)
 		job.DataShape(0, "examples", len(demos))
 	}
-	var m *decoder.Model
-	if dir := job.Params.String(ParamInit); dir != "" {
-		m, _, err = e.LoadModel(dir)
-	} else {
-		m, err = e.NewModel(job.Seed)
+	m, err := startFrom(job, e, ParamInit)
+	if m == nil && err == nil {
+		if dir := job.Params.String(ParamInit); dir != "" {
+			m, _, err = e.LoadModel(dir)
+		} else {
+			m, err = e.NewModel(job.Seed)
+		}
 	}
 	if err != nil {
 		return err
@@ -175,8 +207,18 @@ func (sftPlugin) Run(job *kernel.Job) error {
 	return save(job, e, m)
 }
 
-// save writes the model when the save param is set.
+// save hands back the trained model (a copy of its weights, without the
+// optimizer's state) and writes it when the save param is set.
 func save(job *kernel.Job, e *Env, m *decoder.Model) error {
+	c, err := m.Clone()
+	if err != nil {
+		return err
+	}
+	trained := &Model{Plugin: job.Result.Plugin, Decoder: c, Tok: e.Tok, TokName: e.Tok.Name(), Seed: job.Seed}
+	if im := baseOf(job.InitModel()); im != nil && im.Tok == e.Tok {
+		trained.TokName = im.TokName // a BPE read back from tokenizer.json keeps its name
+	}
+	job.SetModel(trained.typed())
 	dir := job.Params.String(ParamSave)
 	if dir == "" {
 		return nil
@@ -370,8 +412,14 @@ func (sftPlugin) SampleData(dir string) ([]string, error) {
 	return writeSample(dir, "sft.jsonl", func(w io.Writer) error { return datasets.WriteSFT(w, ex) })
 }
 
-// SampleData writes a small preference file in TRL's format.
-func (prefPlugin) SampleData(dir string) ([]string, error) { return samplePairs(dir) }
+// SampleData writes a small preference file in TRL's format (none for
+// lm.inpo, which reads no files: it samples its own pairs).
+func (p prefPlugin) SampleData(dir string) ([]string, error) {
+	if p.id == IDINPO {
+		return nil, nil
+	}
+	return samplePairs(dir)
+}
 
 // SampleData writes a small preference file in TRL's format.
 func (rewardPlugin) SampleData(dir string) ([]string, error) { return samplePairs(dir) }

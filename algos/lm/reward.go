@@ -34,6 +34,11 @@ the training pairs (against the verifier's labels, before flips) and
 pair_accuracy_test on held-out pairs sampled on the test prompts. Final:
 score_corr, the correlation of r with the verifier's score on the
 held-out responses.`,
+		Model: rewardModelDoc,
+		Init: `An lm.reward model: the encoder and head start from it instead of the SFT
+model and a zero head (the SFT model, from sft or trained, still samples
+the pairs). A policy of lm.sft, lm.dpo, lm.tdpo or lm.inpo: it is the SFT
+model, as sft=DIR (give one of the two). Its tokenizer comes along.`,
 	}
 }
 
@@ -55,7 +60,10 @@ func (rewardPlugin) Run(job *kernel.Job) error {
 	if err != nil {
 		return err
 	}
-	m, err := ref.Clone()
+	m, err := warmReward(job, e)
+	if m == nil && err == nil {
+		m, err = ref.Clone()
+	}
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,11 @@ func NewEnv(task *datasets.TextTask, tokName, size, backend string) (*Env, error
 	if err != nil {
 		return nil, err
 	}
+	return newEnv(task, tok, size, backend)
+}
+
+// newEnv is NewEnv with the tokenizer built.
+func newEnv(task *datasets.TextTask, tok tokenizer.Tokenizer, size, backend string) (*Env, error) {
 	// Input positions: BOS, the longest prompt and the longest completion
 	// (the targets add EOS), rounded up to a multiple of 8.
 	maxP, maxC := 0, 0
@@ -86,12 +91,14 @@ func (e *Env) SaveModel(m *decoder.Model, dir string, extra map[string]any) erro
 	return nil
 }
 
-// LoadModel reads a model saved by SaveModel, or a HuggingFace GPT-2
-// checkpoint (config.json + model.safetensors, decoder.LoadHF; give its
-// tokenizer.json as the tokenizer param), and checks that its tokenizer and
-// shape fit the env's (a model trained with another tokenizer reads other
-// ids).
+// LoadModel reads a model saved by SaveModel, a model a run saved (`run
+// --out DIR`: the checkpoint in DIR/model/decoder, see DecoderDir), or a
+// HuggingFace GPT-2 checkpoint (config.json + model.safetensors,
+// decoder.LoadHF; give its tokenizer.json as the tokenizer param), and
+// checks that its tokenizer and shape fit the env's (a model trained with
+// another tokenizer reads other ids).
 func (e *Env) LoadModel(dir string) (*decoder.Model, decoder.Manifest, error) {
+	dir = decoderDir(dir)
 	if _, err := os.Stat(filepath.Join(dir, decoder.ManifestFile)); err != nil {
 		if _, herr := os.Stat(filepath.Join(dir, decoder.HFConfigFile)); herr == nil {
 			return e.loadHF(dir)
