@@ -11,6 +11,9 @@
 package artifact
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -273,4 +276,38 @@ func catch(err *error) {
 		}
 		*err = fmt.Errorf("artifact: %v", r)
 	}
+}
+
+// FactsFile is the small JSON file a model saves beside its arrays: what it
+// needs to be rebuilt (names, dimensions, settings), read before the arrays
+// so that their shapes can be checked against it.
+const FactsFile = "model.json"
+
+// WriteFacts writes facts as indented JSON into dir/FactsFile.
+func WriteFacts(dir string, facts any) error {
+	b, err := json.MarshalIndent(facts, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, FactsFile), append(b, '\n'), 0o644)
+}
+
+// ReadFacts decodes dir/FactsFile into facts, refusing fields facts does not
+// have; errors name the file, and a missing one says that dir is not a saved
+// model of this kind.
+func ReadFacts(dir string, facts any) error {
+	path := filepath.Join(dir, FactsFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%s holds no %s (the facts its model is rebuilt from)", dir, FactsFile)
+		}
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(facts); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
 }

@@ -2,7 +2,10 @@ package artifact
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -67,5 +70,28 @@ func TestBadTensorIsAnError(t *testing.T) {
 	err := Save(t.TempDir(), Weights{"x": {Shape: []int{3}, F64: []float64{1, 2}}})
 	if err == nil {
 		t.Fatal("Save accepted 2 values for shape [3]")
+	}
+}
+
+func TestFacts(t *testing.T) {
+	type facts struct {
+		Dim   int      `json:"dim"`
+		Names []string `json:"names"`
+	}
+	dir := t.TempDir()
+	if err := ReadFacts(dir, &facts{}); err == nil || !strings.Contains(err.Error(), "holds no model.json") {
+		t.Errorf("missing facts: %v", err)
+	}
+	want := facts{Dim: 3, Names: []string{"a", "b"}}
+	if err := WriteFacts(dir, want); err != nil {
+		t.Fatal(err)
+	}
+	var got facts
+	if err := ReadFacts(dir, &got); err != nil || got.Dim != 3 || !slices.Equal(got.Names, want.Names) {
+		t.Errorf("read back %+v, %v", got, err)
+	}
+	os.WriteFile(filepath.Join(dir, FactsFile), []byte(`{"dim":3,"extra":1}`), 0o644)
+	if err := ReadFacts(dir, &got); err == nil || !strings.Contains(err.Error(), `unknown field "extra"`) {
+		t.Errorf("unknown field: %v", err)
 	}
 }

@@ -157,27 +157,6 @@ func TestModelInit(t *testing.T) {
 	}
 }
 
-// otherModel is a model of another plugin, for the bad-input tests.
-type otherModel struct{}
-
-func (otherModel) Kind() string             { return "a test's other model" }
-func (otherModel) Shapes() map[string][]int { return map[string][]int{} }
-func (otherModel) Save(string) error        { return nil }
-
-type otherPlugin struct{}
-
-const idOther = "bileveltest.other"
-
-func (otherPlugin) Info() kernel.Info {
-	return kernel.Info{ID: idOther, Summary: "a plugin of the tests that saves another kind of model", Model: "nothing useful"}
-}
-func (otherPlugin) Run(job *kernel.Job) error { job.SetModel(otherModel{}); return nil }
-func (otherPlugin) LoadModel(string, *kernel.Manifest, string) (kernel.Model, error) {
-	return otherModel{}, nil
-}
-
-func init() { kernel.Register(otherPlugin{}) }
-
 // TestModelBadInput: a model of another plugin, of other sources, data of
 // another dimension or kind, a tampered model file and two files give
 // errors that say what is wrong.
@@ -187,7 +166,7 @@ func TestModelBadInput(t *testing.T) {
 	labelled, pairs := modelFiles(t, dir)
 	res := modeltest.Train(t, ID, quickModel(ModelLogistic), labelled...)
 	saved := modeltest.Save(t, res)
-	other := modeltest.Save(t, modeltest.Train(t, idOther, nil))
+	other := modeltest.OtherModel(t)
 
 	var mu *kernel.ModelUsageError
 	gen := map[string]any{fit.ParamSteps: 10, ParamRounds: 1, ParamPerSource: 20, ParamVal: 20, ParamTest: 20, ParamDim: 4, ParamFlipRates: "0,0.2,0.4"}
@@ -196,7 +175,7 @@ func TestModelBadInput(t *testing.T) {
 		init string
 		want string
 	}{
-		{"another plugin's model", other, "--model: a test's other model, want a bilevel.reweight model"},
+		{"another plugin's model", other, "--model: a constant, want a bilevel.reweight model"},
 		{"other sources", saved, "the saved weights are of the sources clean, noisy, the training data has s0, s1, s2"},
 	} {
 		_, err := kernel.Run(ctx, ID, kernel.Options{Params: gen, Init: tc.init})

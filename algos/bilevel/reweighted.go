@@ -1,12 +1,10 @@
 package bilevel
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -122,23 +120,15 @@ func (m *Reweighted) Save(dir string) error {
 	if err := artifact.Save(dir, m.weights()); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(reweightedFile{Model: m.Model, Dim: m.Dim, Hidden: m.Hidden, Beta: m.Beta, Sources: m.Sources}, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, ModelFile), append(b, '\n'), 0o644)
+	return artifact.WriteFacts(dir, reweightedFile{Model: m.Model, Dim: m.Dim, Hidden: m.Hidden, Beta: m.Beta, Sources: m.Sources})
 }
 
 // LoadModel reads a model bilevel.reweight saved.
 func (plugin) LoadModel(dir string, _ *kernel.Manifest, _ string) (kernel.Model, error) {
 	path := filepath.Join(dir, ModelFile)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("bilevel: %w", err)
-	}
 	var f reweightedFile
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("bilevel: %s: %w", path, err)
+	if err := artifact.ReadFacts(dir, &f); err != nil {
+		return nil, fmt.Errorf("bilevel: %w", err)
 	}
 	m := &Reweighted{Sources: f.Sources, Model: f.Model, Dim: f.Dim, Hidden: f.Hidden, Beta: f.Beta}
 	switch {

@@ -2,10 +2,8 @@ package bt
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -37,23 +35,14 @@ const (
 )
 
 // writeModelFile writes v, which has a Kind field, as dir/ModelFile.
-func writeModelFile(dir string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, ModelFile), append(b, '\n'), 0o644)
-}
+func writeModelFile(dir string, v any) error { return artifact.WriteFacts(dir, v) }
 
 // readModelFile decodes dir/ModelFile into v and returns its kind; errors
 // name the file.
 func readModelFile(plugin, dir string, v any) (kind string, err error) {
 	path := filepath.Join(dir, ModelFile)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return "", fmt.Errorf("%s: saved model %s has no %s", plugin, dir, ModelFile)
-		}
+	var b json.RawMessage
+	if err := artifact.ReadFacts(dir, &b); err != nil {
 		return "", fmt.Errorf("%s: %w", plugin, err)
 	}
 	var head struct {

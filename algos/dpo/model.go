@@ -1,10 +1,8 @@
 package dpo
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/alignlab/alignlab/algos/artifact"
@@ -20,7 +18,7 @@ import (
 
 // PolicyFile is the JSON file a saved Policy keeps beside its weights:
 // the loss, β, ε, architecture and sizes.
-const PolicyFile = "policy.json"
+const PolicyFile = artifact.FactsFile
 
 // TableScores is the table Policy.Score fills, one row per pair: pair
 // (0-based, over the files in order), weight, log_ratio (h), margin (βh),
@@ -98,28 +96,17 @@ func (p *Policy) Save(dir string) error {
 	if err := artifact.Save(dir, p.Weights); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(policyMeta{Loss: p.Loss, Beta: p.Beta, Epsilon: p.Epsilon, Policy: p.Arch,
-		Dim: p.Dim, Hidden: p.Hidden, Layers: p.Layers}, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, PolicyFile), append(b, '\n'), 0o644)
+	return artifact.WriteFacts(dir, policyMeta{Loss: p.Loss, Beta: p.Beta, Epsilon: p.Epsilon, Policy: p.Arch,
+		Dim: p.Dim, Hidden: p.Hidden, Layers: p.Layers})
 }
 
 // loadPolicy reads a Policy saved in dir, checking PolicyFile's values and
 // every array's shape.
 func loadPolicy(dir string) (*Policy, error) {
 	path := filepath.Join(dir, PolicyFile)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("dpo: %s holds no %s (a dpo policy saves one beside its weights)", dir, PolicyFile)
-		}
-		return nil, fmt.Errorf("dpo: %w", err)
-	}
 	var m policyMeta
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("dpo: %s: %w", path, err)
+	if err := artifact.ReadFacts(dir, &m); err != nil {
+		return nil, fmt.Errorf("dpo: %w", err)
 	}
 	bad := func(field, format string, args ...any) error {
 		return fmt.Errorf("dpo: %s: %s: %s", path, field, fmt.Sprintf(format, args...))

@@ -182,34 +182,11 @@ func TestModelInit(t *testing.T) {
 	}
 }
 
-// otherModel is a model of another plugin, for the errors of a wrong one.
-type otherModel struct{}
-
-func (otherModel) Kind() string             { return "a constant" }
-func (otherModel) Shapes() map[string][]int { return map[string][]int{} }
-func (otherModel) Save(string) error        { return nil }
-
-type otherPlugin struct{}
-
-func (otherPlugin) Info() kernel.Info {
-	return kernel.Info{ID: "dpotest.other", Summary: "a model that is no policy", Model: "a constant"}
-}
-func (otherPlugin) Run(job *kernel.Job) error { job.SetModel(otherModel{}); return nil }
-func (otherPlugin) LoadModel(string, *kernel.Manifest, string) (kernel.Model, error) {
-	return otherModel{}, nil
-}
-
-func init() { kernel.Register(otherPlugin{}) }
-
 // Bad models and bad data give errors that say what is wrong.
 func TestModelErrors(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	other, err := kernel.Run(ctx, "dpotest.other", kernel.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	otherDir := modeltest.Save(t, other)
+	otherDir := modeltest.OtherModel(t)
 	params := map[string]any{ParamPairs: 100, ParamTestPrompts: 10, ParamDim: 4, fit.ParamSteps: 2, fit.ParamEvalEvery: 1}
 	res := modeltest.Train(t, "dpo.dpo", params)
 	saved := modeltest.Save(t, res)
@@ -256,8 +233,8 @@ func TestModelErrors(t *testing.T) {
 		}
 	}
 
-	// A saved policy whose arrays contradict policy.json, or that lacks
-	// policy.json, does not load.
+	// A saved policy whose arrays contradict model.json, or that lacks
+	// model.json, does not load.
 	bad := filepath.Join(dir, "bad")
 	if err := kernel.SaveModel(res, bad); err != nil {
 		t.Fatal(err)
@@ -269,7 +246,7 @@ func TestModelErrors(t *testing.T) {
 		t.Errorf("load of a policy with the wrong θ: %v", err)
 	}
 	os.Remove(filepath.Join(bad, PolicyFile))
-	if _, err := kernel.Load(bad); err == nil || !strings.Contains(err.Error(), "holds no policy.json") {
-		t.Errorf("load of a policy without policy.json: %v", err)
+	if _, err := kernel.Load(bad); err == nil || !strings.Contains(err.Error(), "holds no "+PolicyFile) {
+		t.Errorf("load of a policy without its facts file: %v", err)
 	}
 }

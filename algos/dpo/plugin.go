@@ -169,7 +169,7 @@ chosen, rejected: distinct candidate indices; weight: optional, > 0 (default 1)`
 
 const modelDoc = `The trained policy (Policy): θ ("theta" [dim]) for the log-linear policy,
 or the MLP's weights ("mlp/w0" [hidden, dim], "mlp/b0" [hidden], …,
-"mlp/out" [hidden]), in GoMLX's checkpoint format, and policy.json (loss,
+"mlp/out" [hidden]), in GoMLX's checkpoint format, and model.json (loss,
 beta, epsilon, policy, dim, hidden, layers). π_ref is not saved: h does
 not depend on it (the policy tilts π_ref by exp(θ·φ) or exp(f(φ)), whose
 normaliser cancels in h).

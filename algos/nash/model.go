@@ -1,10 +1,8 @@
 package nash
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -121,23 +119,15 @@ func (m *PolicyModel) Save(dir string) error {
 	if err := artifact.Save(dir, m.weights()); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(modelFile{Plugin: m.Plugin, Actions: m.Actions, Prompts: m.Prompts, KL: m.KL}, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, ModelFile), append(b, '\n'), 0o644)
+	return artifact.WriteFacts(dir, modelFile{Plugin: m.Plugin, Actions: m.Actions, Prompts: m.Prompts, KL: m.KL})
 }
 
 // loadPolicyModel reads the PolicyModel plugin saved in dir.
 func loadPolicyModel(plugin, dir string) (*PolicyModel, error) {
 	path := filepath.Join(dir, ModelFile)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("nash: %w", err)
-	}
 	var f modelFile
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("nash: %s: %w", path, err)
+	if err := artifact.ReadFacts(dir, &f); err != nil {
+		return nil, fmt.Errorf("nash: %w", err)
 	}
 	switch {
 	case f.Plugin != plugin:

@@ -290,34 +290,13 @@ func TestInitContinues(t *testing.T) {
 	}
 }
 
-// otherModel is a model of another plugin, for the bad-input tests.
-type otherModel struct{}
-
-func (otherModel) Kind() string             { return "a test's other model" }
-func (otherModel) Shapes() map[string][]int { return map[string][]int{} }
-func (otherModel) Save(string) error        { return nil }
-
-type otherPlugin struct{}
-
-const idOther = "nashtest.other"
-
-func (otherPlugin) Info() kernel.Info {
-	return kernel.Info{ID: idOther, Summary: "a plugin of the tests that saves another kind of model", Model: "nothing useful"}
-}
-func (otherPlugin) Run(job *kernel.Job) error { job.SetModel(otherModel{}); return nil }
-func (otherPlugin) LoadModel(string, *kernel.Manifest, string) (kernel.Model, error) {
-	return otherModel{}, nil
-}
-
-func init() { kernel.Register(otherPlugin{}) }
-
 // TestModelBadInput: a model of another kind, of another shape, a
 // tampered model file, a log-linear start and wrong data counts give
 // errors that say what is wrong.
 func TestModelBadInput(t *testing.T) {
 	ctx := context.Background()
 	data := sampleGame(t) // 2 prompts × 4 actions; the default game is 1 × 5
-	other := modeltest.Save(t, modeltest.Train(t, idOther, nil))
+	other := modeltest.OtherModel(t)
 	mwu := modeltest.Train(t, IDMWU, map[string]any{ParamIterations: 2}, data)
 	mwuDir := modeltest.Save(t, mwu)
 	defaultGame := writeGameFile(t, t.TempDir(), "cyclic.json", datasets.CyclicGame(5, 3, 1))
@@ -328,7 +307,7 @@ func TestModelBadInput(t *testing.T) {
 		opts kernel.Options
 		want string
 	}{
-		{"another plugin's model", kernel.Options{Init: other}, "--model: a test's other model, want a nash policy model"},
+		{"another plugin's model", kernel.Options{Init: other}, "--model: a constant, want a nash policy model"},
 		{"another shape", kernel.Options{Init: mwuDir}, "the game has 1 prompt × 5 actions, the model 2 prompts × 4 actions"},
 		{"log-linear start", kernel.Options{Init: mwuDir, Data: []string{data}, Params: map[string]any{ParamMode: ModeSampled, ParamPolicy: PolicyLogLinear}},
 			"policy=loglinear cannot start from a saved model"},

@@ -39,29 +39,14 @@ import (
 const modelFile = "model.json"
 
 // writeFacts writes facts, a struct with a Plugin field, to dir/model.json.
-func writeFacts(dir string, facts any) error {
-	b, err := json.MarshalIndent(facts, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, modelFile), append(b, '\n'), 0o644)
-}
+func writeFacts(dir string, facts any) error { return artifact.WriteFacts(dir, facts) }
 
 // readFacts reads dir/model.json into facts and checks that it was written
 // by the plugin id (plugin is the facts' Plugin field once read).
 func readFacts(dir, id string, facts any, plugin *string) error {
 	path := filepath.Join(dir, modelFile)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("plural: %s has no %s (the facts a %s model is rebuilt from)", dir, modelFile, id)
-		}
+	if err := artifact.ReadFacts(dir, facts); err != nil {
 		return fmt.Errorf("plural: %w", err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(facts); err != nil {
-		return fmt.Errorf("plural: %s: %w", path, err)
 	}
 	if *plugin != id {
 		return fmt.Errorf("plural: %s: plugin %q, want %q", path, *plugin, id)

@@ -368,7 +368,7 @@ func TestModelErrors(t *testing.T) {
 		}
 	}
 	os.Remove(facts)
-	if _, err := kernel.Load(rlDir); err == nil || !strings.Contains(err.Error(), "has no model.json") {
+	if _, err := kernel.Load(rlDir); err == nil || !strings.Contains(err.Error(), "holds no model.json") {
 		t.Errorf("no model.json: %v", err)
 	}
 }

@@ -248,27 +248,6 @@ func TestInitFromSavedModel(t *testing.T) {
 	}
 }
 
-// otherModel is a model of another plugin, for the errors of --model.
-type otherModel struct{}
-
-func (otherModel) Kind() string             { return "a constant" }
-func (otherModel) Shapes() map[string][]int { return map[string][]int{"c": {}} }
-func (otherModel) Save(dir string) error {
-	return os.WriteFile(filepath.Join(dir, "c.txt"), []byte("1"), 0o644)
-}
-
-type otherPlugin struct{}
-
-func (otherPlugin) Info() kernel.Info {
-	return kernel.Info{ID: "sbtest.other", Summary: "a plugin with a model that is not sb.light's", Model: "a constant"}
-}
-func (otherPlugin) Run(job *kernel.Job) error { job.SetModel(otherModel{}); return nil }
-func (otherPlugin) LoadModel(string, *kernel.Manifest, string) (kernel.Model, error) {
-	return otherModel{}, nil
-}
-
-func init() { kernel.Register(otherPlugin{}) }
-
 // TestModelErrors: another plugin's model, a potential of another K or D,
 // conditions or samples of another dimension, an ε the model was not
 // trained at, and a damaged save each give an error that says what is wrong.
@@ -281,7 +260,7 @@ func TestModelErrors(t *testing.T) {
 	}
 	res := modeltest.Train(t, "sb.light", withParams(nil), files...)
 	saved := modeltest.Save(t, res)
-	other := modeltest.Save(t, modeltest.Train(t, "sbtest.other", nil))
+	other := modeltest.OtherModel(t)
 	x2 := writeVectors(t, dir, "x2.csv", [][]float64{{0, 0}, {1, 1}})
 
 	var mu *kernel.ModelUsageError

@@ -1,10 +1,7 @@
 package sb
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 
@@ -78,11 +75,7 @@ func (m *Model) Save(dir string) error {
 	if err := artifact.Save(dir, m.weights()); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(modelFacts{Epsilon: m.Epsilon, Components: m.K(), Dim: m.Dim()}, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, ModelFile), append(b, '\n'), 0o644)
+	return artifact.WriteFacts(dir, modelFacts{Epsilon: m.Epsilon, Components: m.K(), Dim: m.Dim()})
 }
 
 // LoadModel reads the potential Model.Save wrote into dir, checking every
@@ -94,16 +87,9 @@ func (plugin) LoadModel(dir string, _ *kernel.Manifest, _ string) (kernel.Model,
 
 func loadModel(dir string) (*Model, error) {
 	path := filepath.Join(dir, ModelFile)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("sb: %s holds no %s (ε, components and dimension of the potential)", dir, ModelFile)
-		}
-		return nil, fmt.Errorf("sb: %w", err)
-	}
 	var f modelFacts
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("sb: %s: %w", path, err)
+	if err := artifact.ReadFacts(dir, &f); err != nil {
+		return nil, fmt.Errorf("sb: %w", err)
 	}
 	if f.Components < 1 || f.Dim < 1 {
 		return nil, fmt.Errorf("sb: %s: components %d and dim %d, want both ≥ 1", path, f.Components, f.Dim)

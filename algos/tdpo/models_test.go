@@ -180,34 +180,11 @@ func TestModelInit(t *testing.T) {
 	}
 }
 
-// otherModel is a model of another plugin, for the errors of a wrong one.
-type otherModel struct{}
-
-func (otherModel) Kind() string             { return "a constant" }
-func (otherModel) Shapes() map[string][]int { return map[string][]int{} }
-func (otherModel) Save(string) error        { return nil }
-
-type otherPlugin struct{}
-
-func (otherPlugin) Info() kernel.Info {
-	return kernel.Info{ID: "tdpotest.other", Summary: "a model that is no token policy", Model: "a constant"}
-}
-func (otherPlugin) Run(job *kernel.Job) error { job.SetModel(otherModel{}); return nil }
-func (otherPlugin) LoadModel(string, *kernel.Manifest, string) (kernel.Model, error) {
-	return otherModel{}, nil
-}
-
-func init() { kernel.Register(otherPlugin{}) }
-
 // Bad models and bad data give errors that say what is wrong.
 func TestModelErrors(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	other, err := kernel.Run(ctx, "tdpotest.other", kernel.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	otherDir := modeltest.Save(t, other)
+	otherDir := modeltest.OtherModel(t)
 	params := quick(map[string]any{ParamPairs: 50, "steps": 2, ParamSFTSteps: 2})
 	res := modeltest.Train(t, IDDPO, params)
 	saved := modeltest.Save(t, res)
@@ -289,7 +266,7 @@ func TestModelErrors(t *testing.T) {
 		}
 	}
 
-	// A saved model whose arrays contradict policy.json does not load.
+	// A saved model whose arrays contradict model.json does not load.
 	bad := filepath.Join(dir, "bad")
 	if err := kernel.SaveModel(res, bad); err != nil {
 		t.Fatal(err)

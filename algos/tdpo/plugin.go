@@ -199,7 +199,7 @@ func (p plugin) Info() kernel.Info {
 const modelDoc = `The trained policy π_θ and the reference π_ref it was trained against
 (Policy): both networks' weights ("policy/…" and "ref/…": table
 [prompts·(vocab+1), vocab], or the GRU's wx, bx, wh, bh, wo, bo) in
-GoMLX's checkpoint format, and policy.json (loss, beta, alpha, prompts,
+GoMLX's checkpoint format, and model.json (loss, beta, alpha, prompts,
 vocab, length, policy, hidden, and the positive and negative token counts
 of the reward).
 score --data FILE...: sequence pairs, JSONL, one a line:

@@ -22,7 +22,7 @@ import (
 // PolicyFile is the JSON file a saved Policy keeps beside its weights: the
 // loss, β, α, the sequence space, the architecture and the reward's token
 // classes.
-const PolicyFile = "policy.json"
+const PolicyFile = artifact.FactsFile
 
 // The tables of the model's Score and Sample.
 const (
@@ -119,28 +119,17 @@ func (p *Policy) Save(dir string) error {
 		return err
 	}
 	s := p.Spec
-	b, err := json.MarshalIndent(policyMeta{Loss: p.Loss, Beta: p.Beta, Alpha: p.Alpha, Prompts: s.Prompts, Vocab: s.Vocab,
-		Length: s.Length, Policy: s.Arch, Hidden: s.Hidden, Positive: p.Positive, Negative: p.Negative}, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(dir, PolicyFile), append(b, '\n'), 0o644)
+	return artifact.WriteFacts(dir, policyMeta{Loss: p.Loss, Beta: p.Beta, Alpha: p.Alpha, Prompts: s.Prompts, Vocab: s.Vocab,
+		Length: s.Length, Policy: s.Arch, Hidden: s.Hidden, Positive: p.Positive, Negative: p.Negative})
 }
 
 // loadPolicy reads a Policy saved in dir, checking PolicyFile's values and
 // every array's shape.
 func loadPolicy(dir string) (*Policy, error) {
 	path := filepath.Join(dir, PolicyFile)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("tdpo: %s holds no %s (a tdpo policy saves one beside its weights)", dir, PolicyFile)
-		}
-		return nil, fmt.Errorf("tdpo: %w", err)
-	}
 	var m policyMeta
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("tdpo: %s: %w", path, err)
+	if err := artifact.ReadFacts(dir, &m); err != nil {
+		return nil, fmt.Errorf("tdpo: %w", err)
 	}
 	p := &Policy{Loss: m.Loss, Beta: m.Beta, Alpha: m.Alpha, Positive: m.Positive, Negative: m.Negative,
 		Spec:          Spec{Prompts: m.Prompts, Vocab: m.Vocab, Length: m.Length, Arch: m.Policy, Hidden: m.Hidden},

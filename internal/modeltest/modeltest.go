@@ -8,6 +8,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/alignlab/alignlab/kernel"
@@ -152,3 +153,38 @@ func sortedKeys(m map[string][]int) []string {
 }
 
 func itoa(d int) string { return strconv.Itoa(d) }
+
+// OtherID is a plugin this package registers (on the first OtherModel) whose
+// model is a constant that no family reads: the bad-input tests load it
+// where their own model is wanted.
+const OtherID = "modeltest.other"
+
+// OtherKind is the Kind of OtherID's model, which errors name.
+const OtherKind = "a constant"
+
+type otherModel struct{}
+
+func (otherModel) Kind() string             { return OtherKind }
+func (otherModel) Shapes() map[string][]int { return map[string][]int{} }
+func (otherModel) Save(string) error        { return nil }
+
+type otherPlugin struct{}
+
+func (otherPlugin) Info() kernel.Info {
+	return kernel.Info{ID: OtherID, Summary: "a plugin of the tests whose model is no family's", Model: OtherKind}
+}
+func (otherPlugin) Run(job *kernel.Job) error { job.SetModel(otherModel{}); return nil }
+func (otherPlugin) LoadModel(string, *kernel.Manifest, string) (kernel.Model, error) {
+	return otherModel{}, nil
+}
+
+var registerOther sync.Once
+
+// OtherModel saves a model of OtherID and returns its directory. The plugin
+// is registered only then, so that the tests that run every plugin do not
+// meet it.
+func OtherModel(t testing.TB) string {
+	t.Helper()
+	registerOther.Do(func() { kernel.Register(otherPlugin{}) })
+	return Save(t, Train(t, OtherID, nil))
+}
