@@ -3,7 +3,6 @@ package bilevel
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -203,19 +202,7 @@ func TestModelBadInput(t *testing.T) {
 		t.Errorf("score of two files: %v", err)
 	}
 
-	tamper := func(f func(*reweightedFile)) string {
-		d := modeltest.Save(t, res)
-		path := filepath.Join(d, ModelFile)
-		b, _ := os.ReadFile(path)
-		var mf reweightedFile
-		if err := json.Unmarshal(b, &mf); err != nil {
-			t.Fatal(err)
-		}
-		f(&mf)
-		b, _ = json.Marshal(mf)
-		os.WriteFile(path, b, 0o644)
-		return d
-	}
+	tamper := func(f func(*reweightedFile)) string { return modeltest.Tamper(t, res, ModelFile, f) }
 	for _, tc := range []struct {
 		name string
 		dir  string

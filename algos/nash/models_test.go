@@ -3,7 +3,6 @@ package nash
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"math"
 	"os"
@@ -345,19 +344,7 @@ func TestModelBadInput(t *testing.T) {
 	}
 
 	// A model file that disagrees with the arrays or the manifest.
-	tamper := func(f func(*modelFile)) string {
-		dir := modeltest.Save(t, mwu)
-		path := filepath.Join(dir, ModelFile)
-		b, _ := os.ReadFile(path)
-		var mf modelFile
-		if err := json.Unmarshal(b, &mf); err != nil {
-			t.Fatal(err)
-		}
-		f(&mf)
-		b, _ = json.Marshal(mf)
-		os.WriteFile(path, b, 0o644)
-		return dir
-	}
+	tamper := func(f func(*modelFile)) string { return modeltest.Tamper(t, mwu, ModelFile, f) }
 	for _, tc := range []struct {
 		name string
 		dir  string

@@ -6,6 +6,9 @@ package modeltest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
@@ -187,4 +190,30 @@ func OtherModel(t testing.TB) string {
 	t.Helper()
 	registerOther.Do(func() { kernel.Register(otherPlugin{}) })
 	return Save(t, Train(t, OtherID, nil))
+}
+
+// Tamper saves res's model into a fresh directory, decodes its JSON file
+// name (a model's facts file) into an F, lets edit change it and writes it
+// back: a saved model whose facts disagree with its arrays, for the
+// bad-input tests. It returns the directory.
+func Tamper[F any](t testing.TB, res *kernel.Result, name string, edit func(*F)) string {
+	t.Helper()
+	dir := Save(t, res)
+	path := filepath.Join(dir, name)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f F
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	edit(&f)
+	if b, err = json.Marshal(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
