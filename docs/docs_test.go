@@ -216,6 +216,7 @@ func TestAddingAFamily(t *testing.T) {
 		{[]string{"vet", "./algos/skill"}, ""},
 		{[]string{"test", "-count=1", "./algos/skill"}, ""},
 		{[]string{"test", "-count=1", "-run", "TestEveryPluginDeterministic/skill.bt", "-v", "./replicate"}, "--- PASS: TestEveryPluginDeterministic/skill.bt"},
+		{[]string{"test", "-count=1", "-run", "TestEveryTrainingPluginSavesItsModel/skill.bt", "-v", "./replicate"}, "--- PASS: TestEveryTrainingPluginSavesItsModel/skill.bt"},
 		{[]string{"test", "-count=1", "./algos/all"}, ""},
 	} {
 		cmd := exec.Command("go", step.args...)
