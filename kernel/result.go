@@ -218,6 +218,9 @@ type Chart struct {
 	XLabel string   `json:"x_label,omitempty"`
 	YLabel string   `json:"y_label,omitempty"`
 	LogX   bool     `json:"log_x,omitempty"`
+	// Equal asks for equal scales on both axes (a scatter of 2-D points,
+	// where a circle must stay a circle).
+	Equal bool `json:"equal,omitempty"`
 }
 
 // jsonFloat maps non-finite floats to strings, which JSON can hold.

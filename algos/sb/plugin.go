@@ -373,9 +373,9 @@ func (plugin) Run(job *kernel.Job) error {
 		}
 	}
 	job.AddChart(kernel.Chart{Kind: "line", ID: "loss", Title: "LightSB loss (KL to the true plan + const)", Series: []string{MetricLoss}, XLabel: "step", YLabel: "loss"})
-	job.AddChart(kernel.Chart{Kind: "scatter", ID: "samples", Title: "source, target, learned plan and SDE samples", Table: "samples", X: "x", Y: "y", Group: "kind"})
+	job.AddChart(kernel.Chart{Kind: "scatter", ID: "samples", Title: "source, target, learned plan and SDE samples", Table: "samples", X: "x", Y: "y", Group: "kind", Equal: true})
 	if job.Params.Int(ParamTrajectories) > 0 {
-		job.AddChart(kernel.Chart{Kind: "xy", ID: "trajectories", Title: "SDE trajectories of the learned bridge", Table: "trajectories", X: "x", Value: "y", Group: "trajectory", XLabel: "x", YLabel: "y"})
+		job.AddChart(kernel.Chart{Kind: "xy", ID: "trajectories", Title: "SDE trajectories of the learned bridge", Table: "trajectories", X: "x", Value: "y", Group: "trajectory", XLabel: "x", YLabel: "y", Equal: true})
 	}
 	job.SetModel(m)
 	return nil
@@ -479,9 +479,11 @@ func reportSamples(job *kernel.Job, m *Model, data *marginals, r *rand.Rand) {
 
 	tr := job.AddTable("trajectories", "trajectory", "step", "t", "x", "y")
 	starts := data.src.Sample(job.Params.Int(ParamTrajectories), r)
-	for i, x := range starts {
+	for _, x := range starts {
+		// Named by where it starts, so that a legend says which path is which.
+		name := fmt.Sprintf("from (%.2f, %.2f)", x[0], second(x))
 		for s, p := range m.SampleSDE(x, steps, r) {
-			tr.Add(i, s, float64(s)/float64(steps), p[0], second(p))
+			tr.Add(name, s, float64(s)/float64(steps), p[0], second(p))
 		}
 	}
 }

@@ -254,7 +254,7 @@ func (m *Model) Sample(job *kernel.Job, n int) error {
 	}
 	if d >= 2 {
 		job.AddChart(kernel.Chart{Kind: "scatter", ID: "samples", Title: "samples of y | x (first two coordinates), by x",
-			Table: "samples", X: "y1", Y: "y2", Group: "x_index"})
+			Table: "samples", X: "y1", Y: "y2", Group: "x_index", Equal: true})
 	}
 	return nil
 }
