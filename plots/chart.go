@@ -36,6 +36,10 @@ type BarSeries struct {
 type Axes struct {
 	XLabel, YLabel string
 	LogX, LogY     bool
+	// Equal gives both axes of a Line or Scatter the same scale (a unit is
+	// as long across as up), for 2-D point clouds and paths where a circle
+	// must stay a circle. It is ignored with a log axis.
+	Equal bool
 }
 
 // echart is what the plots package needs from a go-echarts chart; every
@@ -47,21 +51,31 @@ type echart interface {
 	Accept(charts.ConfigurationVisitor)
 }
 
-// Chart is a go-echarts chart with a validated element ID.
+// Chart is a go-echarts chart with a validated element ID, and the
+// renderer-neutral description of what it draws, for SVG.
 type Chart struct {
-	id string
-	ec echart
+	id  string
+	ec  echart
+	fig *figure
 }
 
 // ID returns the chart's element id.
 func (c *Chart) ID() string { return c.id }
 
-// Snippet returns the chart's <div> and its init <script>, without any
-// <script src> for assets: the page must already define window.echarts
-// (see Script).
+// Snippet returns the chart's <div> (as wide as its container) and its
+// init <script>, without any <script src> for assets and without a static
+// image: the page must already define window.echarts (see Script) when the
+// script runs. Block is the chart for pages and notebooks; Snippet is the
+// bare interactive chart.
 func (c *Chart) Snippet() string {
 	s := c.ec.RenderSnippet()
-	return s.Element + "\n" + closeOnlyAtEnd(s.Script) + "\n"
+	return c.element("") + "\n" + closeOnlyAtEnd(s.Script) + "\n"
+}
+
+// element is the chart's <div>, full width and its height, with extra
+// style declarations.
+func (c *Chart) element(style string) string {
+	return fmt.Sprintf(`<div class="item" id="%s" style="%swidth:100%%;height:%dpx;"></div>`, c.id, style, c.fig.height)
 }
 
 // closeOnlyAtEnd makes sure the one "</script>" of an inline script is its
@@ -128,12 +142,13 @@ func RandomID() string {
 
 // patch is a go-echarts visitor that sets option keys go-echarts' own
 // types cannot express: its VisualMap holds float32 bounds that omitempty
-// drops when they are 0, and its series and axes lack boxWidth and
-// boundaryGap.
+// drops when they are 0, its series and axes lack boxWidth and
+// boundaryGap, and its text styles lack font sizes.
 type patch struct {
 	charts.BaseConfigurationVisitor
-	top   map[string]any                    // top-level keys, replaced
-	items map[string]map[int]map[string]any // list key ("series", "xAxis") → index → keys merged into that item
+	top     map[string]any                    // top-level keys, replaced
+	objects map[string]map[string]any         // object key ("title") → keys deep-merged into it
+	items   map[string]map[int]map[string]any // list key ("series", "xAxis") → index → keys deep-merged into that item
 }
 
 // Visit runs after go-echarts has assembled the option.
@@ -141,23 +156,53 @@ func (p *patch) Visit(obj map[string]any) {
 	for k, v := range p.top {
 		obj[k] = v
 	}
-	for key, byIndex := range p.items {
-		raw, err := json.Marshal(obj[key])
-		if err != nil {
-			continue // OptionsJSON reports the failure when it encodes the whole option
+	for key, kv := range p.objects {
+		var m map[string]any
+		if !generic(obj[key], &m) {
+			continue
 		}
+		if m == nil {
+			m = map[string]any{}
+		}
+		deepMerge(m, kv)
+		obj[key] = m
+	}
+	for key, byIndex := range p.items {
 		var list []map[string]any
-		if json.Unmarshal(raw, &list) != nil {
+		if !generic(obj[key], &list) {
 			continue
 		}
 		for i, kv := range byIndex {
 			if i < len(list) {
-				for k, v := range kv {
-					list[i][k] = v
-				}
+				deepMerge(list[i], kv)
 			}
 		}
 		obj[key] = list
+	}
+}
+
+// generic decodes the JSON of v into out (a map or a list of maps); false
+// when v does not encode as that (OptionsJSON reports a value that does not
+// encode at all).
+func generic(v any, out any) bool {
+	raw, err := json.Marshal(v)
+	return err == nil && json.Unmarshal(raw, out) == nil
+}
+
+// deepMerge sets src's keys in dst, merging maps into maps; src's own maps
+// are copied, never shared.
+func deepMerge(dst, src map[string]any) {
+	for k, v := range src {
+		if sm, ok := v.(map[string]any); ok {
+			dm, ok := dst[k].(map[string]any)
+			if !ok {
+				dm = map[string]any{}
+				dst[k] = dm
+			}
+			deepMerge(dm, sm)
+			continue
+		}
+		dst[k] = v
 	}
 }
 

@@ -1,7 +1,8 @@
 // Package plots builds the lab's charts with go-echarts and renders them
-// offline: the ECharts library (npm echarts 5.6.0, Apache-2.0, see
-// assets/README.md) is embedded in the binary and inlined into every page or
-// notebook output, so nothing is ever fetched from a CDN.
+// offline, twice: as an interactive ECharts chart (the library, npm echarts
+// 5.6.0, Apache-2.0, see assets/README.md, is embedded in the binary and
+// inlined into pages, so nothing is ever fetched from a CDN) and as a static
+// SVG image drawn in Go, which shows wherever scripts do not run.
 //
 // # Builders
 //
@@ -19,13 +20,37 @@
 // Slices that must line up (X and Y of a series, values and categories)
 // make a builder panic when their lengths differ: the caller built them.
 //
-// Each returns a *Chart: Snippet is the chart's <div> and init <script>
-// (go-echarts RenderSnippet), OptionsJSON the ECharts option as stable,
+// Each returns a *Chart: Block is the chart for a page or a notebook output
+// (below), SVG its static image, Snippet the bare interactive chart (its
+// <div> and init <script>), OptionsJSON the ECharts option as stable,
 // indented JSON (golden-tested), ID the element id.
 //
-// Charts use the SVG renderer, so a browser test can count the <path>
-// elements under each div[_echarts_instance_], and animation is off, so the
-// first frame is the final one.
+// Interactive charts use ECharts' SVG renderer, so a browser test can count
+// the <path> elements under each div[_echarts_instance_], and animation is
+// off, so the first frame is the final one.
+//
+// # Static images
+//
+// Each builder also keeps a renderer-neutral description of what it draws
+// (the same cleaned values it gives ECharts), and SVG draws that: title,
+// axes (linear or log) with ticks and names, grid, series, error bars and a
+// legend that wraps, in a 900-wide viewBox with text of at least 14 px, no
+// scripts and no outside references; the same chart gives the same bytes.
+// Writing SVG in Go, rather than running ECharts' server-side renderer,
+// needs no JavaScript engine and no browser at display time.
+//
+// # Theme
+//
+// Charts are made to be read on a projector: title 18 px, axis labels,
+// axis names and legend 14 px, dark axis text. Series are coloured by name
+// with Color (a palette of 15 colours that differ clearly on white and
+// include no pale yellow), so that a method has one colour in every chart
+// of a notebook. Axes.Equal gives a Line or Scatter equal scales on both
+// axes (a ring of points stays round; the static image keeps the aspect,
+// the interactive chart sets its axis ranges for its size whenever it is
+// resized). A Scatter of more than MaxScatterPoints points is subsampled
+// evenly within each series, drawn at half opacity, and says so under its
+// title.
 //
 // # Missing values
 //
@@ -41,9 +66,19 @@
 // whose define, exports and module parameters are undefined, so that
 // RequireJS (loaded by classic Jupyter and nbconvert's HTML export) does not
 // capture it as an AMD module, which would leave window.echarts undefined.
-// HTML(charts...) is Script plus the snippets, for one notebook output;
-// Page(title, body, charts...) is a standalone HTML document with the
-// library inlined once.
+//
+// Block is one chart without the library: a <div class="alignlab-chart">
+// holding the static image (an <img> of the SVG, as wide as the output)
+// and the interactive chart's <div>, hidden, with a script that waits up
+// to 5 s for window.echarts (another output of the page may carry it),
+// then shows and draws the interactive chart, hides the image and resizes
+// the chart with its container. Where scripts do not run (an untrusted
+// notebook, a static renderer, JavaScript off) or the library never comes,
+// the image stays. Nothing is wrapped in go-echarts' <div class="container">,
+// which Jupyter's CSS makes wider than the output. HTML(charts...) is Script
+// plus the Blocks, for one self-sufficient notebook output; Page(title,
+// body, charts...) is a standalone HTML document with the library inlined
+// once and the Blocks.
 //
 // # Chart IDs
 //
@@ -54,6 +89,7 @@
 // duplicate. Use fixed IDs in golden tests and RandomID in notebooks, where
 // re-running a cell must not declare the same identifier twice.
 //
-// Text (titles, names, labels) is drawn as text, and the snippet's script is
-// written so that a "</script>" inside a label cannot end it.
+// Text (titles, names, labels) is drawn as text: escaped in the SVG, and
+// the scripts are written so that a "</script>" inside a label cannot end
+// them.
 package plots

@@ -45,12 +45,13 @@ func TestLineErrorBars(t *testing.T) {
 	if len(got) != 5 {
 		t.Fatalf("got %d series, want 3 lines and 2 bar series", len(got))
 	}
+	colours := seriesColors([]string{"a", "no bars", "c"})
 	for i, want := range []struct{ name, typ, colour, data string }{
-		{"a", "line", palette[0], ""},
-		{"no bars", "line", palette[1], ""},
-		{"c", "line", palette[2], ""},
-		{"a", "custom", palette[0], "[[1,0.5,1.5],[4,3,5]]"}, // NaN low and +Inf high left out
-		{"c", "custom", palette[2], "[[1,6,8]]"},             // NaN x left out
+		{"a", "line", colours[0], ""},
+		{"no bars", "line", colours[1], ""},
+		{"c", "line", colours[2], ""},
+		{"a", "custom", colours[0], "[[1,0.5,1.5],[4,3,5]]"}, // NaN low and +Inf high left out
+		{"c", "custom", colours[2], "[[1,6,8]]"},             // NaN x left out
 	} {
 		s := got[i]
 		if s.Name != want.name || s.Type != want.typ || s.ItemStyle.Color != want.colour {
@@ -70,10 +71,10 @@ func TestLineErrorBars(t *testing.T) {
 		}
 	}
 
-	// Without bars, lines keep ECharts' own palette order (no colours set).
+	// Without bars, lines are coloured by name too.
 	plain := decode(Line("plain", "", []Series{{Name: "a", X: []float64{1}, Y: []float64{1}}}, Axes{}))
-	if len(plain) != 1 || plain[0].ItemStyle.Color != "" {
-		t.Errorf("a line without bars: got %+v, want one line with no colour set", plain)
+	if len(plain) != 1 || plain[0].ItemStyle.Color != Color("a") {
+		t.Errorf("a line without bars: got %+v, want one line in Color(\"a\") = %s", plain, Color("a"))
 	}
 
 	// On a log y axis a bar reaching 0 or below cannot be placed.

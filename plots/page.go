@@ -31,18 +31,19 @@ func Script() string {
 	return b.String()
 }
 
-// HTML returns Script followed by the charts' snippets: the content of one
-// notebook output. It panics if two charts share an ID.
+// HTML returns Script followed by the charts' Blocks: the content of one
+// self-sufficient notebook output. It panics if two charts share an ID.
 func HTML(charts ...*Chart) string {
 	var b strings.Builder
 	b.WriteString(Script())
-	writeSnippets(&b, "HTML", charts)
+	writeBlocks(&b, "HTML", charts)
 	return b.String()
 }
 
 // Page returns a standalone, offline HTML document: the title, the embedded
 // ECharts library (once), body (pre-rendered HTML, inserted as is; may be
-// empty), then each chart. It panics if two charts share an ID.
+// empty), then each chart's Block, so that the charts show as images with
+// JavaScript off. It panics if two charts share an ID.
 func Page(title string, body string, charts ...*Chart) []byte {
 	var b strings.Builder
 	t := html.EscapeString(title)
@@ -56,19 +57,19 @@ func Page(title string, body string, charts ...*Chart) []byte {
 	}
 	b.WriteString(body)
 	b.WriteString("\n")
-	writeSnippets(&b, "Page", charts)
+	writeBlocks(&b, "Page", charts)
 	b.WriteString("</body>\n</html>\n")
 	return []byte(b.String())
 }
 
-func writeSnippets(b *strings.Builder, fn string, charts []*Chart) {
+func writeBlocks(b *strings.Builder, fn string, charts []*Chart) {
 	seen := make(map[string]bool, len(charts))
 	for _, c := range charts {
 		if seen[c.id] {
 			panic(fmt.Sprintf("plots: %s: two charts have ID %q", fn, c.id))
 		}
 		seen[c.id] = true
-		b.WriteString(c.Snippet())
+		b.WriteString(c.Block())
 	}
 }
 
@@ -79,5 +80,5 @@ table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
 th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; }
 th { background: #f4f4f4; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.container { margin: 1.5em 0; }
+.alignlab-chart { margin: 1.5em 0; }
 `

@@ -173,7 +173,7 @@ func TestPageInlinesEChartsOnce(t *testing.T) {
 	}
 	last := body
 	for _, c := range charts {
-		i := strings.Index(page, c.Snippet())
+		i := strings.Index(page, c.Block())
 		if i < last {
 			t.Errorf("chart %s is missing or out of order", c.ID())
 		}
@@ -205,8 +205,8 @@ func TestScriptGuardAndWrapper(t *testing.T) {
 		t.Errorf("Script does not hold the library once")
 	}
 	h := HTML(goldenCharts()[0])
-	if !strings.HasPrefix(h, s) || !strings.HasSuffix(h, goldenCharts()[0].Snippet()) {
-		t.Errorf("HTML is not Script followed by the snippet")
+	if !strings.HasPrefix(h, s) || !strings.HasSuffix(h, goldenCharts()[0].Block()) {
+		t.Errorf("HTML is not Script followed by the block")
 	}
 }
 

@@ -20,25 +20,26 @@ import (
 	"github.com/alignlab/alignlab/kernel/report"
 	"github.com/alignlab/alignlab/plots"
 	"github.com/janpfeifer/gonb/gonbui"
+	"github.com/janpfeifer/gonb/gonbui/protocol"
 )
 
 // The notebook side: every Show… function writes one output of the running
 // GoNB cell, and does nothing when the program is not a notebook cell, so
-// the same code runs under `go test` and in a command.
-//
-// An output that holds charts carries the ECharts library inline (about
-// 1 MB, guarded so that a page runs it once): notebooks and their HTML
-// exports must render offline, and nbconvert's HTML drops GoNB's separate
-// Javascript outputs, while a <script> inside HTML output runs.
+// the same code runs under `go test` and in a command. doc.go says which
+// MIME types each output carries, and which outputs carry the ECharts
+// library.
 
 // The display hooks: GoNB in a notebook; tests replace them to see what
 // would be shown.
 var (
 	inNotebook = func() bool { return gonbui.IsNotebook }
-	sendHTML   = gonbui.DisplayHTML
-	sendMD     = gonbui.DisplayMarkdown
-	updateHTML = gonbui.UpdateHTML // replaces the output with the same display id
-	syncOut    = gonbui.Sync       // waits until GoNB has the outputs, or the last ones of a cell can be lost
+	sendData   = gonbui.SendData // one display_data, or an update of one when DisplayID is set
+	syncOut    = gonbui.Sync     // waits until GoNB has the outputs, or the last ones of a cell can be lost
+
+	// sessionDir is a directory of the kernel session, shared by its cells
+	// and removed with it: GoNB's GONB_TMP_DIR (the scratch module it
+	// compiles every cell in), "" if unknown.
+	sessionDir = func() string { return os.Getenv(protocol.GONB_TMP_DIR_ENV) }
 
 	// notifyInterrupt relays the kernel's interrupt (SIGINT, see
 	// CellContext) to c until the returned stop is called; tests replace
@@ -52,32 +53,37 @@ var (
 // InNotebook reports whether the program runs as a GoNB notebook cell.
 func InNotebook() bool { return inNotebook() }
 
-// ShowHTML shows s, raw HTML, as an output of the cell.
+// ShowHTML shows s, raw HTML, as an output of the cell, with a plain-text
+// reading of it for viewers that show no HTML.
 func ShowHTML(s string) {
 	if !inNotebook() {
 		return
 	}
-	sendHTML(s)
+	show(output{html: s, plain: htmlText(s)})
 	syncOut()
 }
 
-// ShowMarkdown shows s, Markdown (with $…$ math), as an output of the cell.
+// ShowMarkdown shows s, Markdown (with $…$ math), as an output of the
+// cell. The output carries s as text/plain too, so that a copy of the
+// notebook opened without trust, where Jupyter drops Markdown outputs,
+// still shows the text.
 func ShowMarkdown(s string) {
 	if !inNotebook() {
 		return
 	}
-	sendMD(s)
+	show(output{markdown: s, plain: markdownText(s)})
 	syncOut()
 }
 
-// ShowCharts shows charts in one output, with the ECharts library inline.
-// Chart IDs must be unique in the notebook: build them with plots.RandomID
-// so that running a cell again does not reuse one.
+// ShowCharts shows charts in one output: each one's static picture, which
+// its interactive chart replaces where scripts run (see doc.go). Chart IDs
+// must be unique in the notebook: build them with plots.RandomID so that
+// running a cell again does not reuse one.
 func ShowCharts(charts ...*plots.Chart) {
 	if !inNotebook() || len(charts) == 0 {
 		return
 	}
-	sendHTML(plots.HTML(charts...))
+	show(output{html: `<div class="alignlab-out">` + "\n" + chartsHTML("", charts) + "</div>\n", plain: chartsText(charts)})
 	syncOut()
 }
 
@@ -86,19 +92,22 @@ func ShowTable(t *kernel.Table) {
 	if !inNotebook() || t == nil {
 		return
 	}
-	sendHTML(`<div class="alignlab-out">` + tableCSS + report.TableHTML(t) + "</div>\n")
+	show(output{html: `<div class="alignlab-out">` + outCSS + scrollable(report.TableHTML(t)) + "</div>\n", plain: tableText(t)})
 	syncOut()
 }
 
-// Show shows a result in one output: a header (plugin, seed, backend,
-// time), its final metrics, its notes, each declared chart, then each table
-// (the first ShowRows rows). It shows nothing outside a notebook, and an
-// error line in place of the charts if they cannot be drawn.
+// Show shows a result in one output, compact enough that Jupyter does not
+// fold it into a scroll box: a header line (plugin, seed, backend, time),
+// the final metrics, the notes, the first OpenCharts declared charts, the
+// other charts under a closed "N more charts" line, then the tables (the
+// first ShowRows rows of each) under a closed "N tables" line. It shows
+// nothing outside a notebook, and an error line in place of the charts if
+// they cannot be drawn.
 func Show(res *kernel.Result) {
 	if !inNotebook() || res == nil {
 		return
 	}
-	sendHTML(resultHTML(res, plots.RandomID()))
+	show(resultOutput(res, "", plots.RandomID(), resultView{}))
 	syncOut()
 }
 
@@ -106,71 +115,184 @@ func Show(res *kernel.Result) {
 // table stays in kernel.Result.Tables.
 const ShowRows = 20
 
-// resultHTML builds the output of Show. Chart IDs get prefix, so that the
-// same result shown twice on a page has distinct element IDs.
-func resultHTML(res *kernel.Result, prefix string) string {
+// OpenCharts is the number of a result's charts that Show draws open; the
+// others wait under a closed <details> line, one click away, so that a
+// result with many charts stays short. The lab's plugins declare 2 to 5
+// charts a result, so all of them are open: a reader without JavaScript (an
+// untrusted copy, a static export) sees every chart's image without a click.
+const OpenCharts = 6
+
+// resultView is how an output draws a result besides its content: Show's
+// defaults, or the final state of RunLive, RunStudy and Widgets.
+type resultView struct {
+	header   string         // the first line (HTML); "" for resultHeader's
+	progress string         // appended to the header: how the run ended
+	stale    string         // a warning above all: this result is not the current one
+	extra    []*plots.Chart // drawn before the declared charts
+	first    []string       // declared line charts of these metrics come first
+}
+
+// resultHeader is Show's header line (HTML): plugin, seed, backend, time.
+func resultHeader(res *kernel.Result) string {
 	header := fmt.Sprintf("<b>%s</b> &middot; seed %d &middot; backend %s", html.EscapeString(res.Plugin), res.Seed, html.EscapeString(res.Backend))
 	if res.Timing != nil {
 		header += " &middot; " + formatSeconds(res.Timing.WallSeconds)
 	}
-	return resultHTMLWith(res, prefix, header)
+	return header
 }
 
-// resultHTMLWith is resultHTML with its header line (HTML) given.
-func resultHTMLWith(res *kernel.Result, prefix, header string) string {
-	var b strings.Builder
-	b.WriteString(`<div class="alignlab-out alignlab-result">` + "\n" + tableCSS)
-	b.WriteString("<p>" + header + "</p>\n")
+// resultOutput builds the output that shows res (HTML and its plain-text
+// twin) as the output with display id displayID ("" for one never
+// updated). Chart IDs get prefix, so that the same result shown twice on a
+// page has distinct element IDs.
+func resultOutput(res *kernel.Result, displayID, prefix string, v resultView) output {
+	header := v.header
+	if header == "" {
+		header = resultHeader(res)
+	}
+	if v.progress != "" {
+		header += " &middot; " + html.EscapeString(v.progress)
+	}
+	var b, t strings.Builder
+	b.WriteString(`<div class="alignlab-out alignlab-result">` + "\n" + outCSS)
+	if v.stale != "" {
+		fmt.Fprintf(&b, "<p class=\"alignlab-stale\" style=\"%s\">%s</p>\n", staleStyle, html.EscapeString(v.stale))
+		t.WriteString(v.stale + "\n")
+	}
+	b.WriteString("<p class=\"alignlab-header\">" + header + "</p>\n")
+	t.WriteString(htmlText(header) + "\n")
 	b.WriteString(finalHTML(res.Final))
+	for _, k := range slices.Sorted(maps.Keys(res.Final)) {
+		fmt.Fprintf(&t, "%s = %s\n", k, formatValue(res.Final[k]))
+	}
 	if len(res.Notes) > 0 {
-		b.WriteString("<ul>\n")
+		b.WriteString("<ul class=\"alignlab-notes\">\n")
 		for _, n := range res.Notes {
 			fmt.Fprintf(&b, "<li>%s</li>\n", html.EscapeString(n))
+			t.WriteString("- " + n + "\n")
 		}
 		b.WriteString("</ul>\n")
 	}
+	charts := slices.Clone(v.extra)
 	if len(res.Charts) > 0 {
-		charts, err := report.ChartsWithPrefix(res, prefix)
+		declared, err := report.ChartsWithPrefix(res, prefix)
 		if err != nil {
 			fmt.Fprintf(&b, "<p style=\"color:#b00\">charts: %s</p>\n", html.EscapeString(err.Error()))
+			t.WriteString("charts: " + err.Error() + "\n")
 		}
-		if len(charts) > 0 {
-			b.WriteString(plots.HTML(charts...))
-		}
+		charts = append(charts, firstCharts(res.Charts, declared, v.first)...)
 	}
-	for _, name := range res.TableNames() {
-		t := res.Tables[name]
-		fmt.Fprintf(&b, "<h4>%s</h4>\n", html.EscapeString(name))
-		if len(t.Rows) > ShowRows {
-			head := &kernel.Table{Columns: t.Columns, Rows: t.Rows[:ShowRows]}
-			b.WriteString(report.TableHTML(head))
-			fmt.Fprintf(&b, "<p><i>first %d of %d rows; all are in Result.Tables[%s]</i></p>\n",
-				ShowRows, len(t.Rows), html.EscapeString(strconv.Quote(name)))
-		} else {
-			b.WriteString(report.TableHTML(t))
+	if len(charts) > 0 {
+		open, more := charts[:min(len(charts), OpenCharts)], charts[min(len(charts), OpenCharts):]
+		lib := library.script(displayID)
+		b.WriteString(lib)
+		for _, c := range open {
+			b.WriteString(c.Block())
 		}
+		if len(more) > 0 {
+			titles := make([]string, len(more))
+			for i, c := range more {
+				titles[i] = chartTitle(c)
+			}
+			// A chart drawn while its <details> was closed has no size:
+			// the window's resize event, which every chart follows, redraws it.
+			fmt.Fprintf(&b, "<details class=\"alignlab-more\" ontoggle=\"window.dispatchEvent(new Event('resize'))\"><summary>%d more charts: %s</summary>\n",
+				len(more), html.EscapeString(strings.Join(titles, "; ")))
+			for _, c := range more {
+				b.WriteString(c.Block())
+			}
+			b.WriteString("</details>\n")
+		}
+		t.WriteString(chartsText(charts) + "\n")
+	}
+	if names := res.TableNames(); len(names) > 0 {
+		summary := make([]string, len(names))
+		for i, name := range names {
+			summary[i] = fmt.Sprintf("%s (%d rows)", name, len(res.Tables[name].Rows))
+		}
+		fmt.Fprintf(&b, "<details class=\"alignlab-tables\"><summary>%s: %s</summary>\n", plural(len(names), "table"), html.EscapeString(strings.Join(summary, ", ")))
+		fmt.Fprintf(&t, "[%s: %s]\n", plural(len(names), "table"), strings.Join(summary, ", "))
+		for _, name := range names {
+			tab := res.Tables[name]
+			fmt.Fprintf(&b, "<h4>%s</h4>\n", html.EscapeString(name))
+			if len(tab.Rows) > ShowRows {
+				head := &kernel.Table{Columns: tab.Columns, Rows: tab.Rows[:ShowRows]}
+				b.WriteString(scrollable(report.TableHTML(head)))
+				fmt.Fprintf(&b, "<p><i>first %d of %d rows; all are in Result.Tables[%s]</i></p>\n",
+					ShowRows, len(tab.Rows), html.EscapeString(strconv.Quote(name)))
+			} else {
+				b.WriteString(scrollable(report.TableHTML(tab)))
+			}
+		}
+		b.WriteString("</details>\n")
 	}
 	b.WriteString("</div>\n")
-	return b.String()
+	return output{html: b.String(), plain: strings.TrimRight(t.String(), "\n")}
 }
 
-// tableCSS undoes Jupyter's right-aligned table cells for text (its rule
-// has specificity (0,2,1); this one (0,2,3)); TableHTML and finalHTML
-// right-align numbers with inline styles, which win.
-const tableCSS = `<style>.alignlab-out table.alignlab-table td, .alignlab-out table.alignlab-table th { text-align: left; }</style>
+// firstCharts orders the declared charts (plots of res.Charts, in the same
+// order) so that the line charts of the metrics in first come first, the
+// others keeping their order: the curves a RunLive watched stay open.
+func firstCharts(declared []kernel.Chart, drawn []*plots.Chart, first []string) []*plots.Chart {
+	if len(first) == 0 || len(declared) != len(drawn) {
+		return drawn
+	}
+	var lead, rest []*plots.Chart
+	for i, c := range declared {
+		if c.Kind == "line" && slices.ContainsFunc(c.Series, func(s string) bool { return slices.Contains(first, s) }) {
+			lead = append(lead, drawn[i])
+		} else {
+			rest = append(rest, drawn[i])
+		}
+	}
+	return append(lead, rest...)
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// scrollable wraps a table so that a wide one scrolls by itself instead of
+// widening the whole output. Jupyter's output area is a flex item, which
+// grows to the widest thing inside it, scroll box or not; width 0 keeps the
+// table out of that measure and min-width 100% gives the box the output's
+// width back.
+func scrollable(table string) string {
+	return `<div class="alignlab-scroll" style="overflow-x:auto;width:0;min-width:100%">` + "\n" + table + "</div>\n"
+}
+
+// staleStyle marks a result kept from an earlier run.
+const staleStyle = "background:#fff4e0;border-left:4px solid #e69500;padding:4px 8px;margin:4px 0"
+
+// outCSS lays out Show's output. It undoes Jupyter's right-aligned table
+// cells for text (its rule has specificity (0,2,1); this one (0,2,3));
+// TableHTML right-aligns numbers with inline styles, which win. The final
+// metrics flow in as many columns as the output's width holds.
+const outCSS = `<style>
+.alignlab-out { max-width: 100%; }
+.alignlab-out table.alignlab-table td, .alignlab-out table.alignlab-table th { text-align: left; }
+.alignlab-out ul.alignlab-final { display: grid; grid-template-columns: repeat(auto-fill, minmax(16em, 1fr)); column-gap: 2em; list-style: none; margin: 0.3em 0; padding: 0; }
+.alignlab-out ul.alignlab-final li { display: flex; justify-content: space-between; gap: 1em; margin: 0; border-bottom: 1px dotted #ccc; }
+.alignlab-out ul.alignlab-final li span + span { font-variant-numeric: tabular-nums; }
+.alignlab-out details > summary { cursor: pointer; margin: 0.3em 0; }
+</style>
 `
 
-// finalHTML writes final metrics as a two-column table, sorted by name.
+// finalHTML writes final metrics as a list of "name value" items, sorted
+// by name, that outCSS lays out in columns.
 func finalHTML(final map[string]float64) string {
 	if len(final) == 0 {
 		return ""
 	}
 	var b strings.Builder
-	b.WriteString("<table class=\"alignlab-table\">\n<tr><th>metric</th><th>value</th></tr>\n")
+	b.WriteString("<ul class=\"alignlab-final\">\n")
 	for _, k := range slices.Sorted(maps.Keys(final)) {
-		fmt.Fprintf(&b, "<tr><td>%s</td><td style=\"text-align:right\">%s</td></tr>\n", html.EscapeString(k), formatValue(final[k]))
+		fmt.Fprintf(&b, "<li><span>%s</span> <span>%s</span></li>\n", html.EscapeString(k), formatValue(final[k]))
 	}
-	b.WriteString("</table>\n")
+	b.WriteString("</ul>\n")
 	return b.String()
 }
 
@@ -290,9 +412,11 @@ func stoppedText(cause error, step, total int64) string {
 
 // RunLive runs plugin id like kernel.Run while a line chart of the named
 // metrics (all of them if none is named) redraws in place in the cell
-// output, then replaces it with the final chart and Shows the result. An
-// Observer in opts still gets every event. Outside a notebook it is
-// kernel.Run.
+// output. When the run ends, that output is replaced in place by the
+// result as Show draws it, its header saying "done: N / N steps", with the
+// declared charts of the watched metrics first and a chart of the watched
+// metrics no declared chart draws: each curve is drawn once. An Observer
+// in opts still gets every event. Outside a notebook it is kernel.Run.
 //
 // In a notebook, interrupting the kernel stops the run whatever ctx is (it
 // is made interruptible as by CellContext): the chart keeps the curves so
@@ -322,10 +446,7 @@ func RunLive(ctx context.Context, id string, opts kernel.Options, metrics ...str
 		step, total := lv.progress()
 		err = &StoppedError{Plugin: id, Step: step, Total: total, Cause: context.Cause(ctx), Err: err}
 	}
-	lv.stop(err)
-	if err == nil {
-		Show(res)
-	}
+	lv.stop(res, err)
 	return res, err
 }
 
@@ -333,6 +454,7 @@ func RunLive(ctx context.Context, id string, opts kernel.Options, metrics ...str
 // updatable outputs (the chart, and a script that feeds it new data).
 type live struct {
 	plugin  string
+	metrics []string        // as named, nil: every metric
 	want    map[string]bool // nil: every metric
 	chartID string          // element ID of the chart drawn first
 	outID   string          // display id of the chart output
@@ -344,6 +466,7 @@ type live struct {
 	step    int64
 	total   int64
 	dirty   bool
+	fed     bool   // the feed output exists
 	end     string // the final progress line, set by stop
 	done    chan struct{}
 	stopped chan struct{}
@@ -352,6 +475,7 @@ type live struct {
 func newLive(plugin string, metrics []string) *live {
 	lv := &live{
 		plugin:  plugin,
+		metrics: metrics,
 		chartID: plots.RandomID(),
 		series:  map[string][]kernel.Point{},
 		done:    make(chan struct{}),
@@ -390,13 +514,16 @@ func (lv *live) observe(e kernel.Event) {
 	lv.dirty = true
 }
 
+// liveTick is the time between two redraws (LiveInterval; tests shorten it).
+var liveTick = LiveInterval
+
 // start draws the empty chart and redraws it, at most every LiveInterval,
 // from its own goroutine, so a slow front end never slows the plugin.
 func (lv *live) start() {
-	updateHTML(lv.outID, lv.chartHTML(false))
+	update(lv.outID, lv.chartOutput(false))
 	go func() {
 		defer close(lv.stopped)
-		tick := time.NewTicker(LiveInterval)
+		tick := time.NewTicker(liveTick)
 		defer tick.Stop()
 		for {
 			select {
@@ -404,7 +531,10 @@ func (lv *live) start() {
 				return
 			case <-tick.C:
 				if s, ok := lv.feed(); ok {
-					updateHTML(lv.feedID, s)
+					update(lv.feedID, output{html: s})
+					lv.mu.Lock()
+					lv.fed = true
+					lv.mu.Unlock()
 				}
 			}
 		}
@@ -418,29 +548,83 @@ func (lv *live) progress() (step, total int64) {
 	return lv.step, lv.total
 }
 
-// stop ends the redraws and leaves the final chart (with the library
-// inline, so a saved notebook renders it) in place of the live one; its
-// progress line says how the run ended.
-func (lv *live) stop(runErr error) {
+// stop ends the redraws and replaces the live chart in place: with the
+// result as Show draws it if the run succeeded, else with the chart of the
+// curves so far (and the library if the live one carried it, so a saved
+// notebook renders it); the progress line says how the run ended.
+func (lv *live) stop(res *kernel.Result, runErr error) {
 	close(lv.done)
 	<-lv.stopped
 	lv.mu.Lock()
 	lv.end = endText(runErr, lv.step, lv.total)
+	fed := lv.fed
 	lv.mu.Unlock()
-	updateHTML(lv.feedID, "")
-	updateHTML(lv.outID, lv.chartHTML(true))
+	if fed {
+		update(lv.feedID, output{}) // its script has nothing left to feed
+	}
+	if runErr == nil && res != nil {
+		update(lv.outID, lv.resultOutput(res))
+	} else {
+		update(lv.outID, lv.chartOutput(true))
+	}
 	if runErr != nil {
-		sendHTML(fmt.Sprintf("<p style=\"color:#b00\">%s</p>\n", html.EscapeString(runErr.Error())))
+		show(output{html: fmt.Sprintf("<p style=\"color:#b00\">%s</p>\n", html.EscapeString(runErr.Error())), plain: runErr.Error()})
 	}
 	syncOut()
 }
 
-// chartHTML is the live output: the chart of the series so far and a
-// progress line. The first one carries the library; the final one too, and
-// gets a fresh element ID since the first one's script has run on the page.
-func (lv *live) chartHTML(final bool) string {
+// resultOutput is the final output of a run that succeeded: the result
+// with its declared charts, the watched metrics' first, and before them a
+// chart of the watched metrics that no declared line chart draws.
+func (lv *live) resultOutput(res *kernel.Result) output {
+	watched := lv.metrics
+	if len(watched) == 0 {
+		watched = slices.Sorted(maps.Keys(res.Series))
+	}
+	drawn := map[string]bool{}
+	for _, c := range res.Charts {
+		if c.Kind == "line" {
+			for _, s := range c.Series {
+				drawn[s] = true
+			}
+		}
+	}
+	var series []plots.Series
+	for _, name := range watched {
+		pts, ok := res.Series[name]
+		if !ok || drawn[name] {
+			continue
+		}
+		series = append(series, plotSeries(name, pts))
+	}
+	prefix := plots.RandomID()
+	v := resultView{progress: lv.endLine(), first: watched}
+	if len(series) > 0 {
+		v.extra = []*plots.Chart{plots.Line(prefix+"_live", lv.plugin, series, plots.Axes{XLabel: "step"})}
+	}
+	return resultOutput(res, lv.outID, prefix, v)
+}
+
+func (lv *live) endLine() string {
 	lv.mu.Lock()
 	defer lv.mu.Unlock()
+	return lv.end
+}
+
+func plotSeries(name string, pts []kernel.Point) plots.Series {
+	s := plots.Series{Name: name, X: make([]float64, len(pts)), Y: make([]float64, len(pts))}
+	for i, p := range pts {
+		s.X[i], s.Y[i] = float64(p.Step), p.Value
+	}
+	return s
+}
+
+// chartOutput is the live output: the chart of the series so far and a
+// progress line. The final one (a run that failed or stopped) has every
+// point and gets a fresh element ID, since the first one's script has run
+// on the page.
+func (lv *live) chartOutput(final bool) output {
+	lv.mu.Lock()
 	id := lv.chartID
 	if final {
 		id = plots.RandomID()
@@ -451,26 +635,24 @@ func (lv *live) chartHTML(final bool) string {
 		if !final {
 			pts = thin(pts, livePoints)
 		}
-		s := plots.Series{Name: name, X: make([]float64, len(pts)), Y: make([]float64, len(pts))}
-		for i, p := range pts {
-			s.X[i], s.Y[i] = float64(p.Step), p.Value
-		}
-		series = append(series, s)
+		series = append(series, plotSeries(name, pts))
 	}
 	title := lv.plugin
 	if !final {
 		title += " (running)"
 	}
-	chart := plots.Line(id, title, series, plots.Axes{XLabel: "step"})
-	var b strings.Builder
-	b.WriteString(plots.HTML(chart))
 	progress := lv.end
 	if !final || progress == "" {
 		progress = progressText(lv.step, lv.total, final)
 	}
-	fmt.Fprintf(&b, "<div id=\"%s_progress\" style=\"font-family:monospace;font-size:0.85em\">%s</div>\n",
+	lv.mu.Unlock()
+	chart := plots.Line(id, title, series, plots.Axes{XLabel: "step"})
+	var b strings.Builder
+	b.WriteString(`<div class="alignlab-out">` + "\n")
+	b.WriteString(chartsHTML(lv.outID, []*plots.Chart{chart}))
+	fmt.Fprintf(&b, "<div id=\"%s_progress\" style=\"font-family:monospace;font-size:0.85em\">%s</div>\n</div>\n",
 		lv.chartID, html.EscapeString(progress))
-	return b.String()
+	return output{html: b.String(), plain: title + ": " + progress}
 }
 
 // feed returns a script that sets the new data on the chart drawn first and

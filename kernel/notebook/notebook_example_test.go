@@ -6,6 +6,7 @@ import (
 
 	"github.com/alignlab/alignlab/kernel"
 	"github.com/alignlab/alignlab/kernel/notebook"
+	"github.com/alignlab/alignlab/plots"
 )
 
 // halving is a plugin for the examples: "value" halves at every step.
@@ -108,4 +109,22 @@ func ExampleKernelJSON() {
 	//   },
 	//   "language": "go"
 	// }
+}
+
+// WidgetsFor puts controls on the named params only (here steps); outside
+// a notebook it returns at once.
+func ExampleWidgetsFor() {
+	err := notebook.WidgetsFor(context.Background(), "example.halving", kernel.Options{}, []string{"steps"}, nil)
+	fmt.Println(err)
+	// Output: <nil>
+}
+
+// A cell whose charts must stay interactive on their own (a notebook
+// exported cell by cell) asks for the ECharts library in its next chart
+// output; elsewhere only the session's first chart output carries it.
+func ExampleIncludeLibrary() {
+	notebook.IncludeLibrary()
+	notebook.ShowCharts(plots.Line(plots.RandomID(), "value", []plots.Series{{Name: "value", X: []float64{1, 2}, Y: []float64{0.5, 0.25}}}, plots.Axes{}))
+	fmt.Println(notebook.InNotebook())
+	// Output: false
 }

@@ -5,16 +5,20 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"os/signal"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/alignlab/alignlab/kernel"
+	"github.com/alignlab/alignlab/plots"
+	"github.com/janpfeifer/gonb/gonbui/protocol"
 )
 
 // nbPlugin is a plugin whose Run is a function, for the notebook tests.
@@ -101,14 +105,36 @@ func curvePlugin(id string) nbPlugin {
 	}
 }
 
-// outputs records what the display hooks were asked to show.
+// outputs records what the display hooks were asked to show: every
+// display_data (all), and by kind: new HTML outputs, new Markdown outputs
+// and updates of an output by display id (with their HTML).
 type outputs struct {
 	mu      sync.Mutex
+	all     []sent
 	html    []string
 	md      []string
 	updates []struct{ id, html string }
 	syncs   int
 	irq     *fakeInterrupts
+	dir     string // the kernel session's directory
+}
+
+// sent is one display_data: its display id ("" for a new output) and MIME bundle.
+type sent struct {
+	id   string
+	data map[protocol.MIMEType]any
+}
+
+func (s sent) text(mime protocol.MIMEType) string {
+	v, _ := s.data[mime].(string)
+	return v
+}
+
+// snapshot returns a copy of what was sent so far.
+func (o *outputs) snapshot() []sent {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.all)
 }
 
 // fakeInterrupts stands for the kernel's SIGINT: the channels CellContext
@@ -160,29 +186,36 @@ func waitDone(t *testing.T, ctx context.Context) {
 	}
 }
 
-// fakeNotebook makes the package believe it runs in a notebook and records
-// every output; the hooks are restored when the test ends.
+// fakeNotebook makes the package believe it runs in a notebook cell of a
+// fresh kernel session and records every output; the hooks are restored
+// when the test ends.
 func fakeNotebook(t *testing.T, in bool) *outputs {
 	t.Helper()
-	o := &outputs{irq: &fakeInterrupts{chans: map[chan<- os.Signal]bool{}}}
-	saved := []any{inNotebook, sendHTML, sendMD, updateHTML, syncOut, notifyInterrupt}
+	o := &outputs{irq: &fakeInterrupts{chans: map[chan<- os.Signal]bool{}}, dir: t.TempDir()}
+	savedIn, savedSend, savedSync, savedNotify, savedDir := inNotebook, sendData, syncOut, notifyInterrupt, sessionDir
 	notifyInterrupt = o.irq.notify
 	inNotebook = func() bool { return in }
-	sendHTML = func(s string) { o.mu.Lock(); o.html = append(o.html, s); o.mu.Unlock() }
-	sendMD = func(s string) { o.mu.Lock(); o.md = append(o.md, s); o.mu.Unlock() }
-	updateHTML = func(id, s string) {
+	sessionDir = func() string { return o.dir }
+	library.reset()
+	sendData = func(d *protocol.DisplayData) {
 		o.mu.Lock()
-		o.updates = append(o.updates, struct{ id, html string }{id, s})
-		o.mu.Unlock()
+		defer o.mu.Unlock()
+		o.all = append(o.all, sent{d.DisplayID, maps.Clone(d.Data)})
+		h, _ := d.Data[protocol.MIMETextHTML].(string)
+		md, isMD := d.Data[protocol.MIMETextMarkdown].(string)
+		switch {
+		case d.DisplayID != "":
+			o.updates = append(o.updates, struct{ id, html string }{d.DisplayID, h})
+		case isMD:
+			o.md = append(o.md, md)
+		default:
+			o.html = append(o.html, h)
+		}
 	}
 	syncOut = func() { o.mu.Lock(); o.syncs++; o.mu.Unlock() }
 	t.Cleanup(func() {
-		inNotebook = saved[0].(func() bool)
-		sendHTML = saved[1].(func(string))
-		sendMD = saved[2].(func(string))
-		updateHTML = saved[3].(func(string, string))
-		syncOut = saved[4].(func())
-		notifyInterrupt = saved[5].(func(chan<- os.Signal) func())
+		inNotebook, sendData, syncOut, notifyInterrupt, sessionDir = savedIn, savedSend, savedSync, savedNotify, savedDir
+		library.reset()
 	})
 	return o
 }
@@ -214,7 +247,7 @@ func TestDisplayIsNoOpOutsideNotebook(t *testing.T) {
 	if string(a) != string(b) {
 		t.Errorf("RunLive outside a notebook differs from Run:\n%s\n%s", a, b)
 	}
-	if n := len(o.html) + len(o.md) + len(o.updates) + o.syncs; n != 0 {
+	if n := len(o.all) + o.syncs; n != 0 {
 		t.Errorf("outside a notebook: got %d display calls, want 0", n)
 	}
 }
@@ -233,7 +266,7 @@ func TestShowInNotebook(t *testing.T) {
 	if len(o.html) != 3 || len(o.md) != 1 || o.syncs != 4 {
 		t.Fatalf("got %d HTML, %d Markdown outputs and %d syncs, want 3, 1 and 4", len(o.html), len(o.md), o.syncs)
 	}
-	ids := regexp.MustCompile(`<div class="item" id="([A-Za-z0-9_]+)"`)
+	ids := regexp.MustCompile(`<div class="alignlab-chart" data-chart-id="([A-Za-z0-9_]+)"`)
 	first, second := ids.FindAllStringSubmatch(o.html[0], -1), ids.FindAllStringSubmatch(o.html[1], -1)
 	if len(first) != 1 || len(second) != 1 || first[0][1] == second[0][1] {
 		t.Errorf("chart element IDs of two Shows: got %v and %v, want one each, distinct", first, second)
@@ -243,45 +276,75 @@ func TestShowInNotebook(t *testing.T) {
 	}
 }
 
-func TestResultHTML(t *testing.T) {
+func TestResultOutput(t *testing.T) {
 	registerNB(t, curvePlugin("nb.html"))
+	fakeNotebook(t, true)
 	res, err := kernel.Run(context.Background(), "nb.html", kernel.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := resultHTML(res, "pfx")
+	out := resultOutput(res, "", "pfx", resultView{})
+	h := out.html
+	// The parts, in this order: summary, charts, tables (closed).
+	var at []int
 	for _, want := range []string{
 		"<b>nb.html</b>",
-		"<td>loss</td><td style=\"text-align:right\">0.025</td>", // final metric 1/40
-		"a &lt;note&gt; &amp; more",                              // notes escaped
-		"&lt;b&gt;x&lt;/b&gt;",                                   // cells escaped
-		"first 20 of 50 rows",                                    // long tables cut
-		"typeof window.echarts === 'undefined'",                  // library inline, guarded
-		`id="pfx_nb_html_curve"`,                                 // chart IDs prefixed
+		"<li><span>loss</span> <span>0.025</span></li>",                 // final metric 1/40
+		"a &lt;note&gt; &amp; more",                                     // notes escaped
+		"typeof window.echarts === 'undefined'",                         // library inline, guarded, before the first chart
+		`<div class="alignlab-chart" data-chart-id="pfx_nb_html_curve"`, // chart IDs prefixed
+		`<details class="alignlab-tables"><summary>1 table: rows (50 rows)</summary>`,
+		"&lt;b&gt;x&lt;/b&gt;", // cells escaped
+		"first 20 of 50 rows",  // long tables cut
 	} {
-		if !strings.Contains(h, want) {
-			t.Errorf("resultHTML lacks %q", want)
+		i := strings.Index(h, want)
+		if i < 0 {
+			t.Errorf("resultOutput lacks %q", want)
+			continue
 		}
+		if len(at) > 0 && i < at[len(at)-1] {
+			t.Errorf("%q comes before the part listed above it", want)
+		}
+		at = append(at, i)
 	}
-	if strings.Contains(h, "<note>") || strings.Count(h, "<tr><td") != 21 { // 1 final metric + 20 rows
-		t.Errorf("got %d data rows, want 21, and nothing unescaped", strings.Count(h, "<tr><td"))
+	if strings.Contains(h, "<note>") || strings.Count(h, "<tr><td") != 20 {
+		t.Errorf("got %d data rows, want 20, and nothing unescaped", strings.Count(h, "<tr><td"))
+	}
+	if strings.Contains(h, `class="container"`) {
+		t.Error(`resultOutput has a class="container" (Jupyter makes it 1140 px wide)`)
+	}
+	for _, want := range []string{"nb.html · seed 1 · backend ", "loss = 0.025", "- a <note> & more", "[chart: loss]", "[1 table: rows (50 rows)]"} {
+		if !strings.Contains(out.plain, want) {
+			t.Errorf("text/plain twin lacks %q:\n%s", want, out.plain)
+		}
 	}
 
 	bad := *res
 	bad.Charts = []kernel.Chart{{Kind: "line", ID: "x", Series: []string{"missing"}}}
-	if h := resultHTML(&bad, "p"); !strings.Contains(h, "charts: ") || strings.Contains(h, "window.echarts") {
+	if h := resultOutput(&bad, "", "p", resultView{}).html; !strings.Contains(h, "charts: ") || strings.Contains(h, "window.echarts") {
 		t.Errorf("a chart that cannot be drawn: got %.300q, want an error line and no library", h)
 	}
 	plain := *res
 	plain.Charts = nil
-	if strings.Contains(resultHTML(&plain, "p"), "window.echarts") {
+	if strings.Contains(resultOutput(&plain, "", "p", resultView{}).html, "window.echarts") {
 		t.Error("a result without charts should not carry the ECharts library")
 	}
+}
+
+// hasLibrary reports whether an output carries the ECharts library.
+func hasLibrary(html string) bool { return strings.Contains(html, plots.Script()) }
+
+// setLiveTick sets the time between two redraws for one test.
+func setLiveTick(t *testing.T, d time.Duration) {
+	saved := liveTick
+	liveTick = d
+	t.Cleanup(func() { liveTick = saved })
 }
 
 func TestRunLiveInNotebook(t *testing.T) {
 	registerNB(t, curvePlugin("nb.live"))
 	o := fakeNotebook(t, true)
+	setLiveTick(t, time.Hour) // no redraw: the first chart, then the final output
 	res, err := RunLive(context.Background(), "nb.live", kernel.Options{Params: map[string]any{"steps": 300}}, "loss")
 	if err != nil {
 		t.Fatal(err)
@@ -289,32 +352,90 @@ func TestRunLiveInNotebook(t *testing.T) {
 	if got := len(res.Series["loss"]); got != 300 {
 		t.Fatalf("loss series: got %d points, want 300", got)
 	}
-	if len(o.updates) < 3 {
-		t.Fatalf("got %d updates, want the first chart, the cleared feed and the final chart", len(o.updates))
+	if len(o.updates) != 2 || len(o.html) != 0 || len(o.md) != 0 {
+		t.Fatalf("got %d updates and %d other outputs, want the live chart and the final output, in place, and nothing else",
+			len(o.updates), len(o.html)+len(o.md))
+	}
+	first, last := o.updates[0], o.updates[1]
+	if last.id != first.id {
+		t.Errorf("the final output has display id %s, want the live chart's %s", last.id, first.id)
+	}
+	if !hasLibrary(first.html) || !strings.Contains(o.all[0].text(protocol.MIMETextPlain), "(running)") {
+		t.Errorf("first update: got %.200q, want the library and a running chart", first.html)
+	}
+	// The result as Show draws it, with the progress line; the declared
+	// chart draws "loss", so there is no second chart of it.
+	for _, want := range []string{"<b>nb.live</b>", "done: 300 / 300 steps"} {
+		if !strings.Contains(last.html, want) {
+			t.Errorf("final output lacks %q", want)
+		}
+	}
+	if !hasLibrary(last.html) {
+		t.Error("the final output replaces the one that carried the library: it must carry it too")
+	}
+	if n := strings.Count(last.html, `class="alignlab-chart"`); n != 1 {
+		t.Errorf("final output: got %d charts, want 1 (the declared chart of loss)", n)
+	}
+	if plain := o.all[1].text(protocol.MIMETextPlain); !strings.Contains(plain, "done: 300 / 300 steps") || !strings.Contains(plain, "[chart: loss]") {
+		t.Errorf("final text/plain: got %q", plain)
+	}
+}
+
+// TestRunLiveUndeclared: the watched metrics no declared chart draws get a
+// chart of their own in the final output, first; the others are not drawn
+// twice.
+func TestRunLiveUndeclared(t *testing.T) {
+	registerNB(t, curvePlugin("nb.live2"))
+	o := fakeNotebook(t, true)
+	setLiveTick(t, time.Hour)
+	if _, err := RunLive(context.Background(), "nb.live2", kernel.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	last := o.all[len(o.all)-1]
+	if n := strings.Count(last.text(protocol.MIMETextHTML), `class="alignlab-chart"`); n != 2 {
+		t.Errorf("final output: got %d charts, want 2 (acc, then the declared one of loss)", n)
+	}
+	plain := last.text(protocol.MIMETextPlain)
+	if i, j := strings.Index(plain, "[chart: nb.live2]"), strings.Index(plain, "[chart: loss]"); i < 0 || j < i {
+		t.Errorf("final text/plain: got %q, want the chart of acc, then loss", plain)
+	}
+}
+
+// TestRunLiveFeed: the redraws feed the first chart through a script
+// output, which is emptied before the final output replaces the chart.
+func TestRunLiveFeed(t *testing.T) {
+	registerNB(t, nbPlugin{
+		info: kernel.Info{ID: "nb.slow", Summary: "slow"},
+		run: func(job *kernel.Job) error {
+			job.SetTotal(30)
+			for s := int64(1); s <= 30; s++ {
+				time.Sleep(2 * time.Millisecond)
+				if err := job.Record(s, "loss", 1/float64(s)); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	})
+	o := fakeNotebook(t, true)
+	setLiveTick(t, time.Millisecond)
+	if _, err := RunLive(context.Background(), "nb.slow", kernel.Options{}, "loss"); err != nil {
+		t.Fatal(err)
 	}
 	outID := o.updates[0].id
-	firstUp, last := o.updates[0], o.updates[len(o.updates)-1]
-	if last.id != outID || !strings.Contains(last.html, "done: 300 / 300 steps") || !strings.Contains(last.html, "window.echarts") {
-		t.Errorf("last update: got id %s and %.200q, want the final chart in %s", last.id, last.html, outID)
-	}
-	if !strings.Contains(firstUp.html, "window.echarts") || !strings.Contains(firstUp.html, "(running)") {
-		t.Errorf("first update: got %.200q, want the library and a running chart", firstUp.html)
+	if n := len(o.updates); n < 4 {
+		t.Fatalf("got %d updates, want the chart, feeds, the emptied feed and the final output", n)
 	}
 	for _, u := range o.updates[1 : len(o.updates)-2] {
-		if u.id == outID || !strings.Contains(u.html, "setOption") {
-			t.Errorf("a feed update: got id %s (chart %s) and %.100q, want a setOption script", u.id, outID, u.html)
+		if u.id == outID || !strings.Contains(u.html, "setOption") || hasLibrary(u.html) {
+			t.Errorf("a feed update: got id %s (chart %s) and %.100q, want a setOption script without the library", u.id, outID, u.html)
 		}
 	}
 	if clr := o.updates[len(o.updates)-2]; clr.id == outID || clr.html != "" {
-		t.Errorf("the feed output must be cleared before the final chart; got id %s html %.50q", clr.id, clr.html)
+		t.Errorf("the feed output must be emptied before the final output; got id %s html %.50q", clr.id, clr.html)
 	}
-	// The final Show follows the live chart.
-	if len(o.html) != 1 || !strings.Contains(o.html[0], "<b>nb.live</b>") {
-		t.Errorf("got %d HTML outputs, want the result shown once", len(o.html))
-	}
-	// Only the named metric is drawn.
-	if strings.Contains(last.html, `"acc"`) || !strings.Contains(last.html, `"loss"`) {
-		t.Error("final live chart: want the loss series only")
+	if last := o.updates[len(o.updates)-1]; last.id != outID || !strings.Contains(last.html, "done: 30 / 30 steps") {
+		t.Errorf("last update: got id %s and %.200q, want the final output in %s", last.id, last.html, outID)
 	}
 }
 

@@ -16,12 +16,12 @@ import (
 
 // RunStudy runs a study like kernel.RunStudyWith while a progress line and
 // bar update in place in the cell output ("cell 4/18: x=2 b=5 seed 3
-// (cached)"), then shows its summary as Show shows res.Result(metrics...):
-// the table of each final metric's mean, standard error and mean ± s.e.
-// per grid point, and a chart of each named metric (all of them if none is
-// named) with those error bars; the header names the grid and the seeds.
-// opts.Observer still gets every cell. Outside a notebook it is
-// kernel.RunStudyWith.
+// (cached)"), then replaces them in place with its summary, drawn as Show
+// draws res.Result(metrics...): the table of each final metric's mean,
+// standard error and mean ± s.e. per grid point, and a chart of each named
+// metric (all of them if none is named) with those error bars; the header
+// names the grid, the seeds and the time. opts.Observer still gets every
+// cell. Outside a notebook it is kernel.RunStudyWith.
 //
 // In a notebook, interrupting the kernel stops the study whatever ctx is
 // (it is made interruptible as by CellContext); RunStudy returns a
@@ -51,10 +51,10 @@ func RunStudy(ctx context.Context, s kernel.Study, opts kernel.StudyOptions, met
 		done, total := sp.progress()
 		err = &StudyStoppedError{Plugin: s.Plugin, Done: done, Total: total, Dir: opts.Dir, Cause: context.Cause(ctx), Err: err}
 	}
-	sp.stop(err)
 	if err == nil {
-		sendHTML(resultHTMLWith(res.Result(metrics...), plots.RandomID(), studyHeader(res)))
-		syncOut()
+		sp.finish(res, metrics)
+	} else {
+		sp.stop(err)
 	}
 	return res, err
 }
@@ -122,16 +122,15 @@ type studyProgress struct {
 	keys   []string // the grid keys, in grid order
 	outID  string   // display id of the progress output
 
-	mu                  sync.Mutex
-	done, total         int
-	ran, cached, failed int
-	last                string // the last cell's line
-	dirty               bool
-	began               time.Time
-	end                 string // the final line, set by stop
-	endErr              bool
-	stopDraw            chan struct{}
-	stopped             chan struct{}
+	mu          sync.Mutex
+	done, total int
+	last        string // the last cell's line
+	dirty       bool
+	began       time.Time
+	end         string // the final line, set by stop
+	endErr      bool
+	stopDraw    chan struct{}
+	stopped     chan struct{}
 }
 
 func newStudyProgress(s kernel.Study, opts kernel.StudyOptions) *studyProgress {
@@ -168,14 +167,6 @@ func (sp *studyProgress) observe(done, total int, c *kernel.Cell) {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
 	sp.done, sp.total = done, total
-	if c.Cached {
-		sp.cached++
-	} else {
-		sp.ran++
-	}
-	if c.Result == nil {
-		sp.failed++
-	}
 	sp.last = fmt.Sprintf("cell %d/%d: %s", done, total, cellText(sp.keys, c))
 	sp.dirty = true
 }
@@ -209,7 +200,7 @@ func (sp *studyProgress) progress() (done, total int) {
 // since the last redraw, at most every LiveInterval from its own
 // goroutine, so that a slow front end never slows the study.
 func (sp *studyProgress) start() {
-	updateHTML(sp.outID, sp.html())
+	update(sp.outID, output{html: sp.html(), plain: sp.text()})
 	go func() {
 		defer close(sp.stopped)
 		tick := time.NewTicker(LiveInterval)
@@ -224,42 +215,66 @@ func (sp *studyProgress) start() {
 				sp.dirty = false
 				sp.mu.Unlock()
 				if dirty {
-					updateHTML(sp.outID, sp.html())
+					update(sp.outID, output{html: sp.html(), plain: sp.text()})
 				}
 			}
 		}
 	}()
 }
 
-// stop ends the redraws and leaves the final line in place: how many cells
-// ran, came from the cache and failed, or how the study stopped; an error
-// is shown under it.
-func (sp *studyProgress) stop(err error) {
+// halt ends the redraws.
+func (sp *studyProgress) halt() {
 	close(sp.stopDraw)
 	<-sp.stopped
-	sp.mu.Lock()
-	var stopped *StudyStoppedError
-	switch {
-	case err == nil:
-		sp.end = fmt.Sprintf("done: %d cells (%d run, %d cached, %d failed) in %s",
-			sp.done, sp.ran, sp.cached, sp.failed, formatSeconds(time.Since(sp.began).Seconds()))
-	case errors.As(err, &stopped):
-		sp.end = studyStoppedText(stopped.Cause, stopped.Done, stopped.Total)
-		sp.endErr = true
-	default:
-		sp.end = fmt.Sprintf("failed after %d / %d cells", sp.done, sp.total)
-		sp.endErr = true
-	}
-	sp.mu.Unlock()
-	updateHTML(sp.outID, sp.html())
-	if err != nil {
-		sendHTML(fmt.Sprintf("<p style=\"color:#b00\">%s</p>\n", html.EscapeString(err.Error())))
-	}
+}
+
+// finish ends the redraws and replaces the progress in place with the
+// study's summary.
+func (sp *studyProgress) finish(res *kernel.StudyResult, metrics []string) {
+	sp.halt()
+	took := "done in " + formatSeconds(time.Since(sp.began).Seconds())
+	update(sp.outID, resultOutput(res.Result(metrics...), sp.outID, plots.RandomID(), resultView{header: studyHeader(res), progress: took}))
 	syncOut()
 }
 
-// html is the progress output: a bar of done / total and a line, the
-// last cell's while the study runs, the final one after stop.
+// stop ends the redraws and leaves the final line in place: how the study
+// stopped or failed; the error is shown under it.
+func (sp *studyProgress) stop(err error) {
+	sp.halt()
+	sp.mu.Lock()
+	var stopped *StudyStoppedError
+	if errors.As(err, &stopped) {
+		sp.end = studyStoppedText(stopped.Cause, stopped.Done, stopped.Total)
+	} else {
+		sp.end = fmt.Sprintf("failed after %d / %d cells", sp.done, sp.total)
+	}
+	sp.endErr = true
+	sp.mu.Unlock()
+	update(sp.outID, output{html: sp.html(), plain: sp.text()})
+	show(output{html: fmt.Sprintf("<p style=\"color:#b00\">%s</p>\n", html.EscapeString(err.Error())), plain: err.Error()})
+	syncOut()
+}
+
+// line is the progress line: the last cell's while the study runs, the
+// final one after stop. sp.mu must be held.
+func (sp *studyProgress) line() string {
+	switch {
+	case sp.end != "":
+		return sp.end
+	case sp.last == "":
+		return fmt.Sprintf("cell 0/%d", sp.total)
+	}
+	return sp.last
+}
+
+// text is the plain-text twin of the progress output.
+func (sp *studyProgress) text() string {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	return fmt.Sprintf("study of %s: %s", sp.plugin, sp.line())
+}
+
+// html is the progress output: a bar of done / total and the line.
 func (sp *studyProgress) html() string {
 	sp.mu.Lock()
 	defer sp.mu.Unlock()
@@ -267,19 +282,13 @@ func (sp *studyProgress) html() string {
 	if sp.total > 0 {
 		pct = 100 * float64(sp.done) / float64(sp.total)
 	}
-	line := sp.last
-	switch {
-	case sp.end != "":
-		line = sp.end
-	case line == "":
-		line = fmt.Sprintf("cell 0/%d", sp.total)
-	}
+	line := sp.line()
 	colour := "#5470c6"
 	if sp.endErr {
 		colour = "#ee6666"
 	}
 	return fmt.Sprintf(`<div class="alignlab-out alignlab-study-progress" style="font-family:monospace;font-size:0.85em">
-<div style="width:420px;height:10px;background:#e8e8e8;border-radius:3px;margin:4px 0"><div style="width:%.1f%%;height:100%%;background:%s;border-radius:3px"></div></div>
+<div style="width:420px;max-width:100%%;height:10px;background:#e8e8e8;border-radius:3px;margin:4px 0"><div style="width:%.1f%%;height:100%%;background:%s;border-radius:3px"></div></div>
 <div>study of %s: %s</div>
 </div>
 `, pct, colour, html.EscapeString(sp.plugin), html.EscapeString(line))

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/alignlab/alignlab/kernel"
+	"github.com/janpfeifer/gonb/gonbui/protocol"
 )
 
 // linePlugin reports final y = x + b + u, u ~ U(0, 1) from the seed;
@@ -59,10 +60,10 @@ func TestRunStudyInNotebook(t *testing.T) {
 	registerNB(t, linePlugin("nb.study", nil))
 	dir := t.TempDir()
 	for _, run := range []struct {
-		name, final, counts string
+		name, counts string
 	}{
-		{"first", "done: 12 cells (12 run, 0 cached, 0 failed) in ", "12 cells: 12 run, 0 cached, 0 failed"},
-		{"again", "done: 12 cells (0 run, 12 cached, 0 failed) in ", "12 cells: 0 run, 12 cached, 0 failed"}, // every cell from the cache
+		{"first", "12 cells: 12 run, 0 cached, 0 failed"},
+		{"again", "12 cells: 0 run, 12 cached, 0 failed"}, // every cell from the cache
 	} {
 		t.Run(run.name, func(t *testing.T) {
 			o := fakeNotebook(t, true)
@@ -75,8 +76,8 @@ func TestRunStudyInNotebook(t *testing.T) {
 			if seen != 12 || len(res.Cells) != 12 {
 				t.Errorf("the caller's observer saw %d cells of %d, want 12", seen, len(res.Cells))
 			}
-			if len(o.updates) < 2 {
-				t.Fatalf("got %d updates, want the progress at 0 and the final line", len(o.updates))
+			if len(o.updates) < 2 || len(o.html) != 0 {
+				t.Fatalf("got %d updates and %d other outputs, want the progress at 0 and the summary in its place", len(o.updates), len(o.html))
 			}
 			first, last := o.updates[0], o.updates[len(o.updates)-1]
 			for _, u := range o.updates {
@@ -87,18 +88,16 @@ func TestRunStudyInNotebook(t *testing.T) {
 			if !strings.Contains(first.html, "study of nb.study: cell 0/12<") || !strings.Contains(first.html, "width:0.0%") {
 				t.Errorf("first update: got %q, want cell 0/12 and an empty bar", first.html)
 			}
-			if !strings.Contains(last.html, run.final) || !strings.Contains(last.html, "width:100.0%") {
-				t.Errorf("last update: got %q, want %q and a full bar", last.html, run.final)
-			}
-			// The summary follows: the study table with its intervals and
-			// a chart with error bars per metric.
-			if len(o.html) != 1 {
-				t.Fatalf("got %d HTML outputs, want the summary", len(o.html))
-			}
-			for _, want := range []string{"<b>nb.study</b> study &middot; x × b: 6 points × 2 seeds (1, 2) &middot; " + run.counts, "<th>y_low</th>", "<th>y_high</th>", `"type":"custom"`, "y against x (mean ± s.e. over 2 seeds)"} {
-				if !strings.Contains(o.html[0], want) {
+			// The summary replaces the progress: the study table with its
+			// intervals and a chart with error bars per metric.
+			for _, want := range []string{"<b>nb.study</b> study &middot; x × b: 6 points × 2 seeds (1, 2) &middot; " + run.counts,
+				"&middot; done in ", "<th>y_low</th>", "<th>y_high</th>", `"type":"custom"`} {
+				if !strings.Contains(last.html, want) {
 					t.Errorf("summary lacks %q", want)
 				}
+			}
+			if plain := o.all[len(o.all)-1].text(protocol.MIMETextPlain); !strings.Contains(plain, "[chart: y against x (mean ± s.e. over 2 seeds)]") {
+				t.Errorf("summary's text/plain: got %q, want the chart's title", plain)
 			}
 		})
 	}
@@ -158,8 +157,8 @@ func TestRunStudyInterrupted(t *testing.T) {
 	if again.Cached != 8 || again.Ran != 4 {
 		t.Errorf("rerun: %d cached, %d run, want 8 and 4", again.Cached, again.Ran)
 	}
-	if last := o2.updates[len(o2.updates)-1]; !strings.Contains(last.html, "done: 12 cells (4 run, 8 cached, 0 failed)") {
-		t.Errorf("rerun final progress: got %q", last.html)
+	if last := o2.updates[len(o2.updates)-1]; !strings.Contains(last.html, "12 cells: 4 run, 8 cached, 0 failed") {
+		t.Errorf("rerun summary: got %.300q", last.html)
 	}
 	if _, err := os.Stat(filepath.Join(dir, kernel.StudySpecFile)); err != nil {
 		t.Error(err)

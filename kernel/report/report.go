@@ -258,7 +258,8 @@ func reportBar(t *kernel.Table, c kernel.Chart, id, title string) (*plots.Chart,
 
 // reportXY draws an "xy" chart (X against Value, lines in row order, with
 // an error bar from Low to High at each point when both are set) or a
-// "scatter" chart (X against Y, points), one series per Group value.
+// "scatter" chart (X against Y, points), one series per Group value, with
+// equal scales on both axes when the chart asks for them (Equal).
 func reportXY(t *kernel.Table, c kernel.Chart, id, title string) (*plots.Chart, error) {
 	xs, err := reportFloats(t, c.Table, "x", c.X)
 	if err != nil {
@@ -318,7 +319,7 @@ func reportXY(t *kernel.Table, c kernel.Chart, id, title string) (*plots.Chart, 
 	if yl == "" {
 		yl = yCol
 	}
-	ax := plots.Axes{XLabel: xl, YLabel: yl, LogX: c.LogX}
+	ax := plots.Axes{XLabel: xl, YLabel: yl, LogX: c.LogX, Equal: c.Equal}
 	if c.Kind == "scatter" {
 		return plots.Scatter(id, title, series, ax), nil
 	}
@@ -440,6 +441,8 @@ func reportList(names []string) string {
 // (plugin, seed, backend, module version, wall time, data files), the
 // params, the final metrics, the notes, the declared charts and every table
 // (at most MaxTableRows rows each). Everything from the result is escaped.
+// Each chart is a plots Block: a static SVG image that the interactive
+// chart replaces where JavaScript runs, so the page reads with it off.
 func HTML(res *kernel.Result) ([]byte, error) {
 	charts, err := Charts(res)
 	if err != nil {
@@ -502,7 +505,7 @@ func HTML(res *kernel.Result) ([]byte, error) {
 				return nil, fmt.Errorf("report: %s: two charts have ID %q", res.Plugin, c.ID())
 			}
 			seen[c.ID()] = true
-			b.WriteString(c.Snippet())
+			b.WriteString(c.Block())
 		}
 	}
 	for _, name := range res.TableNames() {

@@ -272,11 +272,18 @@ func TestHTML(t *testing.T) {
 	charts, _ := Charts(res)
 	last := strings.Index(s, "<h2>Charts</h2>")
 	for _, c := range charts {
-		i := strings.Index(s, c.Snippet())
+		i := strings.Index(s, c.Block())
 		if i < last {
 			t.Errorf("chart %s missing or out of order", c.ID())
 		}
 		last = i
+	}
+	// With JavaScript off each chart is its static image.
+	if n := strings.Count(s, `<img class="alignlab-static"`); n != len(charts) {
+		t.Errorf("report has %d static chart images, want %d", n, len(charts))
+	}
+	if strings.Contains(s, `class="container"`) {
+		t.Errorf("report holds a class=\"container\" element, which Jupyter's CSS widens")
 	}
 	// Same result, same bytes: maps are walked in sorted order.
 	again, _ := HTML(res)
@@ -415,5 +422,43 @@ func TestChartsPairwiseHeatmapSharesOrder(t *testing.T) {
 	}
 	if len(o.XAxis) == 0 || len(o.YAxis) == 0 || strings.Join(o.XAxis[0].Data, ",") != strings.Join(o.YAxis[0].Data, ",") {
 		t.Errorf("axes differ: got x %v, y %v; want the same order", o.XAxis, o.YAxis)
+	}
+}
+
+// Equal on a scatter or xy chart reaches the plot: its interactive option
+// gets fixed axis ranges and a grid without containLabel (what equal
+// scales need), which a chart without Equal lacks.
+func TestChartsEqual(t *testing.T) {
+	type option struct {
+		Grid []struct {
+			ContainLabel bool `json:"containLabel"`
+		} `json:"grid"`
+		XAxis []struct {
+			Min *float64 `json:"min"`
+		} `json:"xAxis"`
+	}
+	for _, tc := range []struct {
+		kind  string
+		equal bool
+	}{{"scatter", true}, {"xy", true}, {"scatter", false}, {"xy", false}} {
+		res := reportResult()
+		c := kernel.Chart{Kind: tc.kind, ID: "c", Table: "acc", X: "eps", Y: "acc", Value: "acc", Group: "method", Equal: tc.equal}
+		res.Charts = []kernel.Chart{c}
+		charts, err := Charts(res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := charts[0].OptionsJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var o option
+		if err := json.Unmarshal(b, &o); err != nil {
+			t.Fatal(err)
+		}
+		fixed := len(o.XAxis) == 1 && o.XAxis[0].Min != nil && len(o.Grid) == 1 && !o.Grid[0].ContainLabel
+		if fixed != tc.equal {
+			t.Errorf("%s chart with Equal %v: fixed equal-scale axes %v, want %v\n%s", tc.kind, tc.equal, fixed, tc.equal, b)
+		}
 	}
 }
