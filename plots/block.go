@@ -22,8 +22,8 @@ const libraryPolls = 50
 // without the library:
 //
 //	<div class="alignlab-chart" data-chart-id="ID">
-//	  <img class="alignlab-static" alt="TITLE" src="data:image/svg+xml;base64,…">
-//	  <div class="item" id="ID" style="display:none;…"></div>
+//	  <img class="alignlab-static" alt="TITLE" width="100%" src="data:image/svg+xml;base64,…">
+//	  <div hidden class="item" id="ID" style="display:none;…"></div>
 //	  <script>…</script>
 //	</div>
 //
@@ -47,10 +47,13 @@ func (c *Chart) Block() string {
 	b.Grow(len(svg)*4/3 + 4096)
 	b.WriteString(`<div class="alignlab-chart" data-chart-id="` + c.id + `" style="width:100%;max-width:100%;">` + "\n")
 	b.WriteString(`<img class="alignlab-static" alt="` + html.EscapeString(alt) +
-		`" style="display:block;width:100%;height:auto;" src="data:image/svg+xml;base64,`)
+		`" width="100%" style="display:block;width:100%;height:auto;" src="data:image/svg+xml;base64,`)
 	b.WriteString(base64.StdEncoding.EncodeToString([]byte(svg)))
 	b.WriteString("\">\n")
-	b.WriteString(c.element("display:none;") + "\n")
+	// Hidden by an attribute as well as by style: Jupyter's sanitizer of
+	// untrusted outputs drops style attributes but keeps hidden (and the
+	// img's width attribute), so an untrusted copy shows the image alone.
+	b.WriteString(strings.Replace(c.element("display:none;"), "<div ", "<div hidden ", 1) + "\n")
 	b.WriteString(c.blockScript())
 	b.WriteString("</div>\n")
 	return b.String()
@@ -71,6 +74,7 @@ func (c *Chart) blockScript() string {
 	b.WriteString("\t\tvar el = document.getElementById(id);\n")
 	b.WriteString("\t\tif (!el || el.getAttribute(\"data-alignlab-drawn\")) { return; }\n")
 	b.WriteString("\t\tvar box = el.parentNode, img = box.querySelector(\"img.alignlab-static\"), chart = null;\n")
+	b.WriteString("\t\tel.hidden = false;\n")
 	b.WriteString("\t\tel.style.display = \"block\";\n")
 	b.WriteString("\t\ttry {\n")
 	b.WriteString("\t\t\tchart = window.echarts.init(el, \"white\", {renderer: \"svg\"});\n")
@@ -78,10 +82,11 @@ func (c *Chart) blockScript() string {
 	b.WriteString("\t\t} catch (e) {\n")
 	b.WriteString("\t\t\tif (chart) { chart.dispose(); }\n")
 	b.WriteString("\t\t\tel.style.display = \"none\";\n")
+	b.WriteString("\t\t\tel.hidden = true;\n")
 	b.WriteString("\t\t\treturn;\n")
 	b.WriteString("\t\t}\n")
 	b.WriteString("\t\tel.setAttribute(\"data-alignlab-drawn\", \"1\");\n")
-	b.WriteString("\t\tif (img) { img.style.display = \"none\"; }\n")
+	b.WriteString("\t\tif (img) { img.style.display = \"none\"; img.hidden = true; }\n")
 	b.WriteString("\t\tvar fit = function () {\n")
 	b.WriteString("\t\t\tchart.resize();\n")
 	if e := c.fig.equal; e != nil {

@@ -96,7 +96,7 @@ func ExampleChart_Block() {
 	b := c.Block()
 	fmt.Println(strings.HasPrefix(b, `<div class="alignlab-chart" data-chart-id="loss"`))
 	fmt.Println("static image:", strings.Contains(b, `<img class="alignlab-static" alt="Training loss"`))
-	fmt.Println("interactive chart hidden:", strings.Contains(b, `<div class="item" id="loss" style="display:none;`))
+	fmt.Println("interactive chart hidden:", strings.Contains(b, `<div hidden class="item" id="loss" style="display:none;`))
 	fmt.Println("library inside:", strings.Contains(b, "(function (define, exports, module) {"))
 	fmt.Println("in HTML after the library:", strings.HasSuffix(plots.HTML(c), b))
 	// Output:
