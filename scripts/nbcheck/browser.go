@@ -33,18 +33,26 @@ var chromiumFlags = []string{
 }
 
 // initCall finds the charts a page means to draw: go-echarts initializes
-// each with echarts.init(document.getElementById('ID'), ...).
-var initCall = regexp.MustCompile(`echarts\.init\(\s*document\.getElementById\(\s*['"]([A-Za-z0-9_]+)['"]`)
+// each with echarts.init(document.getElementById('ID'), ...); blockID
+// finds those of plots.Chart.Block, whose script looks its element up by
+// the block's data-chart-id.
+var (
+	initCall = regexp.MustCompile(`echarts\.init\(\s*document\.getElementById\(\s*['"]([A-Za-z0-9_]+)['"]`)
+	blockID  = regexp.MustCompile(`<div\b[^>]*\bdata-chart-id\s*=\s*["']([A-Za-z0-9_]+)["']`)
+)
 
-// expectedCharts returns the IDs of the charts the page's source initializes.
+// expectedCharts returns the IDs of the charts the page's source
+// initializes (never nil: the probes read it as a JSON array).
 func expectedCharts(page []byte) []string {
 	seen := map[string]bool{}
-	var ids []string
-	for _, m := range initCall.FindAllSubmatch(page, -1) {
-		id := string(m[1])
-		if !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
+	ids := []string{}
+	for _, re := range []*regexp.Regexp{initCall, blockID} {
+		for _, m := range re.FindAllSubmatch(page, -1) {
+			id := string(m[1])
+			if !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
 		}
 	}
 	return ids

@@ -7,8 +7,22 @@
 //	nbcheck browser [-screenshot PNG] [-height PX] PAGE.html...
 //	                                every chart of the exported page drew in
 //	                                headless Chromium
-//	nbcheck selftest [-dir DIR]     the browser check passes a good chart and
-//	                                fails broken ones
+//	nbcheck nojs [-screenshot PNG] PAGE.html...
+//	                                with JavaScript disabled, every chart
+//	                                position of the page shows a static image
+//	nbcheck untrusted -url URL NOTEBOOK.ipynb
+//	                                the notebook page at URL (an unsigned copy
+//	                                of the executed NOTEBOOK on a running
+//	                                classic Jupyter server) shows every chart's
+//	                                static image and every Markdown output
+//	nbcheck layout [-warn] -url URL the notebook page at URL (a trusted copy)
+//	                                has no output wider than the notebook and
+//	                                none folded into a scroll box (-warn:
+//	                                report only)
+//	nbcheck selftest [-dir DIR] [-jupyter URL -jupyter-dir DIR]
+//	                                each check passes a good chart and fails
+//	                                broken ones (the untrusted check too, given
+//	                                a Jupyter server serving -jupyter-dir)
 //
 // Exit status 0 when every check passes, 1 when one fails, 2 on bad usage.
 //
@@ -17,14 +31,23 @@
 // chart can be in the page yet never draw (the library captured by RequireJS,
 // a script error, a zero-size element). Hence the output scan, and the real
 // browser that counts what each chart drew.
+//
+// A chart must also read where scripts do not run: in an HTML export viewed
+// with JavaScript off, and in a colleague's untrusted copy, whose outputs
+// classic Jupyter sanitizes (no scripts, no styles). There each chart
+// position must show its static image — an img.alignlab-static whose SVG
+// draws at least minDrawnElements things and whose picture in the browser
+// is not blank — and each Markdown output its text.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -35,7 +58,9 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = `usage: nbcheck clean|outputs NOTEBOOK... | browser [-screenshot PNG] [-height PX] PAGE.html... | selftest [-dir DIR]`
+const usage = `usage: nbcheck clean|outputs NOTEBOOK... | browser [-screenshot PNG] [-height PX] PAGE.html... |
+       nojs [-screenshot PNG] PAGE.html... | untrusted -url URL NOTEBOOK.ipynb | layout [-warn] -url URL |
+       selftest [-dir DIR] [-jupyter URL -jupyter-dir DIR]`
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -109,16 +134,88 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
-	case "selftest":
-		fs := flag.NewFlagSet("selftest", flag.ContinueOnError)
+	case "nojs":
+		fs := flag.NewFlagSet("nojs", flag.ContinueOnError)
 		fs.SetOutput(stderr)
-		dir := fs.String("dir", "", "where to write the fixture page (default: a temporary dir)")
-		if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
+		shot := fs.String("screenshot", "", "also write a PNG of the (single) page as it shows without JavaScript")
+		if err := fs.Parse(args[1:]); err != nil || fs.NArg() == 0 || (*shot != "" && fs.NArg() > 1) {
 			fmt.Fprintln(stderr, usage)
 			return 2
 		}
+		failed := 0
+		for _, page := range fs.Args() {
+			res, err := checkStatic(ctx, page, *shot)
+			if err != nil {
+				fmt.Fprintf(stderr, "nbcheck: %v\n", err)
+				failed++
+				continue
+			}
+			if reportStatic(stdout, stderr, page, res) > 0 {
+				failed++
+			}
+		}
+		if failed > 0 {
+			return 1
+		}
+		return 0
+	case "selftest":
+		fs := flag.NewFlagSet("selftest", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		dir := fs.String("dir", "", "where to write the fixture pages (default: a temporary dir)")
+		jupyterURL := fs.String("jupyter", "", "base URL of a running classic Jupyter server, for the untrusted check's self-test")
+		jupyterDir := fs.String("jupyter-dir", "", "the server's notebook dir, where the fixture notebook goes")
+		if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 || (*jupyterURL == "") != (*jupyterDir == "") {
+			fmt.Fprintln(stderr, usage)
+			return 2
+		}
+		code := 0
 		if err := selftest(ctx, *dir, stdout); err != nil {
 			fmt.Fprintf(stderr, "nbcheck: selftest: %v\n", err)
+			code = 1
+		}
+		if err := selftestStatic(ctx, *dir, stdout); err != nil {
+			fmt.Fprintf(stderr, "nbcheck: selftest (JavaScript off): %v\n", err)
+			code = 1
+		}
+		if *jupyterURL != "" {
+			if err := selftestUntrusted(ctx, *jupyterURL, *jupyterDir, stdout); err != nil {
+				fmt.Fprintf(stderr, "nbcheck: selftest (untrusted copy): %v\n", err)
+				code = 1
+			}
+		}
+		return code
+	case "untrusted", "layout":
+		fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		url := fs.String("url", "", "the notebook's page on a running Jupyter server")
+		warn := fs.Bool("warn", false, "layout: report problems but exit 0")
+		if err := fs.Parse(args[1:]); err != nil || *url == "" || (args[0] == "untrusted") != (fs.NArg() == 1) || fs.NArg() > 1 {
+			fmt.Fprintln(stderr, usage)
+			return 2
+		}
+		name := strings.TrimSuffix(path.Base(*url), ".ipynb")
+		if args[0] == "layout" {
+			res, err := checkLayout(ctx, *url)
+			if err != nil {
+				fmt.Fprintf(stderr, "nbcheck: %v\n", err)
+				return 1
+			}
+			if !reportLayout(stdout, stderr, name, res) && !*warn {
+				return 1
+			}
+			return 0
+		}
+		nb, err := readNotebook(fs.Arg(0))
+		if err != nil {
+			fmt.Fprintf(stderr, "nbcheck: %v\n", err)
+			return 1
+		}
+		res, err := checkUntrusted(ctx, *url, nb)
+		if err != nil {
+			fmt.Fprintf(stderr, "nbcheck: %v\n", err)
+			return 1
+		}
+		if !reportUntrusted(stdout, stderr, name, res) {
 			return 1
 		}
 		return 0
@@ -210,5 +307,95 @@ func selftest(ctx context.Context, dir string, stdout io.Writer) error {
 		return fmt.Errorf("probed %d charts, want %d", len(got), len(want))
 	}
 	fmt.Fprintf(stdout, "nbcheck selftest: the browser check passes the good chart and fails the 2 broken ones\n")
+	return nil
+}
+
+// selftestStatic checks the JavaScript-off check on staticFixturePage: the
+// good chart position must show its image and every broken one must not.
+func selftestStatic(ctx context.Context, dir string, stdout io.Writer) error {
+	if dir == "" {
+		d, err := os.MkdirTemp("", "nbcheck-selftest-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		dir = d
+	}
+	page := filepath.Join(dir, "nbcheck-nojs-fixture.html")
+	if err := os.WriteFile(page, staticFixturePage(), 0o644); err != nil {
+		return err
+	}
+	res, err := checkStatic(ctx, page, "")
+	if err != nil {
+		return err
+	}
+	if err := compareVerdicts(res.Positions, staticFixtureWant); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "nbcheck selftest: the JavaScript-off check passes the good chart and fails the %d broken ones\n", len(staticFixtureWant)-1)
+	return nil
+}
+
+// compareVerdicts checks that each position shows an image exactly when
+// want says so, and that want names every position.
+func compareVerdicts(ps []chartPosition, want map[string]bool) error {
+	got := map[string]bool{}
+	for i := range ps {
+		ok, why := ps[i].Shows()
+		got[ps[i].ID] = ok
+		if w, known := want[ps[i].ID]; known && w != ok {
+			return fmt.Errorf("chart %s: shows=%v, want %v (%s)", ps[i].ID, ok, w, why)
+		}
+	}
+	for id := range want {
+		if _, ok := got[id]; !ok {
+			return fmt.Errorf("chart %s was not found", id)
+		}
+	}
+	if len(got) != len(want) {
+		return fmt.Errorf("found %d chart positions, want %d", len(got), len(want))
+	}
+	return nil
+}
+
+// selftestUntrusted writes untrustedFixture into the notebook dir of a
+// running Jupyter server (unsigned) and checks that the untrusted check
+// faults exactly the cells it must.
+func selftestUntrusted(ctx context.Context, baseURL, dir string, stdout io.Writer) error {
+	const name = "nbcheck-untrusted-fixture.ipynb"
+	file := filepath.Join(dir, name)
+	raw := untrustedFixture()
+	if err := os.WriteFile(file, raw, 0o644); err != nil {
+		return err
+	}
+	defer os.Remove(file)
+	var nb notebook
+	if err := json.Unmarshal(raw, &nb); err != nil {
+		return err
+	}
+	res, err := checkUntrusted(ctx, strings.TrimSuffix(baseURL, "/")+"/notebooks/"+name, &nb)
+	if err != nil {
+		return err
+	}
+	var bad []int
+	for _, p := range res.Problems {
+		var cell int
+		if _, err := fmt.Sscanf(p, "cell %d:", &cell); err != nil {
+			return fmt.Errorf("unexpected problem: %s", p)
+		}
+		if len(bad) == 0 || bad[len(bad)-1] != cell {
+			bad = append(bad, cell)
+		}
+	}
+	if fmt.Sprint(bad) != fmt.Sprint(untrustedFixtureBad) {
+		return fmt.Errorf("faulted cells %v, want %v; problems: %q", bad, untrustedFixtureBad, res.Problems)
+	}
+	if got := [2]int{res.ChartsShown, res.Charts}; got != untrustedFixtureCharts {
+		return fmt.Errorf("charts %d/%d, want %d/%d", got[0], got[1], untrustedFixtureCharts[0], untrustedFixtureCharts[1])
+	}
+	if got := [2]int{res.MarkdownShown, res.Markdown}; got != untrustedFixtureMarkdown {
+		return fmt.Errorf("markdown %d/%d, want %d/%d", got[0], got[1], untrustedFixtureMarkdown[0], untrustedFixtureMarkdown[1])
+	}
+	fmt.Fprintf(stdout, "nbcheck selftest: the untrusted-copy check passes the good chart and Markdown twin and fails the %d broken outputs\n", len(untrustedFixtureBad))
 	return nil
 }
