@@ -168,6 +168,16 @@ func yAxisWidth(f *figure) int {
 	return int(math.Ceil(w))
 }
 
+// xyFrame finishes the figure of Line and Scatter (its legend, its equal
+// box) and returns its frame and y axis.
+func xyFrame(id string, f *figure, names []string, ax Axes, p *patch) (frame, opts.YAxis) {
+	f.legend = showLegend(names, ax.YLabel)
+	if ax.Equal {
+		f.equal = newEqualBox(f.series, ax)
+	}
+	return valueFrame(id, f, p)
+}
+
 // valueFrame lays out a chart with a value y axis: the name clears the
 // tick labels, and with equal scales the grid is fixed (no containLabel)
 // and both axes get the ranges of a nominal 900 px wide chart; the chart's
@@ -298,12 +308,8 @@ func Line(id, title string, series []Series, ax Axes) *Chart {
 		}
 		f.series = append(f.series, fs)
 	}
-	f.legend = showLegend(names, ax.YLabel)
-	if ax.Equal {
-		f.equal = newEqualBox(f.series, ax)
-	}
 	p := theme(nil)
-	fr, yAxis := valueFrame(id, f, p)
+	fr, yAxis := xyFrame(id, f, names, ax, p)
 
 	c := charts.NewLine()
 	c.SetGlobalOptions(append(common(fr),
@@ -424,12 +430,8 @@ func Scatter(id, title string, series []Series, ax Axes) *Chart {
 		}
 		f.series = append(f.series, fs)
 	}
-	f.legend = showLegend(names, ax.YLabel)
-	if ax.Equal {
-		f.equal = newEqualBox(f.series, ax)
-	}
 	p := theme(nil)
-	fr, yAxis := valueFrame(id, f, p)
+	fr, yAxis := xyFrame(id, f, names, ax, p)
 
 	c := charts.NewScatter()
 	c.SetGlobalOptions(append(common(fr),

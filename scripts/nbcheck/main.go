@@ -270,17 +270,27 @@ func fixturePage() []byte {
 	return []byte(b.String())
 }
 
+// selftestDir returns dir, or a fresh temporary directory (removed by done)
+// when dir is empty.
+func selftestDir(dir string) (string, func(), error) {
+	if dir != "" {
+		return dir, func() {}, nil
+	}
+	d, err := os.MkdirTemp("", "nbcheck-selftest-")
+	if err != nil {
+		return "", nil, err
+	}
+	return d, func() { os.RemoveAll(d) }, nil
+}
+
 // selftest checks the browser check on fixturePage: the good chart must
 // pass and both broken ones fail, or the check proves nothing.
 func selftest(ctx context.Context, dir string, stdout io.Writer) error {
-	if dir == "" {
-		d, err := os.MkdirTemp("", "nbcheck-selftest-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-		dir = d
+	dir, done, err := selftestDir(dir)
+	if err != nil {
+		return err
 	}
+	defer done()
 	page := filepath.Join(dir, "nbcheck-fixture.html")
 	if err := os.WriteFile(page, fixturePage(), 0o644); err != nil {
 		return err
@@ -313,14 +323,11 @@ func selftest(ctx context.Context, dir string, stdout io.Writer) error {
 // selftestStatic checks the JavaScript-off check on staticFixturePage: the
 // good chart position must show its image and every broken one must not.
 func selftestStatic(ctx context.Context, dir string, stdout io.Writer) error {
-	if dir == "" {
-		d, err := os.MkdirTemp("", "nbcheck-selftest-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(d)
-		dir = d
+	dir, done, err := selftestDir(dir)
+	if err != nil {
+		return err
 	}
+	defer done()
 	page := filepath.Join(dir, "nbcheck-nojs-fixture.html")
 	if err := os.WriteFile(page, staticFixturePage(), 0o644); err != nil {
 		return err
