@@ -23,9 +23,10 @@
 #      (screenshot build/notebooks/NAME-nojs.png); an unsigned copy is opened
 #      in the Jupyter server, where every chart must show its static image
 #      and every Markdown output its text; a signed copy is opened there
-#      too, where no output may be wider than the notebook or folded into a
-#      scroll box (enforced for the notebooks in NB_LAYOUT_STRICT, default
-#      00-quickstart; reported for the others).
+#      too, for the notebooks in NB_LAYOUT_STRICT (default 00-quickstart),
+#      where no output may be wider than the notebook or folded into a scroll
+#      box. The checks of a notebook run in the background while the next
+#      one executes; their lines are printed, in order, after the last one.
 #   6. The interrupt check (scripts/nbinterrupt.py): a cell running a
 #      plugin for hours must stop, by itself, soon after the kernel is
 #      interrupted, and the kernel must run the next cell.
@@ -127,54 +128,84 @@ count() {
 }
 summary=()
 
+# check_notebook NAME NB: the checks of one executed notebook (outputs, HTML
+# export, JavaScript on, JavaScript off, untrusted copy, layout). It runs in
+# the background while the next notebook executes; what it prints goes to
+# $OUT/NAME.checks, its verdict to $OUT/NAME.status, its summary row to
+# $OUT/NAME.row.
+check_notebook() {
+	local name=$1 nb=$2 log="$OUT/$1.log" ok=1 checks_start warn checks_secs
+	checks_start=$(date +%s.%N)
+	{
+		build/bin/nbcheck outputs "$OUT/$name.ipynb" || ok=0
+		if "$PY" -m nbconvert --to html --output-dir "$OUT" "$OUT/$name.ipynb" >>"$log" 2>&1; then
+			build/bin/nbcheck browser -screenshot "$OUT/$name.png" "$OUT/$name.html" || ok=0
+			build/bin/nbcheck nojs -screenshot "$OUT/$name-nojs.png" "$OUT/$name.html" || ok=0
+		else
+			echo "run-notebooks: $nb: HTML export failed (see $log)"
+			ok=0
+		fi
+		# An unsigned copy: the server's data dir has never trusted it.
+		cp "$OUT/$name.ipynb" "$SRV/nb/$name.ipynb"
+		build/bin/nbcheck untrusted -url "$BASE/notebooks/$name.ipynb" "$OUT/$name.ipynb" || ok=0
+		# A signed copy, for the layout the author sees (interactive charts),
+		# for the notebooks whose layout is enforced.
+		if [[ " $NB_LAYOUT_STRICT " == *" $name "* ]]; then
+			cp "$OUT/$name.ipynb" "$SRV/nb/$name-trusted.ipynb"
+			if env "${srv_env[@]}" "$PY" -m nbformat.sign "$SRV/nb/$name-trusted.ipynb" >>"$log" 2>&1; then
+				build/bin/nbcheck layout -url "$BASE/notebooks/$name-trusted.ipynb" || ok=0
+			else
+				echo "run-notebooks: $nb: signing the copy for the layout check failed (see $log)"
+				ok=0
+			fi
+		fi
+	} >"$OUT/$name.checks" 2>&1
+	echo "$ok" >"$OUT/$name.status"
+	checks_secs=$(awk -v a="$checks_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
+	printf '%-34s %10s %7s %9s %9s %9s  %s' "$name" "$(stat -c %s "$OUT/$name.ipynb")" "$checks_secs" \
+		"$(count 'JavaScript off:' "$OUT/$name.checks")" "$(count 'untrusted copy: charts' "$OUT/$name.checks")" \
+		"$(count 'markdown' "$OUT/$name.checks")" \
+		"$(sed -nE 's|.*layout \(trusted copy\): ([0-9]+) outputs wider than the notebook, ([0-9]+) folded.*|\1 wide, \2 folded|p' "$OUT/$name.checks")" >"$OUT/$name.row"
+}
+
+checked=()
+checkers=()
 for nb in "${notebooks[@]}"; do
 	name=$(basename "$nb" .ipynb)
 	log="$OUT/$name.log"
-	ok=1
-	build/bin/nbcheck clean "$nb" || ok=0
+	rm -f "$OUT/$name.status" "$OUT/$name.row" "$OUT/$name.checks"
+	if ! build/bin/nbcheck clean "$nb"; then
+		echo "run-notebooks: $nb FAILED" >&2
+		failed=$((failed + 1))
+		continue
+	fi
 	start=$(date +%s.%N)
 	if timeout 900 "$PY" -m nbconvert --to notebook --execute \
 		--ExecutePreprocessor.kernel_name=alignlab --ExecutePreprocessor.timeout=600 \
 		--output-dir "$OUT" --output "$name" "$nb" >"$log" 2>&1; then
 		secs=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 		echo "$nb: executed in $secs s"
-		build/bin/nbcheck outputs "$OUT/$name.ipynb" || ok=0
-		checks_start=$(date +%s.%N)
-		if "$PY" -m nbconvert --to html --output-dir "$OUT" "$OUT/$name.ipynb" >>"$log" 2>&1; then
-			build/bin/nbcheck browser -screenshot "$OUT/$name.png" "$OUT/$name.html" || ok=0
-			build/bin/nbcheck nojs -screenshot "$OUT/$name-nojs.png" "$OUT/$name.html" | tee "$OUT/$name.checks" || ok=0
-		else
-			echo "run-notebooks: $nb: HTML export failed (see $log)" >&2
-			ok=0
-		fi
-		# An unsigned copy: the server's data dir has never trusted it.
-		cp "$OUT/$name.ipynb" "$SRV/nb/$name.ipynb"
-		build/bin/nbcheck untrusted -url "$BASE/notebooks/$name.ipynb" "$OUT/$name.ipynb" | tee -a "$OUT/$name.checks" || ok=0
-		# A signed copy, for the layout the author sees (interactive charts).
-		cp "$OUT/$name.ipynb" "$SRV/nb/$name-trusted.ipynb"
-		if env "${srv_env[@]}" "$PY" -m nbformat.sign "$SRV/nb/$name-trusted.ipynb" >>"$log" 2>&1; then
-			warn=-warn
-			[[ " $NB_LAYOUT_STRICT " == *" $name "* ]] && warn=
-			build/bin/nbcheck layout $warn -url "$BASE/notebooks/$name-trusted.ipynb" | tee -a "$OUT/$name.checks" || ok=0
-		else
-			echo "run-notebooks: $nb: signing the copy for the layout check failed (see $log)" >&2
-			ok=0
-		fi
-		checks_secs=$(awk -v a="$checks_start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", b - a }')
-		summary+=("$(printf '%-34s %10s %7s %9s %9s %9s  %s' "$name" "$(stat -c %s "$OUT/$name.ipynb")" "$checks_secs" \
-			"$(count 'JavaScript off:' "$OUT/$name.checks")" "$(count 'untrusted copy: charts' "$OUT/$name.checks")" \
-			"$(count 'markdown' "$OUT/$name.checks")" \
-			"$(sed -nE 's|.*layout \(trusted copy\): ([0-9]+) outputs wider than the notebook, ([0-9]+) folded.*|\1 wide, \2 folded|p' "$OUT/$name.checks")")")
+		check_notebook "$name" "$nb" &
+		checkers+=($!)
+		checked+=("$name")
 	else
 		echo "run-notebooks: $nb: execution failed; the end of $log (kernel log lines left out):" >&2
 		grep -v -E '^[IWEF][0-9]{4} ' "$log" | tail -n 25 | sed 's/^/    /' >&2
 		summary+=("$(printf '%-34s %s' "$name" "execution failed")")
-		ok=0
+		echo "run-notebooks: $nb FAILED" >&2
+		failed=$((failed + 1))
 	fi
-	if ((ok)); then
+done
+for pid in "${checkers[@]}"; do
+	wait "$pid"
+done
+for name in "${checked[@]}"; do
+	cat "$OUT/$name.checks"
+	summary+=("$(cat "$OUT/$name.row" 2>/dev/null)")
+	if [[ "$(cat "$OUT/$name.status" 2>/dev/null)" == 1 ]]; then
 		passed=$((passed + 1))
 	else
-		echo "run-notebooks: $nb FAILED" >&2
+		echo "run-notebooks: notebooks/$name.ipynb FAILED" >&2
 		failed=$((failed + 1))
 	fi
 done
