@@ -288,33 +288,19 @@ func (l *Loaded) use(ctx context.Context, opts Options, fn func(*Job) error) (*R
 	if err != nil {
 		return nil, err
 	}
-	hashes := make([]DataHash, 0, len(opts.Data))
-	for _, path := range opts.Data {
-		h, err := hashFile(path)
-		if err != nil {
-			return nil, err
-		}
-		hashes = append(hashes, h)
+	hashes, err := hashFiles(opts.Data)
+	if err != nil {
+		return nil, err
 	}
 	job := NewJob(ctx, info.ID, params, opts.Data)
 	job.observer = opts.Observer
 	job.Result.Provenance.Data = hashes
 	job.Result.Provenance.Model = l.ref()
 	start := time.Now()
-	err = protect(job, func() error { return fn(job) })
-	if err == nil && job.diverged != nil {
-		err = job.diverged
-	}
-	if err == nil && ctx.Err() != nil {
-		err = ctx.Err()
-	}
-	if err != nil {
+	if err := execute(job, func() error { return fn(job) }); err != nil {
 		return nil, err
 	}
-	if len(opts.Data) > 0 {
-		dropGenerators(&info, job)
-	}
-	job.Result.Timing = &Timing{Started: start.UTC().Format(time.RFC3339), WallSeconds: time.Since(start).Seconds()}
+	finish(job, &info, start)
 	return job.Result, nil
 }
 

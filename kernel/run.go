@@ -300,13 +300,9 @@ func Run(ctx context.Context, id string, opts Options) (*Result, error) {
 	if len(info.Data) == 0 && len(opts.Data) > 0 {
 		return nil, &DataUsageError{Plugin: id, Got: len(opts.Data)}
 	}
-	hashes := make([]DataHash, 0, len(opts.Data))
-	for _, path := range opts.Data {
-		h, err := hashFile(path)
-		if err != nil {
-			return nil, err
-		}
-		hashes = append(hashes, h)
+	hashes, err := hashFiles(opts.Data)
+	if err != nil {
+		return nil, err
 	}
 	var init *Loaded
 	if opts.Init != "" {
@@ -325,14 +321,7 @@ func Run(ctx context.Context, id string, opts Options) (*Result, error) {
 	job.observer = opts.Observer
 	job.Result.Provenance.Data = hashes
 	start := time.Now()
-	err = protect(job, func() error { return p.Run(job) })
-	if err == nil && job.diverged != nil {
-		err = job.diverged
-	}
-	if err == nil && ctx.Err() != nil {
-		err = ctx.Err()
-	}
-	if err != nil {
+	if err := execute(job, func() error { return p.Run(job) }); err != nil {
 		return nil, err
 	}
 	for name, v := range job.Result.Final {
@@ -340,11 +329,44 @@ func Run(ctx context.Context, id string, opts Options) (*Result, error) {
 			return nil, &DivergedError{Plugin: id, Step: -1, Metric: name, Value: v, LastFinite: job.last}
 		}
 	}
-	if len(opts.Data) > 0 {
-		dropGenerators(&info, job)
+	finish(job, &info, start)
+	return job.Result, nil
+}
+
+// hashFiles checks and hashes the data files, in order.
+func hashFiles(paths []string) ([]DataHash, error) {
+	hashes := make([]DataHash, 0, len(paths))
+	for _, path := range paths {
+		h, err := hashFile(path)
+		if err != nil {
+			return nil, err
+		}
+		hashes = append(hashes, h)
+	}
+	return hashes, nil
+}
+
+// execute runs fn as the job's work (a plugin's Run, a model's Score or
+// Sample): a panic becomes a *PanicError, and a divergence the job recorded
+// or a cancelled context is the error even when fn returned nil.
+func execute(job *Job, fn func() error) error {
+	err := protect(job, fn)
+	if err == nil && job.diverged != nil {
+		err = job.diverged
+	}
+	if err == nil && job.ctx.Err() != nil {
+		err = job.ctx.Err()
+	}
+	return err
+}
+
+// finish completes the record of a job that succeeded: on data files, the
+// generator params leave its params (dropGenerators); then its timing.
+func finish(job *Job, info *Info, start time.Time) {
+	if len(job.Data) > 0 {
+		dropGenerators(info, job)
 	}
 	job.Result.Timing = &Timing{Started: start.UTC().Format(time.RFC3339), WallSeconds: time.Since(start).Seconds()}
-	return job.Result, nil
 }
 
 // dropGenerators leaves out of the result's params those that only shape
