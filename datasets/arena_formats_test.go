@@ -205,7 +205,7 @@ func TestLoadGzip(t *testing.T) {
 	if !errors.As(err, &de) || !strings.Contains(err.Error(), "magic.jsonl: want a gzip stream after its magic bytes") {
 		t.Errorf("gzip magic without a stream: got %v", err)
 	}
-	// Every loader opens its file with openInput: preferences too.
+	// Every loader opens its file with Open: preferences too.
 	prefs := []byte(`{"features": [[1], [2]], "chosen": 0, "rejected": 1}` + "\n")
 	p, err := LoadPrefs(writeFile(t, dir, "prefs.jsonl.gz", gzipBytes(t, prefs)))
 	if err != nil || len(p.Pairs) != 1 {

@@ -121,7 +121,7 @@ type ArenaScan struct {
 // anything else JSONL. In JSON, fields other than model_a, model_b, winner
 // and weight are ignored. Winner values are trimmed and lower-cased, then
 // must be one of "model_a", "model_b", "tie", "tie (bothbad)". A gzip file
-// is decompressed as it is read (see openInput), and a file of arena-hard
+// is decompressed as it is read (see Open), and a file of arena-hard
 // judgments is recognised by its fields and read as ReadArenaHard does
 // (ArenaFormatAuto).
 //
@@ -134,7 +134,7 @@ type ArenaScan struct {
 // field. The file is read as a stream; only the battles are kept.
 func LoadBattles(path string) ([]Battle, error) {
 	var out []Battle
-	_, err := scanArenaFile(path, nil, func(b Battle) error {
+	_, err := ScanArenaFile(path, nil, func(b Battle) error {
 		out = append(out, b)
 		return nil
 	})
@@ -160,7 +160,7 @@ func LoadArena(opt *ArenaOptions, paths ...string) (*ArenaCounts, error) {
 	var skipped ArenaSkips
 	formats := make([]string, 0, len(paths))
 	for _, p := range paths {
-		sc, err := scanArenaFile(p, opt, agg.Add)
+		sc, err := ScanArenaFile(p, opt, agg.Add)
 		if err != nil {
 			return nil, err
 		}
@@ -174,8 +174,10 @@ func LoadArena(opt *ArenaOptions, paths ...string) (*ArenaCounts, error) {
 	return c, nil
 }
 
-func scanArenaFile(path string, opt *ArenaOptions, fn func(Battle) error) (ArenaScan, error) {
-	f, err := openInput(path)
+// ScanArenaFile is ScanArena on the file at path, opened by Open (gzip or
+// not).
+func ScanArenaFile(path string, opt *ArenaOptions, fn func(Battle) error) (ArenaScan, error) {
+	f, err := Open(path)
 	if err != nil {
 		return ArenaScan{}, err
 	}

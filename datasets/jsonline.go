@@ -23,12 +23,13 @@ import (
 // gzipMagic are the first two bytes of a gzip stream (RFC 1952).
 var gzipMagic = []byte{0x1f, 0x8b}
 
-// openInput opens the file a loader reads. A file that starts with the gzip
+// Open opens the file a loader reads; every reader of input files (the
+// loaders here, and the plugins' own readers) opens through it. A file that starts with the gzip
 // magic bytes is decompressed as it is read, whatever its name, so that every
 // loader takes .gz exports as they are; lines and fields in errors are then
 // those of the decompressed text, and a corrupt stream is reported by the
 // loader, with the line it reached. Its error is an *Error (see fileError).
-func openInput(path string) (io.ReadCloser, error) {
+func Open(path string) (io.ReadCloser, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fileError(path, err)
@@ -140,6 +141,21 @@ func readJSONRecords(r io.Reader, name string, maxLine int, what string, fn func
 		return &Error{File: name, Msg: "no " + what + ": want one JSON object per line"}
 	}
 	return err
+}
+
+// ReadJSONLines reads the file at path (opened by Open: gzip or not) as
+// records, one JSON object per line, each handed to fn with its 1-based
+// line number: blank lines and a leading byte order mark are skipped, a
+// line longer than maxLine bytes (a whole number of MiB) and a file without
+// records ("no <what>") are *Errors naming the file. It is the reader of
+// the plugins' own line formats, with the loaders' conventions.
+func ReadJSONLines(path string, maxLine int, what string, fn func(b []byte, line int) error) error {
+	r, err := Open(path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return readJSONRecords(r, path, maxLine, what, func(b []byte, line, _ int) error { return fn(b, line) })
 }
 
 // decodeJSONLine decodes b, line `line` of file name (col0 bytes into it),

@@ -406,7 +406,7 @@ const pairsMaxLine = 64 << 20
 // fields and blank lines are ignored. Problems are *Error with file, line and
 // field, e.g. "p.jsonl:3: rejected[2]: want a finite number, got NaN".
 func LoadRewardPairs(path string, opt *PairsOptions) (*RewardPairs, error) {
-	f, err := openInput(path)
+	f, err := Open(path)
 	if err != nil {
 		return nil, err
 	}

@@ -245,7 +245,7 @@ const prefsMaxLine = 64 << 20
 // Problems are reported as *Error naming the file, the 1-based line and the
 // field, e.g. "p.jsonl:3: features[2][1]: want a finite number, got NaN".
 func LoadPrefs(path string) (*Prefs, error) {
-	f, err := openInput(path)
+	f, err := Open(path)
 	if err != nil {
 		return nil, err
 	}

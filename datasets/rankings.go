@@ -284,7 +284,7 @@ func GenerateCandidateRankings(cfg CandidateRankingsConfig, r *rand.Rand) (train
 // e.g. `r.jsonl:4: ranking[2]: want distinct items, got "b" again (ranking[0])`
 // or `r.jsonl:2: offered: want every ranked item among the offered, missing "c" (ranking[1])`.
 func LoadRankings(path string) (*Rankings, error) {
-	f, err := openInput(path)
+	f, err := Open(path)
 	if err != nil {
 		return nil, err
 	}

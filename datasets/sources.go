@@ -242,7 +242,7 @@ func LoadSources(path string) (*Labeled, error) { return loadLabeled(path, true)
 func LoadExamples(path string) (*Labeled, error) { return loadLabeled(path, false) }
 
 func loadLabeled(path string, needSource bool) (*Labeled, error) {
-	f, err := openInput(path)
+	f, err := Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -367,7 +367,7 @@ func LoadPrefSources(path string) (*PrefSources, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := openInput(path)
+	f, err := Open(path)
 	if err != nil {
 		return nil, err
 	}

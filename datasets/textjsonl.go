@@ -27,7 +27,7 @@ import (
 // field, e.g. "sft.jsonl:3: completion: missing: want a string or a list of
 // messages".
 func LoadSFT(path string) ([]TextExample, error) {
-	f, err := openInput(path)
+	f, err := Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +112,7 @@ type TextPairs struct {
 // *Error with file, line and field, e.g. "p.jsonl:2: ref_rejected_logps:
 // missing: want ref_chosen_logps and ref_rejected_logps together".
 func LoadTextPairs(path string) (*TextPairs, error) {
-	f, err := openInput(path)
+	f, err := Open(path)
 	if err != nil {
 		return nil, err
 	}

@@ -31,7 +31,7 @@ const vectorsMaxLine = 16 << 20
 // "column 3" in CSV): a ragged row, a value that is not a finite number, or
 // a file without vectors.
 func LoadVectors(path string) ([][]float64, error) {
-	f, err := openInput(path)
+	f, err := Open(path)
 	if err != nil {
 		return nil, err
 	}

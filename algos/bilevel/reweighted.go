@@ -14,6 +14,7 @@ import (
 	"github.com/gomlx/gomlx/ml/model"
 
 	"github.com/alignlab/alignlab/algos/artifact"
+	"github.com/alignlab/alignlab/algos/pairloss"
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
 )
@@ -283,7 +284,7 @@ func (m *Reweighted) Score(job *kernel.Job) error {
 	sum, right, n := map[string]float64{}, map[string]float64{}, map[string]int{}
 	for i := range sc.ex.N {
 		y := sc.ex.Y[i]
-		st.Add(i+1, sc.source[i], y, z[i], sigmoid(scale*z[i]), losses[i])
+		st.Add(i+1, sc.source[i], y, z[i], pairloss.Sigmoid(scale*z[i]), losses[i])
 		src := sc.source[i]
 		sum[src] += losses[i]
 		right[src] += agreement(z[i], y)
@@ -317,8 +318,6 @@ func agreement(z, y float64) float64 {
 	}
 	return pred*y + (1-pred)*(1-y)
 }
-
-func sigmoid(v float64) float64 { return 1 / (1 + math.Exp(-v)) }
 
 // scores returns the model's score z (h for dpo) of every example of sp.
 func (s *session) scores(sp Examples) ([]float64, error) {

@@ -3,7 +3,6 @@ package bt
 import (
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -110,7 +108,7 @@ func LoadLeaderboard(path string) (*Leaderboard, error) {
 	case FormatResult:
 		return loadResultLeaderboard(path)
 	}
-	rc, err := openLeaderboard(path)
+	rc, err := datasets.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -133,38 +131,10 @@ func LoadLeaderboard(path string) (*Leaderboard, error) {
 	return sr.lb, nil
 }
 
-// openLeaderboard opens path, decompressing it when it starts with the
-// gzip magic bytes.
-func openLeaderboard(path string) (io.ReadCloser, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, &datasets.Error{File: path, Msg: err.Error()}
-	}
-	br := bufio.NewReader(f)
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			f.Close()
-			return nil, &datasets.Error{File: path, Msg: "gzip: " + err.Error()}
-		}
-		return readCloser{zr, f}, nil
-	}
-	return readCloser{br, f}, nil
-}
-
-type readCloser struct {
-	io.Reader
-	io.Closer
-}
-
 // sniffLeaderboard tells the format of path from its first bytes: the first
 // JSON value's fields, or the CSV header's columns.
 func sniffLeaderboard(path string) (string, error) {
-	rc, err := openLeaderboard(path)
+	rc, err := datasets.Open(path)
 	if err != nil {
 		return "", err
 	}
@@ -495,7 +465,7 @@ func (sr *scoreReader) json(r io.Reader) error {
 // loadResultLeaderboard reads the ratings table of a bt.ratings or
 // bt.plackett_luce result.
 func loadResultLeaderboard(path string) (*Leaderboard, error) {
-	rc, err := openLeaderboard(path)
+	rc, err := datasets.Open(path)
 	if err != nil {
 		return nil, err
 	}

@@ -286,7 +286,7 @@ func (m *RatingsModel) Score(job *kernel.Job) error {
 	)
 	for i, path := range job.Data {
 		read, inFile := 0, 0
-		sc, err := scanArenaPath(path, opt, func(b datasets.Battle) error {
+		sc, err := datasets.ScanArenaFile(path, opt, func(b datasets.Battle) error {
 			read++
 			if read%(1<<16) == 0 {
 				if err := job.Context().Err(); err != nil {
@@ -371,17 +371,6 @@ func (m *RatingsModel) Score(job *kernel.Job) error {
 		job.SetFinal("self_battles_skipped", float64(selfSkipped))
 	}
 	return nil
-}
-
-// scanArenaPath streams the battles of the file at path to fn as
-// datasets.LoadArena reads them.
-func scanArenaPath(path string, opt *datasets.ArenaOptions, fn func(datasets.Battle) error) (datasets.ArenaScan, error) {
-	f, err := openLeaderboard(path) // gzip or not, as the loaders
-	if err != nil {
-		return datasets.ArenaScan{}, err
-	}
-	defer f.Close()
-	return datasets.ScanArena(f, path, opt, fn)
 }
 
 // LoadModel reads a RatingsModel saved by a bt.ratings run.

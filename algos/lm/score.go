@@ -1,19 +1,15 @@
 package lm
 
 import (
-	"bufio"
-	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
-	"math"
-	"os"
 	"slices"
 	"strings"
 
 	"github.com/alignlab/alignlab/algos/decoder"
+	"github.com/alignlab/alignlab/algos/pairloss"
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
 )
@@ -111,8 +107,8 @@ func (m *Model) scorePairs(job *kernel.Job, p *datasets.TextPairs) error {
 		var loss float64
 		for i, q := range p.Pairs {
 			h[i] = r[i] - r[P+i]
-			loss += softplus(-h[i])
-			t.Add(q.Prompt, q.Chosen, q.Rejected, r[i], r[P+i], logistic(h[i]))
+			loss += pairloss.SoftplusNegFloat64(h[i])
+			t.Add(q.Prompt, q.Chosen, q.Rejected, r[i], r[P+i], pairloss.Sigmoid(h[i]))
 		}
 		job.SetFinal(MetricPairAccuracy, cleanAccuracy(p, h))
 		job.SetFinal(MetricRewardMargin, mean(h))
@@ -338,33 +334,14 @@ func mean(xs []float64) float64 {
 	return s / float64(len(xs))
 }
 
-func logistic(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
-
-// softplus is log(1 + eˣ) without overflow: −log σ(h) = softplus(−h).
-func softplus(x float64) float64 {
-	if x > 0 {
-		return x + math.Log1p(math.Exp(-x))
-	}
-	return math.Log1p(math.Exp(x))
-}
-
 // readLines returns the lines of a text file, decompressed when it starts
-// with gzip's magic bytes (as the datasets loaders read).
+// with gzip's magic bytes (datasets.Open, as the datasets loaders read).
 func readLines(path string) ([]string, error) {
-	f, err := os.Open(path)
+	r, err := datasets.Open(path)
 	if err != nil {
-		return nil, datasets.Errorf(path, 0, "", "%v", err)
+		return nil, err
 	}
-	defer f.Close()
-	br := bufio.NewReader(f)
-	var r io.Reader = br
-	if head, _ := br.Peek(2); bytes.Equal(head, []byte{0x1f, 0x8b}) {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, datasets.Errorf(path, 0, "", "want a gzip stream after its magic bytes, got %v", err)
-		}
-		r = zr
-	}
+	defer r.Close()
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return nil, datasets.Errorf(path, 0, "", "%v", err)

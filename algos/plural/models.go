@@ -1,13 +1,9 @@
 package plural
 
 import (
-	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -140,46 +136,20 @@ const maxScoreLine = 16 << 20
 // with item, principle and yes. Errors are *datasets.Error naming the file,
 // the line and the field.
 func readScoreRows(path string, f scoreFormat) ([]scoreRow, error) {
-	file, err := os.Open(path)
-	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, datasets.Errorf(path, 0, "", "%v", err)
-	}
-	defer file.Close()
 	allowed := map[string]bool{}
 	for _, k := range f.fields {
 		allowed[k] = true
 	}
-	sc := bufio.NewScanner(file)
-	sc.Buffer(make([]byte, 0, 1<<16), maxScoreLine)
 	var rows []scoreRow
-	line := 0
-	for sc.Scan() {
-		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if line == 1 {
-			b = bytes.TrimPrefix(b, []byte{0xEF, 0xBB, 0xBF})
-		}
-		if len(b) == 0 {
-			continue
-		}
+	err := datasets.ReadJSONLines(path, maxScoreLine, "rows", func(b []byte, line int) error {
 		row, err := parseScoreRow(b, path, line, f, allowed)
-		if err != nil {
-			return nil, err
+		if err == nil {
+			rows = append(rows, row)
 		}
-		rows = append(rows, row)
-	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, datasets.Errorf(path, line+1, "", "want a line of at most %d MiB, got a longer one", maxScoreLine>>20)
-		}
-		return nil, datasets.Errorf(path, line, "", "%v", err)
-	}
-	if len(rows) == 0 {
-		return nil, datasets.Errorf(path, 0, "", "no rows: want one JSON object per line")
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return rows, nil
 }

@@ -2,12 +2,10 @@ package tdpo
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -395,57 +393,44 @@ type pairLine struct {
 // differ. Blank lines and other fields are ignored. Problems are
 // *datasets.Error naming the file, the line and the field.
 func LoadPairs(path string, s Spec) ([]Pair, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, &datasets.Error{File: path, Msg: err.Error()}
-	}
-	defer f.Close()
 	var pairs []Pair
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 1<<16), 1<<24)
-	for line := 1; sc.Scan(); line++ {
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
+	err := datasets.ReadJSONLines(path, 1<<24, "sequence pairs", func(b []byte, line int) error {
 		var l pairLine
 		if err := json.Unmarshal(b, &l); err != nil {
 			var te *json.UnmarshalTypeError
 			if errors.As(err, &te) && te.Field != "" {
 				field, what := fieldWant(te.Field, s)
-				return nil, datasets.Errorf(path, line, field, "want %s, got a JSON %s", what, te.Value)
+				return datasets.Errorf(path, line, field, "want %s, got a JSON %s", what, te.Value)
 			}
-			return nil, datasets.Errorf(path, line, "", "want a JSON object, got %v", err)
+			return datasets.Errorf(path, line, "", "want a JSON object, got %v", err)
 		}
 		if l.Prompt == nil {
-			return nil, datasets.Errorf(path, line, "prompt", "missing: want a prompt token in [0, %d)", s.Prompts)
+			return datasets.Errorf(path, line, "prompt", "missing: want a prompt token in [0, %d)", s.Prompts)
 		}
 		if *l.Prompt < 0 || *l.Prompt >= s.Prompts {
-			return nil, datasets.Errorf(path, line, "prompt", "want a prompt token in [0, %d), got %d", s.Prompts, *l.Prompt)
+			return datasets.Errorf(path, line, "prompt", "want a prompt token in [0, %d), got %d", s.Prompts, *l.Prompt)
 		}
 		for _, c := range []struct {
 			field string
 			y     []int
 		}{{"chosen", l.Chosen}, {"rejected", l.Rejected}} {
 			if len(c.y) != s.Length {
-				return nil, datasets.Errorf(path, line, c.field, "want %d tokens (the model's length), got %d", s.Length, len(c.y))
+				return datasets.Errorf(path, line, c.field, "want %d tokens (the model's length), got %d", s.Length, len(c.y))
 			}
 			for t, v := range c.y {
 				if v < 0 || v >= s.Vocab {
-					return nil, datasets.Errorf(path, line, fmt.Sprintf("%s[%d]", c.field, t), "want a token in [0, %d), got %d", s.Vocab, v)
+					return datasets.Errorf(path, line, fmt.Sprintf("%s[%d]", c.field, t), "want a token in [0, %d), got %d", s.Vocab, v)
 				}
 			}
 		}
 		if equalInts(l.Chosen, l.Rejected) {
-			return nil, datasets.Errorf(path, line, "rejected", "want a response other than chosen, got the same %v", l.Chosen)
+			return datasets.Errorf(path, line, "rejected", "want a response other than chosen, got the same %v", l.Chosen)
 		}
 		pairs = append(pairs, Pair{Prompt: *l.Prompt, Chosen: l.Chosen, Rejected: l.Rejected})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, &datasets.Error{File: path, Msg: err.Error()}
-	}
-	if len(pairs) == 0 {
-		return nil, &datasets.Error{File: path, Msg: "no sequence pairs: want one JSON object a line"}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return pairs, nil
 }
