@@ -53,14 +53,15 @@ func modelCmd(ctx context.Context, verb, usage string, args []string, stdout, st
 	if err != nil {
 		return usagef(stderr, "%v", err)
 	}
-	if _, err := kernel.Lookup(ra.id); err != nil {
+	p, err := kernel.Lookup(ra.id) // a deprecated ID finds its plugin, whose Info has the current one
+	if err != nil {
 		return reportError(stderr, err)
 	}
 	l, err := kernel.Load(ra.model)
 	if err != nil {
 		return reportError(stderr, err)
 	}
-	if want, _ := canonicalID(ra.id); l.Manifest.Plugin != want {
+	if l.Manifest.Plugin != p.Info().ID {
 		return usagef(stderr, "--model %s holds a %s model (%s), not %s's: run alignlab %s %s --model %s",
 			ra.model, l.Manifest.Plugin, l.Manifest.Kind, ra.id, verb, l.Manifest.Plugin, ra.model)
 	}
@@ -74,12 +75,4 @@ func modelCmd(ctx context.Context, verb, usage string, args []string, stdout, st
 	}
 	prog.finish()
 	return finishCmd(ctx, ra, res, err, stdout, stderr)
-}
-
-// canonicalID maps a deprecated ID to the current one.
-func canonicalID(id string) (string, bool) {
-	if to, ok := kernel.Deprecated(id); ok {
-		return to, true
-	}
-	return id, false
 }
