@@ -290,14 +290,7 @@ func drawCartesian(d *svgDoc, f *figure, h float64) float64 {
 	if bar {
 		band := (sx.p1 - sx.p0) / math.Max(1, float64(len(f.cats)))
 		for i, c := range f.cats {
-			x := left + (float64(i)+0.5)*band
-			c = truncate(c, maxLabelWidth, svgFont)
-			if rotate {
-				y := plotBottom + 16
-				d.text(x, y, svgFont, "end", `transform="rotate(-30 `+pxs(x)+" "+pxs(y)+`)"`, c)
-			} else {
-				d.text(x, plotBottom+20, svgFont, "middle", "", c)
-			}
+			d.categoryLabel(left+(float64(i)+0.5)*band, plotBottom, c, rotate)
 		}
 		if rotate {
 			nameY = h - 8
@@ -572,14 +565,7 @@ func drawHeatmap(d *svgDoc, f *figure, h float64) float64 {
 	}
 	if nx > 0 && cw >= 10 {
 		for x, c := range f.cats {
-			cx := left + (float64(x)+0.5)*cw
-			c = truncate(c, maxLabelWidth, svgFont)
-			if rotate {
-				y := plotBottom + 16
-				d.text(cx, y, svgFont, "end", `transform="rotate(-30 `+pxs(cx)+" "+pxs(y)+`)"`, c)
-			} else {
-				d.text(cx, plotBottom+20, svgFont, "middle", "", c)
-			}
+			d.categoryLabel(left+(float64(x)+0.5)*cw, plotBottom, c, rotate)
 		}
 	}
 
@@ -701,4 +687,16 @@ func truncate(s string, maxW float64, size float64) string {
 		rs = rs[:len(rs)-1]
 	}
 	return string(rs) + "…"
+}
+
+// categoryLabel writes category c under the x axis at x (the bottom of the
+// plot at plotBottom), truncated, tilted by 30° when rotate.
+func (d *svgDoc) categoryLabel(x, plotBottom float64, c string, rotate bool) {
+	c = truncate(c, maxLabelWidth, svgFont)
+	if rotate {
+		y := plotBottom + 16
+		d.text(x, y, svgFont, "end", `transform="rotate(-30 `+pxs(x)+" "+pxs(y)+`)"`, c)
+		return
+	}
+	d.text(x, plotBottom+20, svgFont, "middle", "", c)
 }
