@@ -78,15 +78,7 @@ func (e *Env) SaveModel(m *decoder.Model, dir string, extra map[string]any) erro
 		return err
 	}
 	if b, ok := e.Tok.(*tokenizer.BPE); ok {
-		f, err := os.Create(filepath.Join(dir, "tokenizer.json"))
-		if err != nil {
-			return err
-		}
-		if err := b.WriteJSON(f); err != nil {
-			f.Close()
-			return err
-		}
-		return f.Close()
+		return writeFile(filepath.Join(dir, TokenizerFile), b.WriteJSON)
 	}
 	return nil
 }
