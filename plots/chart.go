@@ -62,6 +62,9 @@ type Chart struct {
 // ID returns the chart's element id.
 func (c *Chart) ID() string { return c.id }
 
+// Title returns the chart's title, as drawn.
+func (c *Chart) Title() string { return c.fig.title }
+
 // Snippet returns the chart's <div> (as wide as its container) and its
 // init <script>, without any <script src> for assets and without a static
 // image: the page must already define window.echarts (see Script) when the

@@ -1,7 +1,6 @@
 package notebook
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
@@ -13,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/alignlab/alignlab/kernel"
+	"github.com/alignlab/alignlab/kernel/report"
 	"github.com/alignlab/alignlab/plots"
 	"github.com/janpfeifer/gonb/gonbui/protocol"
 )
@@ -152,22 +152,12 @@ func chartsHTML(displayID string, charts []*plots.Chart) string {
 	return b.String()
 }
 
-// chartTitle is a chart's title, read from its ECharts option, or its ID
-// if it has none.
+// chartTitle is a chart's title, or its ID if it has none.
 func chartTitle(c *plots.Chart) string {
-	raw, err := c.OptionsJSON()
-	if err != nil {
-		return c.ID()
+	if t := c.Title(); t != "" {
+		return t
 	}
-	var opt struct {
-		Title struct {
-			Text string `json:"text"`
-		} `json:"title"`
-	}
-	if json.Unmarshal(raw, &opt) != nil || opt.Title.Text == "" {
-		return c.ID()
-	}
-	return opt.Title.Text
+	return c.ID()
 }
 
 // chartsText is the text/plain twin of charts: one line each.
@@ -192,7 +182,7 @@ func tableText(t *kernel.Table) string {
 		line := make([]string, len(t.Columns))
 		for c := range line {
 			if c < len(row) {
-				line[c] = plainCell(row[c])
+				line[c] = report.CellText(row[c])
 			}
 		}
 		cells = append(cells, line)
@@ -211,7 +201,7 @@ func tableText(t *kernel.Table) string {
 				row.WriteString("  ")
 			}
 			pad := strings.Repeat(" ", width[c]-len([]rune(s)))
-			if r > 0 && isNumberCell(s) { // numbers right-aligned, as in the HTML
+			if r > 0 && c < len(t.Rows[r-1]) && report.NumberCell(t.Rows[r-1][c]) { // numbers right-aligned, as in the HTML
 				row.WriteString(pad + s)
 			} else {
 				row.WriteString(s + pad)
@@ -224,23 +214,6 @@ func tableText(t *kernel.Table) string {
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
-
-// plainCell formats a table cell as TableHTML does.
-func plainCell(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return ""
-	case float64:
-		return formatValue(x)
-	case float32:
-		return formatValue(float64(x))
-	}
-	return fmt.Sprint(v)
-}
-
-var numberCell = regexp.MustCompile(`^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^[-+]?Inf$|^NaN$`)
-
-func isNumberCell(s string) bool { return numberCell.MatchString(s) }
 
 // htmlText is a plain-text reading of HTML, the text/plain twin of
 // ShowHTML: scripts and styles go, a few block tags become line breaks,

@@ -538,10 +538,10 @@ func TableHTML(t *kernel.Table) string {
 			if c < len(row) {
 				cell = row[c]
 			}
-			if _, num := reportNumber(cell); num && cell != nil {
-				fmt.Fprintf(&b, "<td style=\"text-align:right\">%s</td>", html.EscapeString(reportCellText(cell)))
+			if NumberCell(cell) {
+				fmt.Fprintf(&b, "<td style=\"text-align:right\">%s</td>", html.EscapeString(CellText(cell)))
 			} else {
-				fmt.Fprintf(&b, "<td>%s</td>", html.EscapeString(reportCellText(cell)))
+				fmt.Fprintf(&b, "<td>%s</td>", html.EscapeString(CellText(cell)))
 			}
 		}
 		b.WriteString("</tr>\n")
@@ -553,8 +553,16 @@ func TableHTML(t *kernel.Table) string {
 	return b.String()
 }
 
-// reportCellText formats a table cell or param value for a reader.
-func reportCellText(v any) string {
+// NumberCell reports whether a table cell is a number (TableHTML aligns it
+// right): a float, an integer or a non-finite float's string.
+func NumberCell(cell any) bool {
+	_, num := reportNumber(cell)
+	return num && cell != nil
+}
+
+// CellText formats a table cell or param value for a reader: floats to six
+// significant digits, nil as nothing.
+func CellText(v any) string {
 	switch x := v.(type) {
 	case nil:
 		return ""
