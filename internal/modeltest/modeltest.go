@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -135,27 +136,16 @@ func canonical(t testing.TB, r *kernel.Result) []byte {
 
 func fmtShapes(m map[string][]int) string {
 	var b bytes.Buffer
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		b.WriteString(k)
 		for _, d := range m[k] {
 			b.WriteByte(' ')
-			b.WriteString(itoa(d))
+			b.WriteString(strconv.Itoa(d))
 		}
 		b.WriteByte(';')
 	}
 	return b.String()
 }
-
-func sortedKeys(m map[string][]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-func itoa(d int) string { return strconv.Itoa(d) }
 
 // OtherID is a plugin this package registers (on the first OtherModel) whose
 // model is a constant that no family reads: the bad-input tests load it
