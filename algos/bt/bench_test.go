@@ -52,7 +52,7 @@ func BenchmarkBootstrap(b *testing.B) {
 	for _, workers := range []int{1, 2} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
 			for b.Loop() {
-				err := Bootstrap(context.Background(), c, full, 20, rand.New(rand.NewPCG(1, 2)), FitNewton,
+				err := Bootstrap(context.Background(), c, full, 20, rand.New(rand.NewPCG(1, 2)), SolverNewton,
 					Settings{Prior: DefaultPrior}, workers, func(int, *Fit) error { return nil })
 				if err != nil {
 					b.Fatal(err)

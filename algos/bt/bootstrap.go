@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 
@@ -44,8 +45,8 @@ func Elo(theta []float64, anchor int, anchorRating float64) []float64 {
 // Resample draws one multinomial bootstrap replicate of c: as many battles
 // as c has, spread over its (pair, outcome) cells with probabilities
 // proportional to their counts. This is resampling the battles with
-// replacement, done on the counts (cost independent of the battle count).
-// Draws are sequential conditional binomials, so rng fully determines the result.
+// replacement, done on the counts (cost linear in the cells, not the
+// battles). rng fully determines the result; see multinomial for the draw.
 //
 // Weighted battles (c.Cells not nil) are resampled the same way over the
 // (pair, outcome, weight) cells: battles (rows) are drawn with replacement,
@@ -54,74 +55,222 @@ func Elo(theta []float64, anchor int, anchorRating float64) []float64 {
 // the replicates of a weighted file are not those of the file with its rows
 // repeated, whose intervals are narrower (the copies count as independent).
 func Resample(c *datasets.ArenaCounts, rng *rand.Rand) *datasets.ArenaCounts {
-	out := &datasets.ArenaCounts{Models: c.Models, Pairs: make([]datasets.PairCounts, len(c.Pairs))}
-	left := c.Battles() // battles still to place
-	mass := left        // battles of the original in the cells still to visit
-	draw := func(count int64) int64 {
-		if count == 0 || left == 0 {
-			return 0
-		}
-		var x int64
-		if count >= mass {
-			x = left
-		} else {
-			x = binomial(left, float64(count)/float64(mass), rng)
-		}
-		left -= x
-		mass -= count
-		return x
+	return newResampler(c).resample(rng)
+}
+
+// resampler holds what every replicate of one arena shares: its non-empty
+// cells, in the order Resample visits them (pairs × outcomes, or c.Cells),
+// each with its battle count, pair, outcome and weight.
+type resampler struct {
+	c       *datasets.ArenaCounts
+	cells   []int64            // battles
+	pair    []int32            // index into c.Pairs
+	outcome []datasets.Outcome //
+	weight  []float64          // nil when unweighted
+	total   int64
+}
+
+func newResampler(c *datasets.ArenaCounts) *resampler {
+	r := &resampler{c: c}
+	add := func(pair int, o datasets.Outcome, n int64) {
+		r.cells = append(r.cells, n)
+		r.pair = append(r.pair, int32(pair))
+		r.outcome = append(r.outcome, o)
+		r.total += n
 	}
 	if c.Cells != nil {
-		out.Cells = make([]datasets.WeightCell, len(c.Cells))
-		for i, p := range c.Pairs {
-			out.Pairs[i] = datasets.PairCounts{A: p.A, B: p.B}
+		for _, cell := range c.Cells {
+			if cell.Battles > 0 {
+				add(cell.Pair, cell.Outcome, cell.Battles)
+				r.weight = append(r.weight, cell.Weight)
+			}
 		}
-		for i, cell := range c.Cells {
-			cell.Battles = draw(cell.Battles)
-			out.Cells[i] = cell
-			out.Pairs[cell.Pair].Add(cell.Outcome, cell.Battles)
-		}
-		return out
+		return r
 	}
+	r.cells = make([]int64, 0, 4*len(c.Pairs))
 	for i, p := range c.Pairs {
-		out.Pairs[i] = datasets.PairCounts{
-			A: p.A, B: p.B,
-			WinsA: draw(p.WinsA), WinsB: draw(p.WinsB), Ties: draw(p.Ties), BothBad: draw(p.BothBad),
+		for _, o := range datasets.Outcomes {
+			if n := p.Count(o); n > 0 {
+				add(i, o, n)
+			}
+		}
+	}
+	return r
+}
+
+// draw sets *buf (grown as needed) to the battles drawn for each cell.
+func (r *resampler) draw(rng *rand.Rand, buf *[]int64) []int64 {
+	x := *buf
+	if cap(x) < len(r.cells) {
+		x = make([]int64, len(r.cells))
+	}
+	x = x[:len(r.cells)]
+	*buf = x
+	multinomial(r.cells, r.total, rng, x)
+	return x
+}
+
+// resample draws a replicate as counts.
+func (r *resampler) resample(rng *rand.Rand) *datasets.ArenaCounts {
+	var x []int64
+	r.draw(rng, &x)
+	c := r.c
+	out := &datasets.ArenaCounts{Models: c.Models, Pairs: make([]datasets.PairCounts, len(c.Pairs))}
+	for i, p := range c.Pairs {
+		out.Pairs[i] = datasets.PairCounts{A: p.A, B: p.B}
+	}
+	for k, n := range x {
+		out.Pairs[r.pair[k]].Add(r.outcome[k], n)
+	}
+	if c.Cells != nil {
+		out.Cells = slices.Clone(c.Cells)
+		k := 0
+		for i := range out.Cells {
+			if out.Cells[i].Battles > 0 {
+				out.Cells[i].Battles = x[k]
+				k++
+			}
 		}
 	}
 	return out
 }
 
-// binomial draws from Bin(n, p). Means below 30 — most cells of an arena —
-// use inversion, a walk up the CDF with f(k+1) = f(k)·(n−k)/(k+1)·p/(1−p),
-// which costs O(np) cheap steps; larger ones gonum's rejection sampler.
-func binomial(n int64, p float64, rng *rand.Rand) int64 {
-	if n <= 0 || p <= 0 {
+// weigh sets the weights of p, a problem of c's pairs in c's order (see
+// pairsOf), to the draws x: the weights of pairsOf on the replicate's
+// counts, summed in the same order, so that a fit is the one of
+// FitNewton or FitMM on Resample's counts bit for bit. bothBad is scratch
+// of one entry per pair, used for weighted cells.
+func (r *resampler) weigh(p *problem, x []int64, bothBad []float64) {
+	clear(p.wa)
+	clear(p.wb)
+	clear(p.t)
+	for k, n := range x {
+		v := float64(n)
+		if r.weight != nil {
+			v *= r.weight[k]
+		}
+		i := r.pair[k]
+		switch r.outcome[k] {
+		case datasets.OutcomeWinA:
+			p.wa[i] += v
+		case datasets.OutcomeWinB:
+			p.wb[i] += v
+		case datasets.OutcomeTie:
+			p.t[i] += v
+		default:
+			if r.weight == nil {
+				p.t[i] += v // integers: exact in any order
+			} else {
+				bothBad[i] += v
+			}
+		}
+	}
+	if r.weight != nil {
+		for i, v := range bothBad {
+			p.t[i] += v
+			bothBad[i] = 0
+		}
+	}
+}
+
+// multinomial sets x to one draw of Multinomial(total, counts/total)
+// (total = Σ counts > 0): n draws with replacement from total items, cell k
+// holding counts[k] of them. It draws every x[k] from an independent
+// Poisson(counts[k]) — given their sum s, such counts are exactly
+// Multinomial(s, counts/total) — and then, if s > total, removes s − total
+// of the s drawn items chosen uniformly without replacement, or, if
+// s < total, adds total − s items drawn from the cells with replacement
+// (either leaves a multinomial draw of one size less or more, by
+// exchangeability). The correction touches about √total items; a Poisson
+// with an integer mean up to poissonInversion costs no exp or log.
+func multinomial(counts []int64, total int64, rng *rand.Rand, x []int64) {
+	var s int64
+	for k, n := range counts {
+		x[k] = poisson(n, rng)
+		s += x[k]
+	}
+	switch {
+	case s > total:
+		// Distinct positions among the s drawn items, ascending, each
+		// removed from the cell that holds it (end: where cell k's items
+		// end, counted before any removal).
+		k, end := -1, int64(0)
+		for _, q := range distinctSorted(s, s-total, rng) {
+			for end <= q {
+				k++
+				end += x[k]
+			}
+			x[k]--
+		}
+	case s < total:
+		// Positions among the total items of counts, with replacement.
+		pos := make([]int64, total-s)
+		for i := range pos {
+			pos[i] = rng.Int64N(total)
+		}
+		slices.Sort(pos)
+		k, end := -1, int64(0)
+		for _, q := range pos {
+			for end <= q {
+				k++
+				end += counts[k]
+			}
+			x[k]++
+		}
+	}
+}
+
+// distinctSorted returns m distinct integers drawn uniformly from [0, n)
+// (m ≤ n), ascending: Floyd's sampling without replacement.
+func distinctSorted(n, m int64, rng *rand.Rand) []int64 {
+	seen := make(map[int64]struct{}, m)
+	out := make([]int64, 0, m)
+	for j := n - m; j < n; j++ {
+		t := rng.Int64N(j + 1)
+		if _, dup := seen[t]; dup {
+			t = j
+		}
+		seen[t] = struct{}{}
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// poissonInversion is the largest mean drawn by inversion (a walk up the
+// CDF from e^{−λ}, expected λ + 1 steps, e^{−λ} from a table); larger means
+// use gonum's rejection sampler.
+const poissonInversion = 40
+
+// expNeg[n] = e^{−n}; inverse[n] = 1/n (inverse[0] unused).
+var expNeg, inverse = func() (e, inv [poissonInversion + 1]float64) {
+	for n := range e {
+		e[n] = math.Exp(-float64(n))
+		inv[n] = 1 / float64(n)
+	}
+	return e, inv
+}()
+
+// poisson draws from Poisson(lambda) for an integer mean lambda ≥ 0.
+func poisson(lambda int64, rng *rand.Rand) int64 {
+	if lambda <= 0 {
 		return 0
 	}
-	if p >= 1 {
-		return n
+	if lambda > poissonInversion {
+		return int64(distuv.Poisson{Lambda: float64(lambda), Src: rng}.Rand())
 	}
-	flip := p > 0.5
-	if flip {
-		p = 1 - p
-	}
+	l := float64(lambda)
+	f := expNeg[lambda]
+	u := rng.Float64()
 	var x int64
-	if float64(n)*p < 30 {
-		// f(0) = (1−p)^n ≥ e^{−60} here: no underflow.
-		f := math.Exp(float64(n) * math.Log1p(-p))
-		r := p / (1 - p)
-		u := rng.Float64()
-		for u > f && x < n && f > 0 {
-			u -= f
-			x++
-			f *= r * float64(n-x+1) / float64(x)
+	for u > f && f > 0 {
+		u -= f
+		x++
+		if x <= poissonInversion {
+			f *= l * inverse[x]
+		} else {
+			f *= l / float64(x)
 		}
-	} else {
-		x = int64(distuv.Binomial{N: float64(n), P: p, Src: rng}.Rand())
-	}
-	if flip {
-		return n - x
 	}
 	return x
 }
@@ -178,16 +327,25 @@ const BootstrapTolerance = 1e-6
 const replicateStream = 0xb007
 
 // Bootstrap fits rounds multinomial replicates of c (see Resample) with
-// solve and settings s, each warm-started from full (the fit on all the
-// data) and run to at least BootstrapTolerance. The seed of each replicate is drawn from rng in round order on the
-// calling goroutine; replicates are drawn and fitted by workers goroutines
-// (0 means GOMAXPROCS), so the fits depend only on rng, not on scheduling. done is called on the calling goroutine in round
-// order (1-based); a non-nil error from it or from a fit, or ctx being done,
-// stops the bootstrap and is returned.
+// the solver called solver (SolverNewton or SolverMM) and settings s, each
+// warm-started from full (the fit on all the data) and run to at least
+// BootstrapTolerance, without their log-likelihood and gradient norm
+// (Settings.ThetaOnly). A replicate's fit is the one of the solver on
+// Resample's counts, bit for bit, but its pairs are c's, laid out once,
+// and only their weights are drawn anew. The seed of each replicate is
+// drawn from rng in round order on the calling goroutine; replicates are
+// drawn and fitted by workers goroutines (0 means GOMAXPROCS), so the fits
+// depend only on rng, not on scheduling. done is called on the calling
+// goroutine in round order (1-based); a non-nil error from it or from a
+// fit, or ctx being done, stops the bootstrap and is returned.
 func Bootstrap(ctx context.Context, c *datasets.ArenaCounts, full *Fit, rounds int, rng *rand.Rand,
-	solve Solver, s Settings, workers int, done func(round int, f *Fit) error) error {
+	solver string, s Settings, workers int, done func(round int, f *Fit) error) error {
 	if rounds <= 0 {
 		return nil
+	}
+	method, err := solverMethod(solver)
+	if err != nil {
+		return err
 	}
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -196,6 +354,12 @@ func Bootstrap(ctx context.Context, c *datasets.ArenaCounts, full *Fit, rounds i
 	s.InitTie = full.TieParam
 	if s.Tolerance < BootstrapTolerance {
 		s.Tolerance = BootstrapTolerance
+	}
+	s.Progress = nil
+	s.ThetaOnly = true
+	base, set, err := newProblem(c, &s) // validates s once; its pairs are every replicate's
+	if err != nil {
+		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	type result struct {
@@ -209,16 +373,27 @@ func Bootstrap(ctx context.Context, c *datasets.ArenaCounts, full *Fit, rounds i
 	window := 2 * workers // replicates drawn ahead of the one awaited
 	jobs := make(chan job, window)
 	var wg sync.WaitGroup
+	r := newResampler(c)
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			set := s
-			set.Progress = nil
+			set := *set
 			set.Context = ctx
+			n := len(base.a)
+			rep := &problem{k: base.k, a: base.a, b: base.b, wa: make([]float64, n), wb: make([]float64, n), t: make([]float64, n)}
+			var bothBad []float64
+			if r.weight != nil {
+				bothBad = make([]float64, n)
+			}
+			var buf []int64
 			for j := range jobs {
-				counts := Resample(c, rand.New(rand.NewPCG(j.seed, replicateStream)))
-				f, err := solve(counts, &set)
+				r.weigh(rep, r.draw(rand.New(rand.NewPCG(j.seed, replicateStream)), &buf), bothBad)
+				var f *Fit
+				err := rep.setup(&set, c.Models)
+				if err == nil {
+					f, err = method(rep, c, &set)
+				}
 				j.out <- result{f, err}
 			}
 		}()

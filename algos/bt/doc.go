@@ -80,7 +80,13 @@
 // 1000 by default. Confidence intervals: refit on multinomial resamples of the
 // count vector (Resample; the same law as resampling battles with
 // replacement), warm-started from the full fit, and take the 2.5/97.5 %
-// quantiles per model (Intervals).
+// quantiles per model (Intervals). A resample draws each non-empty cell's
+// count from an independent Poisson with the cell's count as mean (given
+// their sum s, such counts are Multinomial(s, counts/n)), then removes
+// s − n drawn battles uniformly without replacement, or adds n − s battles
+// drawn with replacement; either leaves Multinomial(n, counts/n) exactly,
+// with no exp or log per cell. Replicates keep the full data's pairs and
+// redraw only their weights (Bootstrap).
 //
 // # The plugin
 //

@@ -72,7 +72,7 @@ func ExampleBootstrap() {
 	c, _ := datasets.AggregateBattles(battles)
 	full, _ := bt.FitNewton(c, nil)
 	var ratings [][]float64
-	_ = bt.Bootstrap(context.Background(), c, full, 200, rand.New(rand.NewPCG(1, 1)), bt.FitNewton, bt.Settings{}, 0,
+	_ = bt.Bootstrap(context.Background(), c, full, 200, rand.New(rand.NewPCG(1, 1)), bt.SolverNewton, bt.Settings{}, 0,
 		func(round int, f *bt.Fit) error {
 			ratings = append(ratings, bt.Elo(f.Theta, -1, 1000))
 			return nil
@@ -82,8 +82,8 @@ func ExampleBootstrap() {
 	}
 	// Output:
 	// big   95% CI width 25 Elo
-	// mid   95% CI width 22 Elo
-	// small 95% CI width 25 Elo
+	// mid   95% CI width 24 Elo
+	// small 95% CI width 27 Elo
 }
 
 // The plugin, as the CLI and notebooks run it: without --data it rates the
@@ -101,8 +101,8 @@ func Example_plugin() {
 	}
 	fmt.Println(res.Final["models"], "models,", res.Final["battles"], "battles")
 	// Output:
-	// ember-7b       1147.9  [1127.0, 1159.3]
-	// juniper-1.5b   1087.3  [1072.8, 1110.9]
-	// fjord-70b-chat 1033.7  [1014.0, 1050.4]
+	// ember-7b       1147.9  [1132.6, 1165.1]
+	// juniper-1.5b   1087.3  [1060.6, 1103.2]
+	// fjord-70b-chat 1033.7  [1020.2, 1044.7]
 	// 10 models, 5000 battles
 }

@@ -74,6 +74,10 @@ type Settings struct {
 	// Context, if set, is checked after every iteration; when it is done the
 	// fit stops with its error.
 	Context context.Context
+	// ThetaOnly leaves Fit.LogLikelihood and Fit.GradNorm NaN instead of
+	// spending two passes over the pairs on them: the bootstrap's
+	// replicates need only θ (and the tie parameter).
+	ThetaOnly bool
 }
 
 // How FitNewton solves its Newton systems (Settings.NewtonSystem).
@@ -95,11 +99,22 @@ const (
 // are bit-identical to those of the dense solver.
 const SparseNewtonModels = 200
 
-// cgTolerance is the relative residual ‖As − g‖ ≤ cgTolerance·‖g‖ at which
-// conjugate gradients stop: an inexact Newton step whose error shrinks the
-// next step by about this factor, so Newton still converges to the same
-// maximum within Settings.Tolerance.
+// cgTolerance is the relative residual ‖As − g‖ ≤ η·‖g‖ at which
+// conjugate gradients stop near the maximum: an inexact Newton step whose
+// error shrinks the next step by about η, so Newton still converges to the
+// same maximum within Settings.Tolerance. Far from it a loose residual
+// does (cgForcing).
 const cgTolerance = 1e-10
+
+// cgForcing is η for a Newton step after one of size prev (max |Δθi|,
+// +Inf before the first): prev²/100, within [cgTolerance, 1e-2]. A Newton
+// step of size s leaves an error of about C·s² (C ≈ 0.3 on arenas) plus
+// η·s from the inexact solve, so η ≤ s_prev²/100 keeps the inexact part
+// below the quadratic part (s ≈ C·s_prev²) while the first, large steps
+// take a few conjugate-gradient iterations instead of a dozen.
+func cgForcing(prev float64) float64 {
+	return math.Max(cgTolerance, math.Min(1e-2, prev*prev/100))
+}
 
 // Iteration is the state after one iteration of a fit.
 type Iteration struct {
@@ -163,21 +178,58 @@ func (e *NoMLEError) Reason() string { return e.reason() }
 // i → j whenever i beat or tied j is strongly connected (Zermelo 1929;
 // Hunter 2004, Assumption 1). It returns nil or a *NoMLEError.
 func CheckMLE(c *datasets.ArenaCounts) error {
-	k := len(c.Models)
-	g := newBeatGraph(k)
-	for _, p := range c.Pairs {
-		t := p.Ties + p.BothBad
-		if p.WinsA+t > 0 {
-			g.edge(p.A, p.B)
-		}
-		if p.WinsB+t > 0 {
-			g.edge(p.B, p.A)
-		}
+	p, err := pairsOf(c)
+	if err != nil {
+		return err
 	}
-	if k <= 1 {
+	return p.checkMLE(c.Models)
+}
+
+// checkMLE is CheckMLE on the problem's weights.
+func (p *problem) checkMLE(models []string) error {
+	if p.k <= 1 || p.twoWayConnected() {
 		return nil
 	}
-	return g.check(c.Models)
+	edges := make([][2]int, 0, 2*len(p.a))
+	for i := range p.a {
+		if p.wa[i]+p.t[i] > 0 {
+			edges = append(edges, [2]int{int(p.a[i]), int(p.b[i])})
+		}
+		if p.wb[i]+p.t[i] > 0 {
+			edges = append(edges, [2]int{int(p.b[i]), int(p.a[i])})
+		}
+	}
+	return newBeatGraph(p.k, edges).check(models)
+}
+
+// twoWayConnected reports whether the pairs whose edges go both ways (each
+// beat or tied the other) connect all models: then any model reaches any
+// other along them, so the graph is strongly connected. It is checkMLE's
+// fast path for large arenas (a union–find over the pairs, no adjacency
+// lists); false means "look closer", not "no maximum".
+func (p *problem) twoWayConnected() bool {
+	parent := make([]int, p.k)
+	for i := range parent {
+		parent[i] = i
+	}
+	root := func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	groups := p.k
+	for i := range p.a {
+		if p.wa[i]+p.t[i] == 0 || p.wb[i]+p.t[i] == 0 {
+			continue
+		}
+		if a, b := root(int(p.a[i])), root(int(p.b[i])); a != b {
+			parent[a] = b
+			groups--
+		}
+	}
+	return groups == 1
 }
 
 // beatGraph is the directed graph of a comparison data set with an edge
@@ -185,18 +237,39 @@ func CheckMLE(c *datasets.ArenaCounts) error {
 // Bradley–Terry, or of Plackett–Luce, has a finite maximum iff the graph is
 // strongly connected.
 type beatGraph struct {
-	out, in   [][]int
+	out, in   adjacency
 	won, lost []bool // an edge leaves, enters the vertex
 }
 
-func newBeatGraph(k int) *beatGraph {
-	return &beatGraph{out: make([][]int, k), in: make([][]int, k), won: make([]bool, k), lost: make([]bool, k)}
+// adjacency lists, compressed: the neighbours of v are to[start[v]:start[v+1]].
+type adjacency struct {
+	start, to []int
 }
 
-func (g *beatGraph) edge(i, j int) {
-	g.out[i] = append(g.out[i], j)
-	g.in[j] = append(g.in[j], i)
-	g.won[i], g.lost[j] = true, true
+func newAdjacency(k int, edges [][2]int, from int) adjacency {
+	a := adjacency{start: make([]int, k+1), to: make([]int, len(edges))}
+	for _, e := range edges {
+		a.start[e[from]+1]++
+	}
+	for v := 0; v < k; v++ {
+		a.start[v+1] += a.start[v]
+	}
+	fill := append([]int(nil), a.start[:k]...)
+	for _, e := range edges {
+		v := e[from]
+		a.to[fill[v]] = e[1-from]
+		fill[v]++
+	}
+	return a
+}
+
+// newBeatGraph returns the graph of k vertices with the edges i → j.
+func newBeatGraph(k int, edges [][2]int) *beatGraph {
+	g := &beatGraph{out: newAdjacency(k, edges, 0), in: newAdjacency(k, edges, 1), won: make([]bool, k), lost: make([]bool, k)}
+	for _, e := range edges {
+		g.won[e[0]], g.lost[e[1]] = true, true
+	}
+	return g
 }
 
 // check returns nil when the graph is strongly connected, else a
@@ -222,15 +295,16 @@ func (g *beatGraph) check(names []string) error {
 	return e
 }
 
-func reachesAll(adj [][]int) bool {
-	seen := make([]bool, len(adj))
+func reachesAll(adj adjacency) bool {
+	k := len(adj.start) - 1
+	seen := make([]bool, k)
 	stack := []int{0}
 	seen[0] = true
 	n := 1
 	for len(stack) > 0 {
 		v := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		for _, w := range adj[v] {
+		for _, w := range adj.to[adj.start[v]:adj.start[v+1]] {
 			if !seen[w] {
 				seen[w] = true
 				n++
@@ -238,7 +312,7 @@ func reachesAll(adj [][]int) bool {
 			}
 		}
 	}
-	return n == len(adj)
+	return n == k
 }
 
 // mmUpdate ends an iteration of the MM algorithms (Hunter 2004) for
@@ -273,7 +347,7 @@ func mmUpdate(next, gamma, num, den []float64, prior float64) (step float64) {
 // problem is the count data in the form the solvers iterate over.
 type problem struct {
 	k         int
-	a, b      []int
+	a, b      []int32
 	wa, wb, t []float64 // wins of a, wins of b, ties (incl. bothbad)
 	ties      string    // effective convention (TiesHalf when the data have no ties)
 	fitTie    bool
@@ -318,38 +392,64 @@ func newProblem(c *datasets.ArenaCounts, s *Settings) (*problem, *Settings, erro
 	if set.Init != nil && len(set.Init) != k {
 		return nil, nil, fmt.Errorf("bt: init: want %d log-strengths, got %d", k, len(set.Init))
 	}
-	p := &problem{k: k, ties: set.Ties}
-	var decisive float64
-	// Weighted battles enter with their summed weights (the counts when
-	// unweighted): a battle of weight w is w battles in the likelihood.
-	for i, pw := range c.Weights() {
-		pc := c.Pairs[i]
-		if pw.Total() == 0 {
-			continue
-		}
+	p, err := pairsOf(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := p.setup(&set, c.Models); err != nil {
+		return nil, nil, err
+	}
+	return p, &set, nil
+}
+
+// pairsOf returns the problem of c's pairs, before setup: every pair, in
+// c's order, with its summed weights. Weighted battles enter with their
+// summed weights (the counts when unweighted): a battle of weight w is w
+// battles in the likelihood.
+func pairsOf(c *datasets.ArenaCounts) (*problem, error) {
+	k, n := len(c.Models), len(c.Pairs)
+	p := &problem{k: k, a: make([]int32, n), b: make([]int32, n), wa: make([]float64, n), wb: make([]float64, n), t: make([]float64, n)}
+	var weights []datasets.PairWeights
+	if c.Weighted() {
+		weights = c.Weights()
+	}
+	for i, pc := range c.Pairs {
 		if pc.A < 0 || pc.A >= k || pc.B < 0 || pc.B >= k || pc.A == pc.B {
-			return nil, nil, fmt.Errorf("bt: pair (%d, %d) out of range for %d models", pc.A, pc.B, k)
+			return nil, fmt.Errorf("bt: pair (%d, %d) out of range for %d models", pc.A, pc.B, k)
 		}
-		p.a = append(p.a, pc.A)
-		p.b = append(p.b, pc.B)
-		p.wa = append(p.wa, pw.WinsA)
-		p.wb = append(p.wb, pw.WinsB)
-		t := pw.Ties + pw.BothBad
-		p.t = append(p.t, t)
-		p.totalTies += t
-		decisive += pw.WinsA + pw.WinsB
+		p.a[i], p.b[i] = int32(pc.A), int32(pc.B)
+		if weights != nil {
+			pw := weights[i]
+			p.wa[i], p.wb[i], p.t[i] = pw.WinsA, pw.WinsB, pw.Ties+pw.BothBad
+		} else {
+			p.wa[i], p.wb[i], p.t[i] = float64(pc.WinsA), float64(pc.WinsB), float64(pc.Ties+pc.BothBad)
+		}
+	}
+	return p, nil
+}
+
+// setup chooses, from the problem's weights and set, the prior (when the
+// data have no finite maximum, see CheckMLE, or always with PriorAlways)
+// and the tie model (plain Bradley–Terry when a tie model meets data
+// without ties).
+func (p *problem) setup(set *Settings, models []string) error {
+	p.ties, p.fitTie, p.prior, p.totalTies = set.Ties, false, 0, 0
+	var decisive float64
+	for i := range p.t {
+		p.totalTies += p.t[i]
+		decisive += p.wa[i] + p.wb[i]
 	}
 	if set.PriorAlways {
 		p.prior = set.Prior
-	} else if err := CheckMLE(c); err != nil {
+	} else if err := p.checkMLE(models); err != nil {
 		if set.Prior == 0 {
-			return nil, nil, err
+			return err
 		}
 		p.prior = set.Prior
 	}
 	if p.ties != TiesHalf {
 		if decisive == 0 {
-			return nil, nil, fmt.Errorf("bt: ties %s: want at least one decisive battle, got only ties", p.ties)
+			return fmt.Errorf("bt: ties %s: want at least one decisive battle, got only ties", p.ties)
 		}
 		// Without ties the tie parameter sits on its boundary (κ = 1, ν = 0),
 		// where both models are plain Bradley–Terry.
@@ -358,7 +458,7 @@ func newProblem(c *datasets.ArenaCounts, s *Settings) (*problem, *Settings, erro
 			p.ties = TiesHalf
 		}
 	}
-	return p, &set, nil
+	return nil
 }
 
 // initTie returns the starting tie parameter on the log scale: log κ or log ν.
@@ -523,7 +623,7 @@ func (p *problem) gradient(theta []float64, tau float64, g []float64, h *mat.Sym
 	}
 	k := p.k
 	for i := range p.a {
-		a, b := p.a[i], p.b[i]
+		a, b := int(p.a[i]), int(p.b[i])
 		r := p.pair(i, theta[a]-theta[b], tau, true)
 		obj += r.ll
 		g[a] += r.gd
@@ -580,9 +680,13 @@ func (p *problem) finish(c *datasets.ArenaCounts, s *Settings, theta []float64, 
 	if p.fitTie {
 		n++
 	}
-	g := make([]float64, n)
-	p.gradientOnly(theta, tau, g)
-	_, data := p.objective(theta, tau)
+	data, gradNorm := math.NaN(), math.NaN()
+	if !s.ThetaOnly {
+		g := make([]float64, n)
+		p.gradientOnly(theta, tau, g)
+		gradNorm = maxAbs(g)
+		_, data = p.objective(theta, tau)
+	}
 	out := &Fit{
 		Models:        c.Models,
 		Theta:         append([]float64(nil), theta...),
@@ -592,7 +696,7 @@ func (p *problem) finish(c *datasets.ArenaCounts, s *Settings, theta []float64, 
 		Iterations:    iters,
 		Converged:     step < s.Tolerance,
 		MaxStep:       step,
-		GradNorm:      maxAbs(g),
+		GradNorm:      gradNorm,
 		Prior:         p.prior,
 	}
 	center(out.Theta)
@@ -626,6 +730,11 @@ func FitMM(c *datasets.ArenaCounts, s *Settings) (*Fit, error) {
 	if err != nil {
 		return nil, err
 	}
+	return p.mm(c, set)
+}
+
+// mm is FitMM on a problem that is set up.
+func (p *problem) mm(c *datasets.ArenaCounts, set *Settings) (*Fit, error) {
 	theta, tau := p.start(set)
 	k := p.k
 	gamma := make([]float64, k)
@@ -736,6 +845,11 @@ func FitNewton(c *datasets.ArenaCounts, s *Settings) (*Fit, error) {
 	if err != nil {
 		return nil, err
 	}
+	return p.newton(c, set)
+}
+
+// newton is FitNewton on a problem that is set up.
+func (p *problem) newton(c *datasets.ArenaCounts, set *Settings) (*Fit, error) {
 	theta, tau := p.start(set)
 	if set.NewtonSystem == NewtonCG || ((set.NewtonSystem == "" || set.NewtonSystem == NewtonAuto) && p.k > SparseNewtonModels) {
 		return p.newtonCG(c, set, theta, tau)
@@ -775,26 +889,26 @@ func FitNewton(c *datasets.ArenaCounts, s *Settings) (*Fit, error) {
 				}
 			}
 		}
+		// Not numerically positive definite, or so ill-conditioned that the
+		// solve loses every digit (a bootstrap replicate whose tie
+		// parameter runs to its boundary): damp toward gradient ascent.
 		ridge := 0.0
-		for !chol.Factorize(a) {
-			// Not numerically positive definite: damp toward gradient ascent.
+		for !chol.Factorize(a) || chol.SolveVecTo(stepVec, mat.NewVecDense(n, g)) != nil {
+			last := ridge
 			var err error
 			if ridge, err = nextRidge(ridge, diag, n); err != nil {
 				return nil, err
 			}
 			for i := 0; i < n; i++ {
-				a.SetSym(i, i, a.At(i, i)+ridge)
+				a.SetSym(i, i, a.At(i, i)+ridge-last)
 			}
-		}
-		if err := chol.SolveVecTo(stepVec, mat.NewVecDense(n, g)); err != nil {
-			return nil, fmt.Errorf("bt: newton step: %v", err)
 		}
 		sv := stepVec.RawVector().Data
 		slope := 0.0
 		for i := range sv {
 			slope += sv[i] * g[i]
 		}
-		alpha, newObj, newTau := p.backtrack(theta, trial, sv, tau, obj, slope, false, func(trial []float64, tau float64) float64 {
+		alpha, newObj, newTau := p.backtrack(theta, trial, sv, tau, obj, slope, func(trial []float64, tau float64) float64 {
 			return p.gradient(trial, tau, gTrial, hTrial)
 		})
 		if alpha < 1e-12 {
@@ -835,10 +949,12 @@ func nextRidge(ridge, diag float64, n int) (float64, error) {
 // moves the tie parameter when it is fitted), it halves α from 1 until
 // f(θ + α·sv) ≥ f(θ) + 1e-4·α·slope, leaving θ + α·sv in trial. eval
 // returns f at (trial, tau), with the derivatives into the caller's
-// buffers. With flat, the full step is taken when the predicted gain is
-// below the objective's rounding (slope ≤ 1e-13·(|f| + 1)), which can no
-// longer tell it from a worse one. α < 1e-12 means no ascent was found.
-func (p *problem) backtrack(theta, trial, sv []float64, tau, obj, slope float64, flat bool, eval func(trial []float64, tau float64) float64) (alpha, newObj, newTau float64) {
+// buffers. The full step is taken when the predicted gain is below the
+// objective's rounding (slope ≤ 1e-13·(|f| + 1)), which can no longer
+// tell it from a worse one: without this rule the search stalls up to
+// 3e-5 Elo short of the maximum on arenas of a few hundred models. α <
+// 1e-12 means no ascent was found.
+func (p *problem) backtrack(theta, trial, sv []float64, tau, obj, slope float64, eval func(trial []float64, tau float64) float64) (alpha, newObj, newTau float64) {
 	alpha, newObj, newTau = 1, math.Inf(-1), tau
 	for ; alpha >= 1e-12; alpha /= 2 {
 		for i := range trial {
@@ -852,7 +968,7 @@ func (p *problem) backtrack(theta, trial, sv []float64, tau, obj, slope float64,
 			continue // κ must stay above 1
 		}
 		newObj = eval(trial, newTau)
-		if newObj >= obj+1e-4*alpha*slope || (flat && alpha == 1 && slope <= 1e-13*(math.Abs(obj)+1)) {
+		if newObj >= obj+1e-4*alpha*slope || (alpha == 1 && slope <= 1e-13*(math.Abs(obj)+1)) {
 			break
 		}
 	}
@@ -875,6 +991,18 @@ func (set Settings) endIteration(it int, step float64, obj func() float64) error
 // Solver is FitMM or FitNewton.
 type Solver func(c *datasets.ArenaCounts, s *Settings) (*Fit, error)
 
+// solverMethod is the solver called name as a method of a problem that is
+// set up (the bootstrap's replicates are such problems).
+func solverMethod(name string) (func(p *problem, c *datasets.ArenaCounts, set *Settings) (*Fit, error), error) {
+	switch name {
+	case SolverNewton:
+		return (*problem).newton, nil
+	case SolverMM:
+		return (*problem).mm, nil
+	}
+	return nil, fmt.Errorf("bt: solver: want one of %s, %s, got %q", SolverNewton, SolverMM, name)
+}
+
 // The solver names of the plugin's ParamSolver.
 const (
 	SolverNewton = "newton"
@@ -883,11 +1011,15 @@ const (
 
 // SolverByName returns the solver called name ("newton" or "mm").
 func SolverByName(name string) (Solver, error) {
-	switch name {
-	case SolverNewton:
-		return FitNewton, nil
-	case SolverMM:
-		return FitMM, nil
+	method, err := solverMethod(name)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("bt: solver: want one of %s, %s, got %q", SolverNewton, SolverMM, name)
+	return func(c *datasets.ArenaCounts, s *Settings) (*Fit, error) {
+		p, set, err := newProblem(c, s)
+		if err != nil {
+			return nil, err
+		}
+		return method(p, c, set)
+	}, nil
 }

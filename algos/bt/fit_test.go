@@ -395,32 +395,85 @@ func TestFitWeightedIsRepeated(t *testing.T) {
 	}
 }
 
-func TestBinomialMoments(t *testing.T) {
+func TestPoissonMoments(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	const draws = 20000
-	for _, c := range []struct {
-		n int64
-		p float64
-	}{{10, 0.3}, {1000, 0.01}, {1000000, 2e-5}, {50, 0.9}, {1000000, 1e-3}, {200, 0.5}} {
+	// 1 … 40 by inversion, above by rejection.
+	for _, lambda := range []int64{1, 3, 17, poissonInversion, poissonInversion + 1, 500, 100000} {
 		var sum, sq float64
 		for i := 0; i < draws; i++ {
-			x := float64(binomial(c.n, c.p, rng))
-			if x < 0 || x > float64(c.n) {
-				t.Fatalf("Bin(%d, %v) gave %v", c.n, c.p, x)
-			}
+			x := float64(poisson(lambda, rng))
 			sum += x
 			sq += x * x
 		}
 		mean := sum / draws
 		variance := sq/draws - mean*mean
-		wantMean := float64(c.n) * c.p
-		wantVar := wantMean * (1 - c.p)
-		// Standard errors: √(var/draws) for the mean, ≈ var·√(2/draws) for the variance.
-		if math.Abs(mean-wantMean) > 4*math.Sqrt(wantVar/draws) {
-			t.Errorf("Bin(%d, %v): mean %v, want %v", c.n, c.p, mean, wantMean)
+		want := float64(lambda)
+		// Standard errors: √(λ/draws) for the mean, ≈ λ·√(2/draws) for the variance.
+		if math.Abs(mean-want) > 4*math.Sqrt(want/draws) {
+			t.Errorf("Poisson(%d): mean %v", lambda, mean)
 		}
-		if math.Abs(variance-wantVar) > 5*wantVar*math.Sqrt(2.0/draws) {
-			t.Errorf("Bin(%d, %v): variance %v, want %v", c.n, c.p, variance, wantVar)
+		if math.Abs(variance-want) > 5*want*math.Sqrt(2.0/draws) {
+			t.Errorf("Poisson(%d): variance %v", lambda, variance)
+		}
+	}
+}
+
+// multinomial draws exactly total items, with the multinomial's means,
+// variances n·p·(1−p) and covariances −n·pᵢ·pⱼ; Poisson draws without the
+// correction would have variances n·p and no covariance.
+func TestMultinomialMoments(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	const draws = 20000
+	for _, counts := range [][]int64{{1, 2, 3}, {30, 1, 7, 12}, {60, 45, 5, 90}, {1, 1}} {
+		var total int64
+		for _, n := range counts {
+			total += n
+		}
+		k := len(counts)
+		sum := make([]float64, k)
+		prod := make([][]float64, k)
+		for i := range prod {
+			prod[i] = make([]float64, k)
+		}
+		x := make([]int64, k)
+		for d := 0; d < draws; d++ {
+			multinomial(counts, total, rng, x)
+			var s int64
+			for i := range x {
+				if x[i] < 0 {
+					t.Fatalf("counts %v: negative draw %v", counts, x)
+				}
+				s += x[i]
+				sum[i] += float64(x[i])
+				for j := range x {
+					prod[i][j] += float64(x[i] * x[j])
+				}
+			}
+			if s != total {
+				t.Fatalf("counts %v: drew %d items, want %d", counts, s, total)
+			}
+		}
+		n := float64(total)
+		for i := range counts {
+			pi := float64(counts[i]) / n
+			mean := sum[i] / draws
+			if sd := math.Sqrt(n * pi * (1 - pi) / draws); math.Abs(mean-n*pi) > 4*sd {
+				t.Errorf("counts %v: cell %d mean %v, want %v", counts, i, mean, n*pi)
+			}
+			for j := range counts {
+				pj := float64(counts[j]) / n
+				cov := prod[i][j]/draws - mean*sum[j]/draws
+				want := -n * pi * pj
+				if i == j {
+					want = n * pi * (1 - pi)
+				}
+				// A (co)variance estimate's SE is at most about √(var_i·var_j·2/draws).
+				se := math.Sqrt(n*pi*(1-pi)*n*pj*(1-pj)*2/draws) + 1e-9
+				if math.Abs(cov-want) > 5*se {
+					t.Errorf("counts %v: cov(%d, %d) = %v, want %v ± %v", counts, i, j, cov, want, 5*se)
+				}
+			}
 		}
 	}
 }
@@ -441,7 +494,7 @@ func TestBootstrapCoverage(t *testing.T) {
 			t.Fatal(err)
 		}
 		var boot [][]float64
-		err = Bootstrap(context.Background(), c, full, rounds, rand.New(rand.NewPCG(uint64(rep), 9)), FitNewton,
+		err = Bootstrap(context.Background(), c, full, rounds, rand.New(rand.NewPCG(uint64(rep), 9)), SolverNewton,
 			Settings{Prior: DefaultPrior}, 0, func(_ int, f *Fit) error {
 				boot = append(boot, Elo(f.Theta, -1, 1000))
 				return nil
@@ -473,7 +526,7 @@ func TestBootstrapDeterministicAndCancellable(t *testing.T) {
 	full, _ := FitNewton(c, nil)
 	run := func(workers int) [][]float64 {
 		var out [][]float64
-		err := Bootstrap(context.Background(), c, full, 20, rand.New(rand.NewPCG(3, 4)), FitMM, Settings{}, workers,
+		err := Bootstrap(context.Background(), c, full, 20, rand.New(rand.NewPCG(3, 4)), SolverMM, Settings{}, workers,
 			func(_ int, f *Fit) error { out = append(out, f.Theta); return nil })
 		if err != nil {
 			t.Fatal(err)
@@ -487,7 +540,7 @@ func TestBootstrapDeterministicAndCancellable(t *testing.T) {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	err := Bootstrap(ctx, c, full, 50, rand.New(rand.NewPCG(3, 4)), FitNewton, Settings{}, 2,
+	err := Bootstrap(ctx, c, full, 50, rand.New(rand.NewPCG(3, 4)), SolverNewton, Settings{}, 2,
 		func(round int, _ *Fit) error {
 			if round == 3 {
 				cancel()

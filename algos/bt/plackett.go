@@ -55,16 +55,16 @@ func CheckPlackettLuce(r *datasets.Rankings) error {
 	if k <= 1 {
 		return nil
 	}
-	g := newBeatGraph(k)
+	var edges [][2]int
 	for n, l := range r.Lists {
 		for p := 0; p+1 < len(l); p++ {
-			g.edge(l[p], l[p+1])
+			edges = append(edges, [2]int{l[p], l[p+1]})
 		}
 		for _, u := range r.Unranked(n) {
-			g.edge(l[len(l)-1], u)
+			edges = append(edges, [2]int{l[len(l)-1], u})
 		}
 	}
-	return g.check(r.Items)
+	return newBeatGraph(k, edges).check(r.Items)
 }
 
 // FitPlackettLuce fits item log-strengths θ to rankings of named items by

@@ -322,7 +322,7 @@ func (ratings) Run(job *kernel.Job) error {
 		job.SetTotal(int64(rounds))
 		boot = make([][]float64, 0, rounds)
 		priorRounds := 0
-		err := Bootstrap(job.Context(), counts, fit, rounds, job.Rand(), solve, set, 0, func(round int, f *Fit) error {
+		err := Bootstrap(job.Context(), counts, fit, rounds, job.Rand(), prm.String(ParamSolver), set, 0, func(round int, f *Fit) error {
 			boot = append(boot, Elo(f.Theta, anchor, anchorRating))
 			if f.Prior > 0 && fit.Prior == 0 {
 				priorRounds++

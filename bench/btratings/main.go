@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"math"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -42,6 +43,7 @@ func main() {
 		out     = flag.String("json", "", "write ratings and timings here")
 		only    = flag.Bool("plugin-only", false, "time one end-to-end plugin run only, and report its peak memory")
 		cpuProf = flag.String("cpuprofile", "", "write a CPU profile of the run here")
+		dense   = flag.Bool("check-dense", false, "with -plugin-only: also fit with the dense Newton system (untimed) and print the largest rating difference")
 	)
 	flag.Parse()
 	if *cpuProf != "" {
@@ -112,6 +114,26 @@ func main() {
 			*solver, *rounds, runtime.GOMAXPROCS(0), *data, int(res.Final["models"]), res.Final["battles"])
 		fmt.Printf("  wall %.2f s, cpu %.2f s, peak RSS %.0f MB, Go heap peak-ish (Sys) %.0f MB, rows in table win_rate %d\n",
 			wall, cpuS, maxRSSMB(), float64(ms.Sys)/1e6, len(res.Tables["win_rate"].Rows))
+		if *dense {
+			// The dense Cholesky Newton fit of the same counts, rated as
+			// the plugin rates (mean 1000, no anchor, its default prior).
+			counts, err := datasets.LoadArenaCounts(*data)
+			if err != nil {
+				log.Fatal(err)
+			}
+			fd, err := bt.FitNewton(counts, &bt.Settings{Prior: bt.DefaultPrior, NewtonSystem: bt.NewtonDense})
+			if err != nil {
+				log.Fatal(err)
+			}
+			want := bt.Elo(fd.Theta, -1, bt.DefaultAnchorRating)
+			lb := res.Tables["leaderboard"]
+			got := lb.Floats("rating")
+			worst := 0.0
+			for i, m := range lb.Strings("model") {
+				worst = max(worst, math.Abs(got[i]-want[counts.Index(m)]))
+			}
+			fmt.Printf("  max |rating − dense Newton rating| = %.2g Elo over %d models (%d dense iterations)\n", worst, len(got), fd.Iterations)
+		}
 		if *out != "" {
 			lb := res.Tables["leaderboard"]
 			b, _ := json.MarshalIndent(map[string]any{
@@ -152,7 +174,7 @@ func main() {
 		if err != nil {
 			return err
 		}
-		return bt.Bootstrap(context.Background(), counts, f, *rounds, rand.New(rand.NewPCG(*seed, 1)), solve,
+		return bt.Bootstrap(context.Background(), counts, f, *rounds, rand.New(rand.NewPCG(*seed, 1)), *solver,
 			bt.Settings{Prior: bt.DefaultPrior}, 0, func(int, *bt.Fit) error { return nil })
 	})
 	lb := res.Tables["leaderboard"]
