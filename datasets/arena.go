@@ -3,6 +3,7 @@ package datasets
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 )
 
@@ -263,18 +264,35 @@ func (c *ArenaCounts) WeightedStats() []ModelWeights {
 // ArenaAggregator accumulates battles into ArenaCounts one at a time. The
 // zero value is ready to use.
 type ArenaAggregator struct {
-	cells map[[2]string]*PairCounts
+	ids   map[string]int32 // model name → id, in order of appearance
+	names []string         // by id
+	index map[uint64]int32 // (lo id, hi id) → index into pairs
+	pairs []PairCounts     // A, B: ids, Models[A] < Models[B] by name
 	// weighted counts the battles of weight other than 1; those of weight 1
-	// are the rest of cells, so unweighted data cost nothing here.
+	// are the rest of pairs, so unweighted data cost nothing here.
 	weighted map[weightKey]int64
 }
 
-// weightKey is a group of weighted battles: pair (sorted names), outcome
-// and weight.
+// weightKey is a group of weighted battles: pair (index into the
+// aggregator's pairs), outcome and weight.
 type weightKey struct {
-	lo, hi string
-	o      Outcome
-	w      float64
+	pair int32
+	o    Outcome
+	w    float64
+}
+
+// id returns the id of model name, adding it if new.
+func (g *ArenaAggregator) id(name string) int32 {
+	id, ok := g.ids[name]
+	if !ok {
+		if g.ids == nil {
+			g.ids, g.index = map[string]int32{}, map[uint64]int32{}
+		}
+		id = int32(len(g.names))
+		g.ids[name] = id
+		g.names = append(g.names, name)
+	}
+	return id
 }
 
 // Add counts one battle. Its winner must be normalized (as the loaders do)
@@ -306,62 +324,70 @@ func (g *ArenaAggregator) Add(b Battle) error {
 	default:
 		return fmt.Errorf("datasets: winner: want one of %s, got %q", quoteBattleList(battleWinners), b.Winner)
 	}
-	if g.cells == nil {
-		g.cells = map[[2]string]*PairCounts{}
+	a, c := g.id(lo), g.id(hi)
+	key := uint64(a)<<32 | uint64(c)
+	i, ok := g.index[key]
+	if !ok {
+		i = int32(len(g.pairs))
+		g.index[key] = i
+		g.pairs = append(g.pairs, PairCounts{A: int(a), B: int(c)})
 	}
-	c := g.cells[[2]string{lo, hi}]
-	if c == nil {
-		c = &PairCounts{}
-		g.cells[[2]string{lo, hi}] = c
-	}
-	c.Add(o, 1)
+	g.pairs[i].Add(o, 1)
 	if w != 1 {
 		if g.weighted == nil {
 			g.weighted = map[weightKey]int64{}
 		}
-		g.weighted[weightKey{lo, hi, o, w}]++
+		g.weighted[weightKey{i, o, w}]++
 	}
 	return nil
 }
 
 // Counts returns the counts so far, models sorted by name.
 func (g *ArenaAggregator) Counts() *ArenaCounts {
-	set := map[string]bool{}
-	for k := range g.cells {
-		set[k[0]], set[k[1]] = true, true
-	}
-	c := &ArenaCounts{Models: make([]string, 0, len(set))}
-	for m := range set {
-		c.Models = append(c.Models, m)
-	}
+	c := &ArenaCounts{Models: slices.Clone(g.names)}
 	sort.Strings(c.Models)
-	for k, v := range g.cells {
-		p := *v
-		p.A, p.B = c.Index(k[0]), c.Index(k[1])
-		c.Pairs = append(c.Pairs, p)
+	rank := make([]int, len(g.names)) // id → index in c.Models
+	for i, m := range c.Models {
+		rank[g.ids[m]] = i
 	}
-	sort.Slice(c.Pairs, func(i, j int) bool {
-		if c.Pairs[i].A != c.Pairs[j].A {
-			return c.Pairs[i].A < c.Pairs[j].A
+	order := make([]int32, len(g.pairs)) // c.Pairs[j] is g.pairs[order[j]]
+	for i := range order {
+		order[i] = int32(i)
+	}
+	key := func(i int32) (int, int) { return rank[g.pairs[i].A], rank[g.pairs[i].B] }
+	slices.SortFunc(order, func(x, y int32) int {
+		xa, xb := key(x)
+		ya, yb := key(y)
+		if xa != ya {
+			return xa - ya
 		}
-		return c.Pairs[i].B < c.Pairs[j].B
+		return xb - yb
 	})
+	c.Pairs = make([]PairCounts, len(order))
+	at := make([]int, len(order)) // g.pairs index → c.Pairs index
+	for j, i := range order {
+		p := g.pairs[i]
+		p.A, p.B = key(i)
+		c.Pairs[j] = p
+		at[i] = j
+	}
 	if len(g.weighted) > 0 {
-		c.Cells = g.weightCells(c)
+		c.Cells = g.weightCells(c, at)
 	}
 	return c
 }
 
 // weightCells lists the battles of c by pair, outcome and weight: the
-// weighted groups counted by Add, and weight 1 for the rest.
-func (g *ArenaAggregator) weightCells(c *ArenaCounts) []WeightCell {
+// weighted groups counted by Add, and weight 1 for the rest. at maps the
+// aggregator's pair indices to c's.
+func (g *ArenaAggregator) weightCells(c *ArenaCounts, at []int) []WeightCell {
 	type group struct {
 		pair int
 		o    Outcome
 	}
 	byGroup := map[group][]WeightCell{}
 	for k, n := range g.weighted {
-		gr := group{pairIndex(c, c.Index(k.lo), c.Index(k.hi)), k.o}
+		gr := group{at[k.pair], k.o}
 		byGroup[gr] = append(byGroup[gr], WeightCell{Pair: gr.pair, Outcome: k.o, Weight: k.w, Battles: n})
 	}
 	var cells []WeightCell
@@ -383,14 +409,6 @@ func (g *ArenaAggregator) weightCells(c *ArenaCounts) []WeightCell {
 		}
 	}
 	return cells
-}
-
-// pairIndex returns the index in c.Pairs (sorted) of the pair (a, b), a < b.
-func pairIndex(c *ArenaCounts, a, b int) int {
-	return sort.Search(len(c.Pairs), func(i int) bool {
-		p := c.Pairs[i]
-		return p.A > a || p.A == a && p.B >= b
-	})
 }
 
 // AggregateBattles deduplicates battles into counts per unordered pair.
