@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -94,11 +95,14 @@ func ReadEOTBenchmark(r io.Reader, name string) (*EOTBenchmark, error) {
 	if err != nil {
 		return nil, &Error{File: name, Msg: err.Error()}
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
+	// Python's json writes NaN and Infinity bare; quoted, they reach the
+	// decoder as strings, whose type error names their field and line
+	// (quoting adds no line break).
+	dec := json.NewDecoder(bytes.NewReader(quoteNonFinite(data)))
 	dec.DisallowUnknownFields()
 	var f eotBenchFile
 	if err := dec.Decode(&f); err != nil {
-		return nil, eotBenchJSONError(name, data, err)
+		return nil, eotBenchJSONError(name, quoteNonFinite(data), err)
 	}
 	if dec.More() {
 		off := dec.InputOffset()
@@ -258,8 +262,19 @@ func eotBenchJSONError(name string, data []byte, err error) error {
 	case errors.As(err, &syn):
 		return &Error{File: name, Line: lineAt(data, syn.Offset), Msg: "invalid JSON: " + syn.Error()}
 	case errors.As(err, &typ):
-		return &Error{File: name, Line: lineAt(data, typ.Offset), Field: typ.Field,
+		e := &Error{File: name, Line: lineAt(data, typ.Offset), Field: typ.Field,
 			Msg: fmt.Sprintf("want %s, got a JSON %s", eotBenchGoType(typ.Type.String()), typ.Value)}
+		for _, tok := range nonFiniteTokens {
+			if typ.Value == "string" && bytes.HasSuffix(data[:min(max(typ.Offset, 0), int64(len(data)))], []byte(`"`+tok+`"`)) {
+				v, _ := strconv.ParseFloat(tok, 64)
+				want := eotBenchGoType(typ.Type.String())
+				if strings.TrimLeft(typ.Type.String(), "*[]") == "float64" {
+					want = "a finite number"
+				}
+				e.Msg = fmt.Sprintf("want %s, got %v", want, v)
+			}
+		}
+		return e
 	case errors.Is(err, io.EOF):
 		return &Error{File: name, Msg: "empty file: want one JSON object"}
 	case errors.Is(err, io.ErrUnexpectedEOF):

@@ -234,14 +234,16 @@ func TestPluginData(t *testing.T) {
 }
 
 // A diverging run stops with a *kernel.DivergedError naming the step and
-// the objective: α = 10³⁰⁰ of the first round grows to +Inf in the second,
-// whose first step is step 21 of 40.
+// the quantity: with α = 10³⁰⁰ the gradient of α·(L₂(w) − L₂(u)) has a
+// norm past √(largest float64) ≈ 1.3e154 at the first step, which fit's
+// guard counts as diverged (grad_norm); without the guard the objective
+// itself became +Inf at step 21, in the second round (α·10¹⁰).
 func TestPluginDiverged(t *testing.T) {
 	params := map[string]any{ParamFlipRates: "0,0.5", ParamPerSource: 40, ParamDim: 4, ParamVal: 40, ParamTest: 40,
 		fit.ParamSteps: 40, ParamRounds: 2, ParamAlpha: 1e300, ParamAlphaGrowth: 1e10}
 	_, err := kernel.Run(context.Background(), ID, kernel.Options{Params: params})
 	var de *kernel.DivergedError
-	if !errors.As(err, &de) || de.Step != 21 || de.Metric != MetricObjective {
-		t.Errorf("got %v, want a *kernel.DivergedError at step 21, metric %s", err, MetricObjective)
+	if !errors.As(err, &de) || de.Step != 1 || de.Metric != fit.MetricGradNorm {
+		t.Errorf("got %v, want a *kernel.DivergedError at step 1, metric %s", err, fit.MetricGradNorm)
 	}
 }

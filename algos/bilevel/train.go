@@ -324,6 +324,7 @@ func fitWeighted(ctx context.Context, m learner, sp Examples, c []float64, init 
 		return tensors.ToScalar[float64](out[0]), nil
 	})
 	loop.LossMetric = "weighted training loss"
+	loop.Watch(s.store)
 	if err := loop.Run(ctx); err != nil {
 		return nil, err
 	}
@@ -501,6 +502,7 @@ func reweight(ctx context.Context, p *Problem, cfg Config, m learner, init []par
 	loop.Record = rec
 	loop.LossMetric = MetricObjective
 	loop.Hint = "try smaller learning rates or a smaller alpha"
+	loop.Watch(s.store)
 	if rec != nil {
 		loop.OnStart("weights", recordWeights)
 		loop.EveryN(cfg.EvalEvery, "weights", recordWeights)

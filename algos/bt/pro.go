@@ -360,6 +360,7 @@ func TrainPROFrom(ctx context.Context, train, test *datasets.Rankings, cfg PROCo
 		return nil, err
 	}
 	loop := fit.NewLoop("bt: pro", cfg.Steps, func(int) (float64, error) { return t.Step() })
+	loop.Watch(t.store)
 	if rec != nil {
 		loop.Record = rec
 		loop.EveryN(cfg.EvalEvery, "eval", func(k int) error {

@@ -592,6 +592,7 @@ func TrainRewardFrom(ctx context.Context, train, test *datasets.RewardPairs, cfg
 			return nil, err
 		}
 		loop := fit.NewLoop("bt: "+st.loss, st.steps, func(int) (float64, error) { return t.Step() })
+		loop.Watch(t.store)
 		if rec != nil {
 			offset := int64(done)
 			loop.Record = func(step int64, metric string, value float64) error { return rec(offset+step, metric, value) }

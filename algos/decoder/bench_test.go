@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/ml/model"
@@ -67,6 +68,45 @@ func BenchmarkTrainStep(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := step.Call(args...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*batch.B*batch.L)/b.Elapsed().Seconds(), "tokens/s")
+}
+
+// BenchmarkTrainStepGuarded is BenchmarkTrainStep with fit's optimizer
+// (Adam wrapped by fit.Guard) run by fit.ExecStep, which reads the
+// guard's norms after each step: the divergence check's cost per step.
+func BenchmarkTrainStepGuarded(b *testing.B) {
+	m := benchModel(b, 1)
+	prompts, completions := benchRows(64, 1)
+	batch, err := Encode(byteTok{}, prompts, completions, 16, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	opt, err := fit.NewOptimizer(fit.Adam, 1e-3, 0, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	exec, err := model.NewExec(m.Backend(), m.Store(), func(scope *model.Scope, in []*Node) *Node {
+		g := in[0].Graph()
+		scope.SetTraining(g, true)
+		seq, _ := m.SeqLogProbsGraph(scope, in[0], in[1], in[2])
+		loss := Neg(ReduceAllMean(seq))
+		opt.UpdateGraph(scope, g, loss)
+		return ConvertDType(loss, dtypes.Float64)
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	args := batch.Tensors()
+	step := fit.ExecStep(exec, func(int) []any { return args })
+	if _, err := step(0); err != nil { // compiles the graph
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := step(0); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/alignlab/alignlab/algos/backend"
 	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/gomlx/gomlx/ml/model"
 	"github.com/gomlx/gomlx/ml/model/checkpoint"
@@ -77,7 +76,7 @@ func Load(dir, backendConfig string) (m *Model, man Manifest, err error) {
 	if man, err = ReadManifest(dir); err != nil {
 		return nil, man, err
 	}
-	be, err := backend.Get(backendConfig)
+	be, err := getBackend(backendConfig)
 	if err != nil {
 		return nil, man, err
 	}

@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/alignlab/alignlab/algos/backend"
 	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
@@ -126,7 +125,7 @@ func New(cfg Config, seed int64, backendConfig string) (m *Model, err error) {
 	if cfg.DType == "" {
 		cfg.DType = "float32"
 	}
-	be, err := backend.Get(backendConfig)
+	be, err := getBackend(backendConfig)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/alignlab/alignlab/algos/backend"
 	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/gomlx/compute/dtypes/bfloat16"
@@ -83,7 +82,7 @@ func LoadHF(dir, backendConfig string) (m *Model, err error) {
 	if err != nil {
 		return nil, err
 	}
-	be, err := backend.Get(backendConfig)
+	be, err := getBackend(backendConfig)
 	if err != nil {
 		return nil, err
 	}

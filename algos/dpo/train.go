@@ -184,6 +184,7 @@ func Train(ctx context.Context, data *datasets.Prefs, cfg Config, r *rand.Rand, 
 		return err
 	}
 	loop := fit.NewLoop("dpo", cfg.Steps, func(int) (float64, error) { return t.step() })
+	loop.Watch(t.store)
 	loop.Record = rec
 	loop.OnStart("eval", report)
 	loop.EveryN(cfg.EvalEvery, "eval", report)

@@ -164,10 +164,18 @@ func (c Config) NewOptimizer() (optimizer.Interface, error) {
 }
 
 // NewOptimizer returns the GoMLX optimizer called name ("" is Adam) at
-// learning rate lr: Adam (with weight decay wd for AdamW, ignored by the
-// others; with ε = eps when eps > 0) or constant-rate SGD. An unknown name
-// is an error listing the known ones.
+// learning rate lr, wrapped by Guard: Adam (with weight decay wd for AdamW,
+// ignored by the others; with ε = eps when eps > 0) or constant-rate SGD.
+// An unknown name is an error listing the known ones.
 func NewOptimizer(name string, lr, wd, eps float64) (optimizer.Interface, error) {
+	opt, err := newOptimizer(name, lr, wd, eps)
+	if err != nil {
+		return nil, err
+	}
+	return Guard(opt), nil
+}
+
+func newOptimizer(name string, lr, wd, eps float64) (optimizer.Interface, error) {
 	switch name {
 	case SGD:
 		return optimizer.StochasticGradientDescent().WithDecay(false).WithLearningRate(lr).Done(), nil

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/alignlab/alignlab/algos/backend"
 	"github.com/alignlab/alignlab/algos/fit"
+	"github.com/gomlx/gomlx/core/graph"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // A loop with an evaluation at the start, every 2 steps and at the last
@@ -29,4 +32,40 @@ func ExampleLoop() {
 	// step 2: x = 0.25
 	// step 4: x = 0.0625
 	// step 5: x = 0.03125
+}
+
+// SGD at η = 10 on (θ − 3)² multiplies θ − 3 by 1 − 2η = −19 every step.
+// NewOptimizer's optimizers are Guard-ed and ExecStep checks their norms:
+// the run stops when the squared norm of the gradient overflows (‖g‖ >
+// 1.3e154), long before θ reaches +Inf or NaN.
+func ExampleGuard() {
+	be, err := backend.Get("")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	store := model.NewStore()
+	theta := store.RootScope().VariableWithValue("theta", []float64{0})
+	opt, err := fit.NewOptimizer(fit.SGD, 10, 0, 0)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	step, err := model.NewExec(be, store, func(scope *model.Scope, x *graph.Node) *graph.Node {
+		g := x.Graph()
+		scope.SetTraining(g, true)
+		loss := graph.ReduceAllSum(graph.Square(graph.Sub(theta.NodeValue(g), x)))
+		opt.UpdateGraph(scope, g, loss)
+		return loss
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	loop := fit.NewLoop("demo", 1000, fit.ExecStep(step, func(int) []any { return []any{[]float64{3}} }))
+	fmt.Println(loop.Run(context.Background()))
+	fmt.Printf("θ = %.3g\n", theta.MustValue().Value().([]float64)[0])
+	// Output:
+	// demo: diverged at step 121: grad_norm is +Inf; try a smaller learning_rate
+	// θ = 1.61e+155
 }

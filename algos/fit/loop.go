@@ -7,6 +7,7 @@ import (
 	"math"
 
 	"github.com/alignlab/alignlab/kernel"
+	"github.com/gomlx/gomlx/ml/model"
 )
 
 // Recorder receives metrics during training; kernel.Job.Record is one. A
@@ -14,8 +15,9 @@ import (
 type Recorder func(step int64, metric string, value float64) error
 
 // StepFn takes optimizer step number step (1-based) and returns the loss it
-// measured; a NaN or infinite loss stops the loop. A step with no loss to
-// report returns 0.
+// measured; a NaN or infinite loss stops the loop, and so does a
+// *NonFiniteError (what ExecStep returns when CheckFinite fails). A step
+// with no loss to report returns 0.
 type StepFn func(step int) (loss float64, err error)
 
 // Hook is called with the number of the step just taken (0 before the
@@ -36,9 +38,10 @@ type Loop struct {
 	Steps int
 	// Step takes one step.
 	Step StepFn
-	// Record, if set, receives the non-finite loss that stops the loop
-	// (kernel.Job.Record turns it into a *kernel.DivergedError naming the
-	// step and the last finite values).
+	// Record, if set, receives the non-finite loss (or gradient or
+	// parameter norm) that stops the loop (kernel.Job.Record turns it into a
+	// *kernel.DivergedError naming the step, the metric and the last finite
+	// values).
 	Record Recorder
 	// LossMetric names the loss in Record and in errors; default "loss".
 	LossMetric string
@@ -49,6 +52,7 @@ type Loop struct {
 	Loss float64
 
 	start, every, end []namedHook
+	watched           []*model.Store
 	window            float64
 	windowN           int
 }
@@ -71,6 +75,14 @@ func (l *Loop) EveryN(n int, name string, fn Hook) {
 // OnEnd adds a hook called once after the last step.
 func (l *Loop) OnEnd(name string, fn Hook) { l.end = append(l.end, namedHook{name, 0, fn}) }
 
+// Watch makes the loop run CheckFinite on each store after every step: a
+// gradient or parameter norm that is NaN or infinite stops it as a
+// non-finite loss does, metric MetricGradNorm or MetricParamNorm. Watch
+// the store of every model a step trains with a Guard-ed optimizer (those
+// of NewOptimizer are), unless the step is an ExecStep, which checks its
+// own: under GOEXPERIMENT=simd a diverged model can report a finite loss.
+func (l *Loop) Watch(stores ...*model.Store) { l.watched = append(l.watched, stores...) }
+
 // MeanLoss returns the mean step loss since the last step at which an
 // EveryN hook ran (since the start before that): the smoothed loss a hook
 // records.
@@ -82,8 +94,9 @@ func (l *Loop) MeanLoss() float64 {
 }
 
 // Run runs the loop: start hooks, then for each step: the context check,
-// Step, the loss check and the due EveryN hooks; then the end hooks. A
-// panic inside (GoMLX graph building) becomes an error.
+// Step, the loss check, the watched stores' CheckFinite and the due EveryN
+// hooks; then the end hooks. A panic inside (GoMLX graph building) becomes
+// an error.
 func (l *Loop) Run(ctx context.Context) (err error) {
 	defer Catch(l.Family, &err)
 	for _, h := range l.start {
@@ -96,12 +109,21 @@ func (l *Loop) Run(ctx context.Context) (err error) {
 			return err
 		}
 		loss, err := l.Step(step)
-		if err != nil {
+		var nonFinite *NonFiniteError
+		if err != nil && !errors.As(err, &nonFinite) {
 			return fmt.Errorf("%s: step %d: %w", l.Family, step, err)
 		}
 		l.Loss = loss
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return l.diverged(step, loss)
+			return l.diverged(step, l.lossMetric(), loss)
+		}
+		for i := 0; nonFinite == nil && i < len(l.watched); i++ {
+			if err := CheckFinite(l.watched[i]); err != nil && !errors.As(err, &nonFinite) {
+				return fmt.Errorf("%s: step %d: %w", l.Family, step, err)
+			}
+		}
+		if nonFinite != nil {
+			return l.diverged(step, nonFinite.Metric, nonFinite.Value)
 		}
 		l.window += loss
 		l.windowN++
@@ -141,21 +163,27 @@ func (l *Loop) call(h namedHook, step int) error {
 	return fmt.Errorf("%s: %s at step %d: %w", l.Family, h.name, step, err)
 }
 
-func (l *Loop) diverged(step int, loss float64) error {
-	metric := l.LossMetric
-	if metric == "" {
-		metric = "loss"
+func (l *Loop) lossMetric() string {
+	if l.LossMetric == "" {
+		return "loss"
 	}
+	return l.LossMetric
+}
+
+// diverged reports the non-finite value of metric at step: through Record
+// when set (which returns its *kernel.DivergedError), else as the loop's
+// own error, which wraps a *NonFiniteError.
+func (l *Loop) diverged(step int, metric string, value float64) error {
 	hint := l.Hint
 	if hint == "" {
 		hint = "try a smaller " + ParamLearningRate
 	}
 	if l.Record != nil {
-		if err := l.Record(int64(step), metric, loss); err != nil {
+		if err := l.Record(int64(step), metric, value); err != nil {
 			return err
 		}
 	}
-	return fmt.Errorf("%s: diverged at step %d: %s is %v; %s", l.Family, step, metric, loss, hint)
+	return fmt.Errorf("%s: diverged at step %d: %w; %s", l.Family, step, &NonFiniteError{Metric: metric, Value: value}, hint)
 }
 
 // Catch turns a panic (GoMLX reports graph-building errors by panicking)

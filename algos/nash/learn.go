@@ -2,6 +2,7 @@ package nash
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -123,7 +124,8 @@ func policyName(features [][][]float64) string {
 // offsets (X·K), and returns the loss of the last step (measured before its
 // update). A NaN or infinite loss stops it early and is returned with a nil
 // error, for the iteration loop to report as the divergence of its
-// iteration.
+// iteration; so does a non-finite gradient or parameter norm (the guard of
+// fit.Loop.Watch), returned as a NaN loss.
 func (l *learner) train(ctx context.Context, w, offset []float64) (float64, error) {
 	if err := l.resetOptimizer(); err != nil {
 		return 0, err
@@ -137,9 +139,13 @@ func (l *learner) train(ctx context.Context, w, offset []float64) (float64, erro
 		}
 		return tensors.ToScalar[float64](out[0]), nil
 	})
+	loop.Watch(l.store)
 	err := loop.Run(ctx)
 	if err != nil && (math.IsNaN(loop.Loss) || math.IsInf(loop.Loss, 0)) {
 		return loop.Loss, nil
+	}
+	if err != nil && errors.As(err, new(*fit.NonFiniteError)) {
+		return math.NaN(), nil // a gradient or parameter norm, with a finite loss
 	}
 	return loop.Loss, err
 }

@@ -133,6 +133,7 @@ func FitFrom(ctx context.Context, init *Model, src, tgt Sampler, cfg Config, r *
 	loop := fit.NewLoop("sb", cfg.Steps, func(int) (float64, error) {
 		return t.Step(src.Sample(cfg.BatchSize, r), tgt.Sample(cfg.BatchSize, r))
 	})
+	loop.Watch(t.store)
 	loop.RecordMeanLoss(rec, MetricLoss, cfg.EvalEvery)
 	if err := loop.Run(ctx); err != nil {
 		return nil, err

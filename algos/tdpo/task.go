@@ -255,6 +255,7 @@ func fitSFT(ctx context.Context, net *Net, prompts, seqs []int, cfg TaskConfig, 
 	})
 	loop.LossMetric = "sft_loss"
 	loop.Hint = "try a smaller " + ParamSFTLearningRate
+	loop.Watch(net.store)
 	return loop.Run(ctx)
 }
 

@@ -140,6 +140,7 @@ func (t *Trainer) run(ctx context.Context, rec fit.Recorder, idle func(step int)
 		return rerr
 	}
 	loop := fit.NewLoop("tdpo", t.cfg.Steps, func(int) (float64, error) { return t.Step() })
+	loop.Watch(t.Policy.store)
 	loop.Record = rec
 	loop.OnStart("evaluate", evaluate)
 	// One hook at every step: the recorded steps (every EvalEvery, the
