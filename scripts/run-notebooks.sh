@@ -40,6 +40,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 export GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.3}"
 export GOMLX_BACKEND="${GOMLX_BACKEND:-go}"
+export GOEXPERIMENT="${GOEXPERIMENT-simd}"
 PY=/usr/bin/python3 # the Debian Jupyter
 OUT=build/notebooks
 JUP=build/jupyter

@@ -6,6 +6,7 @@
 # generated once and reused.
 set -euo pipefail
 export GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.3}"
+export GOEXPERIMENT="${GOEXPERIMENT-simd}" # as make: the SIMD kernels (GOEXPERIMENT= for the scalar build)
 cd "$(dirname "$0")/../.."
 models="${1:-100}" battles="${2:-1000000}" rounds="${3:-100}"
 out=bench/out/btratings

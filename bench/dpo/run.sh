@@ -5,6 +5,7 @@
 # Outputs go to bench/out/dpo/ (ignored by git).
 set -euo pipefail
 export GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.3}"
+export GOEXPERIMENT="${GOEXPERIMENT-simd}" # as make: the SIMD kernels (GOEXPERIMENT= for the scalar build)
 cd "$(dirname "$0")/../.."
 mkdir -p bench/out/dpo
 go build -o bench/out/dpo/dpo-bench ./bench/dpo

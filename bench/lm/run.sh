@@ -5,12 +5,14 @@
 # and prints markdown tables of the medians; see main.go for the protocol.
 # Usage: bench/lm/run.sh [flags of main.go, e.g. -size test -steps 50 -rounds 5 -threads 1]
 # The defaults (size small, 20 steps, 3 rounds, threads 1 and 2) take about
-# 2 minutes on an idle 2-core machine. GOEXPERIMENT=simd bench/lm/run.sh
-# builds the Go side with the backend's AVX2/AVX-512 kernels (see README.md:
-# in GoMLX compute v0.1.14 that build's approximate-GELU gradient is wrong).
+# 2 minutes on an idle 2-core machine. The Go side is built, as make builds
+# everything, with GOEXPERIMENT=simd (the backend's AVX2/AVX-512 kernels;
+# the decoder differentiates GELU itself, see algos/decoder);
+# GOEXPERIMENT= bench/lm/run.sh measures the scalar build.
 # Outputs go to bench/out/lm/ (ignored by git).
 set -euo pipefail
 export GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.3}"
+export GOEXPERIMENT="${GOEXPERIMENT-simd}"
 cd "$(dirname "$0")/../.."
 mkdir -p bench/out/lm
 go build -o bench/out/lm/lm-bench ./bench/lm

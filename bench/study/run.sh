@@ -8,6 +8,7 @@
 # bench/out/study/ (ignored by git). Run it on an otherwise idle machine.
 set -euo pipefail
 export GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.3}"
+export GOEXPERIMENT="${GOEXPERIMENT-simd}" # as make: the SIMD kernels (GOEXPERIMENT= for the scalar build)
 cd "$(dirname "$0")/../.."
 reps="${1:-3}"
 out=bench/out/study

@@ -16,8 +16,9 @@ const kernelUsageText = `Usage:
 install builds GoNB (the version pinned in go.mod), goimports and gopls into
 --bin (default: go env GOBIN, else GOPATH/bin) and installs the Jupyter kernel
 NAME (default "alignlab", shown as "Go (alignlab)") whose environment sets
-GOTOOLCHAIN, PATH and GOMLX_BACKEND=go. Run it inside the repository. Running it
-again replaces the earlier install.
+GOTOOLCHAIN, PATH, GOMLX_BACKEND=go and GOEXPERIMENT=simd (the backend's SIMD
+kernels, as make builds). Run it inside the repository. Running it again
+replaces the earlier install.
 
 Where, as with "jupyter kernelspec install":
   --user          the Jupyter data dir (jupyter --data-dir; JUPYTER_DATA_DIR honoured); the default

@@ -103,6 +103,7 @@ func ExampleKernelJSON() {
 	//   ],
 	//   "display_name": "Go (alignlab)",
 	//   "env": {
+	//     "GOEXPERIMENT": "simd",
 	//     "GOMLX_BACKEND": "go",
 	//     "GOTOOLCHAIN": "go1.27.3",
 	//     "PATH": "/usr/local/go/bin:/home/me/go/bin:${PATH}:/usr/local/bin:/usr/bin:/bin"

@@ -100,6 +100,9 @@ func TestInstallKernelspecUserScope(t *testing.T) {
 	if got := env["GOMLX_BACKEND"]; got != "go" {
 		t.Errorf("env GOMLX_BACKEND: got %v, want go", got)
 	}
+	if got := env["GOEXPERIMENT"]; got != "simd" {
+		t.Errorf("env GOEXPERIMENT: got %v, want simd", got)
+	}
 	path, _ := env["PATH"].(string)
 	if !strings.HasPrefix(path, bin+":") || !strings.Contains(path, "${PATH}") {
 		t.Errorf("env PATH: got %q, want the tools' dir first and ${PATH} after", path)
@@ -194,6 +197,7 @@ func TestKernelJSON(t *testing.T) {
 		"KEEP":          "1",
 		"GOTOOLCHAIN":   "go1.27.3",
 		"GOMLX_BACKEND": "go",
+		"GOEXPERIMENT":  "simd",
 		"PATH":          "/usr/local/go/bin:/opt/bin:${PATH}:/usr/local/bin:/usr/bin:/bin",
 	}
 	for k, v := range want {
