@@ -48,6 +48,9 @@ type Info struct {
 	// --model DIR`) means, e.g. "the ratings are the starting strengths";
 	// empty when the plugin cannot.
 	Init string
+	// Precision says which float type the plugin computes in and why, e.g.
+	// "float32 (GoMLX transformer)" or "float64: an exact testbed".
+	Precision string
 }
 
 // Plugin is an algorithm the lab can run. Run is called by kernel.Run with
@@ -207,6 +210,9 @@ func Describe(id string) (string, error) {
 		b.WriteString("\n")
 		b.WriteString(strings.TrimRight(info.Doc, "\n"))
 		b.WriteString("\n")
+	}
+	if info.Precision != "" {
+		fmt.Fprintf(&b, "\nPrecision: %s\n", info.Precision)
 	}
 	if info.Model != "" {
 		b.WriteString("\nModel (run --out DIR writes DIR/model; alignlab score / sample --model DIR use it):\n")

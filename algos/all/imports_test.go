@@ -4,6 +4,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/alignlab/alignlab/kernel"
 )
 
 const module = "github.com/alignlab/alignlab/"
@@ -74,4 +76,27 @@ func family(path string) string {
 	}
 	f, _, _ := strings.Cut(rest, "/")
 	return f
+}
+
+// Every plugin says in describe which float type it computes in (issue 19:
+// "state the choice per plugin in describe").
+func TestEveryPluginStatesItsPrecision(t *testing.T) {
+	for _, id := range kernel.IDs() {
+		p, err := kernel.Lookup(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prec := p.Info().Precision
+		if !strings.HasPrefix(prec, "float32") && !strings.HasPrefix(prec, "float64") {
+			t.Errorf("%s: Precision %q, want it to start with float32 or float64", id, prec)
+			continue
+		}
+		d, err := kernel.Describe(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(d, "\nPrecision: "+prec+"\n") {
+			t.Errorf("describe %s does not show its precision", id)
+		}
+	}
 }

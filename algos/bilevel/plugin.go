@@ -160,10 +160,11 @@ func (plugin) Info() kernel.Info {
 		shared[fit.ParamEvalEvery],
 	}
 	return kernel.Info{
-		ID:      ID,
-		Summary: "ScaleBiO: learn per-source data weights on a clean validation set by first-order bilevel minimax",
-		Papers:  []kernel.Paper{Paper},
-		Params:  append(params, generatorParams()...),
+		ID:        ID,
+		Precision: "float64 (GoMLX): logistic and DPO learners on planted data, whose learned weights are compared with the oracle's.",
+		Summary:   "ScaleBiO: learn per-source data weights on a clean validation set by first-order bilevel minimax",
+		Papers:    []kernel.Paper{Paper},
+		Params:    append(params, generatorParams()...),
 		Data: []kernel.DataFormat{
 			{
 				Name: "labelled examples with sources (JSONL; model logistic or mlp)",

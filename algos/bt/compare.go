@@ -658,8 +658,9 @@ var PaperKendall = kernel.Paper{Authors: "M. G. Kendall", Year: 1938, Title: "A 
 
 func (comparePlugin) Info() kernel.Info {
 	return kernel.Info{
-		ID:      "bt.compare",
-		Summary: "Rank agreement of two leaderboards: Kendall τ-b and Spearman ρ with bootstrap intervals",
+		ID:        "bt.compare",
+		Precision: "float64, in plain Go (gonum), no GoMLX graph: the Newton and MM solvers fit the likelihood to its maximum.",
+		Summary:   "Rank agreement of two leaderboards: Kendall τ-b and Spearman ρ with bootstrap intervals",
 		Papers: []kernel.Paper{PaperKendall,
 			{Authors: "C. Spearman", Year: 1904, Title: "The proof and measurement of association between two things"}},
 		Params: append([]kernel.Param{

@@ -202,10 +202,11 @@ func (lossesPlugin) Info() kernel.Info {
 		kernel.FloatParam(ParamRatingNoise, d.RatingNoise, 0, 100, "rating noise (0–4 scale points) before rounding"),
 	)
 	return kernel.Info{
-		ID:      "bt.reward_losses",
-		Summary: "HelpSteer2-Preference comparison: BT, margin BT, scaled BT, regression and regression→scaled BT, by preference strength",
-		Papers:  []kernel.Paper{PaperHelpSteer2Preference, PaperBradleyTerry},
-		Params:  params,
+		ID:        "bt.reward_losses",
+		Precision: "float64 (GoMLX): linear and MLP reward models on feature vectors, small enough that float32 would save little; the tests check them against closed forms.",
+		Summary:   "HelpSteer2-Preference comparison: BT, margin BT, scaled BT, regression and regression→scaled BT, by preference strength",
+		Papers:    []kernel.Paper{PaperHelpSteer2Preference, PaperBradleyTerry},
+		Params:    params,
 		Doc: `Trains one reward model per loss of bt.reward (Δ = r(y_w) − r(y_l), m = strength):
 
     bt −log σ(Δ) · margin_bt −log σ(Δ − m) · scaled_bt −m·log σ(Δ)

@@ -135,10 +135,11 @@ func (plPlugin) Info() kernel.Info {
 		kernel.FloatParam(ParamRewardNoise, 1, 0, 100, "no --data, candidates: the reward model's error; lists are ranked by r* + noise"),
 	)...)
 	return kernel.Info{
-		ID:      "bt.plackett_luce",
-		Summary: "Plackett–Luce on rankings of any length: item ratings by MM (vs pairwise BT), and PRO's loss for a log-linear policy (GoMLX)",
-		Papers:  []kernel.Paper{PaperPlackett, PaperLuce, PaperHunter, PaperPRO},
-		Params:  params,
+		ID:        "bt.plackett_luce",
+		Precision: "float64, in plain Go (gonum), no GoMLX graph: the Newton and MM solvers fit the likelihood to its maximum.",
+		Summary:   "Plackett–Luce on rankings of any length: item ratings by MM (vs pairwise BT), and PRO's loss for a log-linear policy (GoMLX)",
+		Papers:    []kernel.Paper{PaperPlackett, PaperLuce, PaperHunter, PaperPRO},
+		Params:    params,
 		Data: []kernel.DataFormat{
 			{Name: "rankings of items (JSONL)", Doc: `one ranking per line, best first: ranking is an array of at least 2 distinct item
 names (strings); lists may have any length and cover any subset of the items. offered,

@@ -104,9 +104,10 @@ func (plVersusPairwisePlugin) QuickParams() map[string]any {
 
 func (plVersusPairwisePlugin) Info() kernel.Info {
 	return kernel.Info{
-		ID:      "bt.pl_vs_pairwise",
-		Summary: "Plackett–Luce vs pairwise Bradley–Terry on the rank breaking: recovery of planted strengths as rankings accumulate",
-		Papers:  []kernel.Paper{PaperPlackett, PaperLuce, PaperHunter},
+		ID:        "bt.pl_vs_pairwise",
+		Precision: "float64, in plain Go (gonum), no GoMLX graph: the Newton and MM solvers fit the likelihood to its maximum.",
+		Summary:   "Plackett–Luce vs pairwise Bradley–Terry on the rank breaking: recovery of planted strengths as rankings accumulate",
+		Papers:    []kernel.Paper{PaperPlackett, PaperLuce, PaperHunter},
 		Params: []kernel.Param{
 			kernel.IntParam(ParamItems, 8, 2, 1<<16, "number of items"),
 			kernel.IntParam(ParamListLength, 6, 2, 1<<16, "items per ranking (≤ items)"),

@@ -170,11 +170,12 @@ func (rewardPlugin) Info() kernel.Info {
 			Doc: "no --data: standard deviation of the planted reward r*(y)"},
 	)...)
 	return kernel.Info{
-		ID:      "bt.reward",
-		Summary: "Bradley–Terry reward model (linear or MLP, GoMLX) on response features, with the HelpSteer2-Preference loss variants",
-		Papers:  []kernel.Paper{PaperBradleyTerry, PaperInstructGPT, PaperHelpSteer2Preference},
-		Params:  params,
-		Data:    RewardPairsFormats,
+		ID:        "bt.reward",
+		Precision: "float64 (GoMLX): linear and MLP reward models on feature vectors, small enough that float32 would save little; the tests check them against closed forms.",
+		Summary:   "Bradley–Terry reward model (linear or MLP, GoMLX) on response features, with the HelpSteer2-Preference loss variants",
+		Papers:    []kernel.Paper{PaperBradleyTerry, PaperInstructGPT, PaperHelpSteer2Preference},
+		Params:    params,
+		Data:      RewardPairsFormats,
 		Doc: `Trains a reward model r_θ(z), z = [prompt, response] features, on pairs y_w ≻ y_l with
 GoMLX autodiff (Adam or SGD), minimising the weighted mean Σ w_i ℓ_i / Σ w_i of
 

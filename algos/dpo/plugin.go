@@ -149,10 +149,11 @@ func (p plugin) Info() kernel.Info {
 	// not take effect, and the run's record leaves them out.
 	params = append(params, kernel.Generators(testbedParams(DefaultPairs, true)...)...)
 	return kernel.Info{
-		ID:      "dpo." + string(p.kind),
-		Summary: summaries[p.kind],
-		Papers:  []kernel.Paper{Paper},
-		Params:  params,
+		ID:        "dpo." + string(p.kind),
+		Precision: "float64 (GoMLX): the log-linear policy is an exact testbed (θ* = w*/β in closed form) and the MLP policy is compared step by step with PyTorch in float64 (bench/dpo). Not yet float32 by default (issue 19).",
+		Summary:   summaries[p.kind],
+		Papers:    []kernel.Paper{Paper},
+		Params:    params,
 		Data: []kernel.DataFormat{{
 			Name: "preference comparisons (JSONL)",
 			Doc: `one comparison per line; each line is its own prompt:

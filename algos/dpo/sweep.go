@@ -426,10 +426,11 @@ func (sweepPlugin) Info() kernel.Info {
 	params = append(params, modelParams()...)
 	params = append(params, testbedParams(def.Data.Pairs, false)...)
 	return kernel.Info{
-		ID:      "dpo.sweep",
-		Summary: "compare dpo, cdpo, ipo and rdpo across flip rates and sample sizes on the planted testbed",
-		Papers:  []kernel.Paper{Paper},
-		Params:  params,
+		ID:        "dpo.sweep",
+		Precision: "float64 (GoMLX): the log-linear policy is an exact testbed (θ* = w*/β in closed form) and the MLP policy is compared step by step with PyTorch in float64 (bench/dpo). Not yet float32 by default (issue 19).",
+		Summary:   "compare dpo, cdpo, ipo and rdpo across flip rates and sample sizes on the planted testbed",
+		Papers:    []kernel.Paper{Paper},
+		Params:    params,
 		Doc: `Trains every loss of losses at every flip rate of epsilons on the planted
 testbed (the data's flip rate; cdpo and rdpo are told it), and, at flip
 rate grid_epsilon, every loss but ipo at every n of pairs_grid (the first n

@@ -43,7 +43,8 @@ func (evalPlugin) Info() kernel.Info {
 	)
 	return kernel.Info{
 		ID: IDEval, Summary: "measure saved checkpoints with the verifier and rate them in an arena of their own battles",
-		Papers: []kernel.Paper{PaperDPO}, Params: ps,
+		Precision: "float32 (GoMLX transformer: weights, activations, log-softmax); sequence log-probabilities and losses are summed in float64.",
+		Papers:    []kernel.Paper{PaperDPO}, Params: ps,
 		Doc: `For every checkpoint: accuracy and principle rate of its samples (temperature
 1) on the task's prompts, with standard errors, KL(π ‖ ref) estimated by
 E_{y~π}[log π(y|x) − log ref(y|x)] with its standard error, and the mean

@@ -93,7 +93,8 @@ func (sftPlugin) Info() kernel.Info {
 	ps = append(ps, evalParams()...)
 	return kernel.Info{
 		ID: IDSFT, Summary: "supervised fine-tuning of a small transformer on prompt/completion text (noisy demonstrations of a verifiable task)",
-		Params: ps, Data: []kernel.DataFormat{sftData},
+		Precision: "float32 (GoMLX transformer: weights, activations, log-softmax); sequence log-probabilities and losses are summed in float64.",
+		Params:    ps, Data: []kernel.DataFormat{sftData},
 		Doc: `Minimises the mean per-token negative log-likelihood of the completions
 (EOS included) given the prompts:  L = −Σ mask·log π(y_t | x, y<t) / Σ mask.
 

@@ -90,7 +90,7 @@ gains (0.820 ± 0.002, KL ≈ 1.1).`
 	if p.id == IDINPO {
 		data = nil
 	}
-	return kernel.Info{ID: p.id, Summary: summary, Papers: papers, Params: ps, Data: data, Doc: doc, Model: policyModelDoc,
+	return kernel.Info{ID: p.id, Precision: "float32 (GoMLX transformer: weights, activations, log-softmax); sequence log-probabilities and losses are summed in float64.", Summary: summary, Papers: papers, Params: ps, Data: data, Doc: doc, Model: policyModelDoc,
 		Init: "the model is the SFT reference π_ref and the policy's start, as sft=DIR (give one of the two): a policy of lm.sft, lm.dpo, lm.tdpo or lm.inpo, not a reward model; its tokenizer comes along."}
 }
 

@@ -24,7 +24,8 @@ func (rewardPlugin) Info() kernel.Info {
 	ps = append(ps, kernel.StringParam(ParamSave, "", "save the reward model (encoder + head) in this directory"))
 	return kernel.Info{
 		ID: IDReward, Summary: "a Bradley–Terry reward model on text: the SFT transformer as encoder, a scalar head on the last hidden state",
-		Papers: []kernel.Paper{PaperBT}, Params: ps, Data: []kernel.DataFormat{prefData},
+		Precision: "float32 (GoMLX transformer: weights, activations, log-softmax); sequence log-probabilities and losses are summed in float64.",
+		Papers:    []kernel.Paper{PaperBT}, Params: ps, Data: []kernel.DataFormat{prefData},
 		Doc: `r(x, y) = w·h_L(x, y) + b, with h_L the transformer's last hidden state at
 the last token of prompt + completion; the encoder starts from the SFT model
 and trains with the head (zero at the start). Loss: −log σ(r(x, y_w) − r(x, y_l)).

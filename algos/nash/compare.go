@@ -48,11 +48,12 @@ func (comparePlugin) Info() kernel.Info {
 		kernel.FloatParam(ParamMargin, 0.2, 0, 1, "DNO-Prct's best − worst win-fraction gap"),
 		toleranceParam("a method converged when its final l1_tau_nash (INPO) or exploitability (the others) ≤ tolerance"))
 	return kernel.Info{
-		ID:      IDCompare,
-		Summary: "INPO, DNO, DNO-Prct, MWU (last and average iterate) and BT-RLHF on the same preference game",
-		Papers:  []kernel.Paper{paperINPO, paperDNO},
-		Params:  params,
-		Data:    gameData,
+		ID:        IDCompare,
+		Precision: "float64 (GoMLX): tabular and log-linear policies on exact games, whose exploitability is computed in closed form.",
+		Summary:   "INPO, DNO, DNO-Prct, MWU (last and average iterate) and BT-RLHF on the same preference game",
+		Papers:    []kernel.Paper{paperINPO, paperDNO},
+		Params:    params,
+		Data:      gameData,
 		Doc: `Runs on one game, with the same step size κ and the same seed:
   inpo_exact    π_{t+1} ∝ π_t^{1−κτ} π_ref^{κτ} exp(κ P(y ≻ π_t))
   inpo_sampled  the INPO loss on "pairs" oracle-labelled pairs per iteration, GoMLX + Adam, tabular

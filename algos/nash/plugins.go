@@ -65,11 +65,12 @@ func (inpoPlugin) Info() kernel.Info {
 		toleranceParam("converged when ‖π_T − π*_τ‖₁ ≤ tolerance"))
 	params = append(params, learnParams()...)
 	return kernel.Info{
-		ID:      IDINPO,
-		Summary: "INPO: no-regret self-play towards the KL-regularised Nash equilibrium of a general preference game",
-		Papers:  []kernel.Paper{paperINPO},
-		Params:  params,
-		Data:    gameData,
+		ID:        IDINPO,
+		Precision: "float64 (GoMLX): tabular and log-linear policies on exact games, whose exploitability is computed in closed form.",
+		Summary:   "INPO: no-regret self-play towards the KL-regularised Nash equilibrium of a general preference game",
+		Papers:    []kernel.Paper{paperINPO},
+		Params:    params,
+		Data:      gameData,
 		Doc: `Online mirror descent on the game P(y ≻ y') with KL regularisation τ to π_ref:
   π_{t+1}(y) ∝ π_t(y)^{1−κτ} π_ref(y)^{κτ} exp(κ P(y ≻ π_t))            (mode=exact)
 whose fixed point is π*_τ ∝ π_ref·exp(P π*_τ / τ). mode=sampled draws "pairs" pairs from π_t,
@@ -147,11 +148,12 @@ func (dnoPlugin) Info() kernel.Info {
 		toleranceParam("converged when the last iterate's exploitability ≤ tolerance"))
 	params = append(params, learnParams()...)
 	return kernel.Info{
-		ID:      IDDNO,
-		Summary: "DNO: batched self-improvement against r_t(y) = P(y ≻ π_t), and DNO-Prct",
-		Papers:  []kernel.Paper{paperDNO},
-		Params:  params,
-		Data:    gameData,
+		ID:        IDDNO,
+		Precision: "float64 (GoMLX): tabular and log-linear policies on exact games, whose exploitability is computed in closed form.",
+		Summary:   "DNO: batched self-improvement against r_t(y) = P(y ≻ π_t), and DNO-Prct",
+		Papers:    []kernel.Paper{paperDNO},
+		Params:    params,
+		Data:      gameData,
 		Doc: `With r_t(y) = P(y ≻ π_t) and Δ = log(π/π_t)(y1) − log(π/π_t)(y2), y1, y2 ~ π_t, maximise
   E[σ(r_t(y1) − r_t(y2)) log σ(ηΔ) + σ(r_t(y2) − r_t(y1)) log σ(−ηΔ)]
 whose population optimum is π_{t+1} ∝ π_t·exp(r_t/η) (mode=exact): multiplicative weights with
@@ -216,11 +218,12 @@ func (mwuPlugin) Info() kernel.Info {
 	params := append(gameParams(), iterParam(), positive(ParamEta, 1, "step size η"),
 		toleranceParam("converged when the average iterate's exploitability ≤ tolerance"))
 	return kernel.Info{
-		ID:      IDMWU,
-		Summary: "Multiplicative weights self-play (τ = 0): the last iterate cycles, the average converges",
-		Papers:  []kernel.Paper{paperINPO, paperDNO},
-		Params:  params,
-		Data:    gameData,
+		ID:        IDMWU,
+		Precision: "float64 (GoMLX): tabular and log-linear policies on exact games, whose exploitability is computed in closed form.",
+		Summary:   "Multiplicative weights self-play (τ = 0): the last iterate cycles, the average converges",
+		Papers:    []kernel.Paper{paperINPO, paperDNO},
+		Params:    params,
+		Data:      gameData,
 		Doc: `Exact self-play Hedge on the symmetric game:
   π_{t+1}(y) ∝ π_t(y) · exp(η P(y ≻ π_t))            (INPO with τ = 0; DNO with η_DNO = 1/η)
 The exploitability of the average iterate π̄_t = (π_0 + … + π_t)/(t+1) is the average regret,
@@ -281,11 +284,12 @@ func (btPlugin) Info() kernel.Info {
 		kernel.ChoiceParam(ParamMode, ModeExact, []string{ModeExact, ModeSampled}, "population pair weights, or sampled comparisons"),
 		kernel.IntParam(ParamPairs, 1000, 1, 10_000_000, "oracle-labelled pairs per round (sampled)"))
 	return kernel.Info{
-		ID:      IDBTRLHF,
-		Summary: "RLHF under Bradley–Terry on a general preference game: BT reward fit + KL-regularised optimum",
-		Papers:  []kernel.Paper{paperINPO},
-		Params:  params,
-		Data:    gameData,
+		ID:        IDBTRLHF,
+		Precision: "float64 (GoMLX): tabular and log-linear policies on exact games, whose exploitability is computed in closed form.",
+		Summary:   "RLHF under Bradley–Terry on a general preference game: BT reward fit + KL-regularised optimum",
+		Papers:    []kernel.Paper{paperINPO},
+		Params:    params,
+		Data:      gameData,
 		Doc: `What reward-based RLHF converges to when preferences are not BT: fit scores r by maximum
 likelihood of P(i ≻ j) = σ(r_i − r_j) to comparisons of pairs drawn from π_ref (population
 weights π_ref(i)π_ref(j)P_ij in mode=exact, Bernoulli samples in mode=sampled; Hunter's MM in

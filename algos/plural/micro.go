@@ -767,11 +767,12 @@ func (microPlugin) Info() kernel.Info {
 		Doc: map[string]string{fit.ParamSteps: "full-batch optimizer steps of stage 1 (and of the BT baseline)"},
 	})...)
 	return kernel.Info{
-		ID:      MicroID,
-		Summary: "MiCRo: a mixture of Bradley–Terry heads from binary preferences, then a router on the user's context, vs one BT model",
-		Papers:  []kernel.Paper{PaperMiCRo},
-		Params:  params,
-		Model:   microModelDoc,
+		ID:        MicroID,
+		Precision: "float64 (GoMLX): linear and small MLP reward models checked against planted parameters. Not yet float32 by default (issue 19).",
+		Summary:   "MiCRo: a mixture of Bradley–Terry heads from binary preferences, then a router on the user's context, vs one BT model",
+		Papers:    []kernel.Paper{PaperMiCRo},
+		Params:    params,
+		Model:     microModelDoc,
 		Doc: `Plants K groups of users (rewards r_k(i) = −‖Aφ_i − p_k‖², contexts that carry a signal of the group) and fits
 stage 1, K̂ reward heads and global weights π from the binary labels alone,
 

@@ -620,11 +620,12 @@ func (palPlugin) Info() kernel.Info {
 		kernel.FloatParam(PALParamFewPrior, few.Prior, 0, 100, "λ: precision of the prior pulling a new user's logits to uniform weights"),
 	)
 	return kernel.Info{
-		ID:      PALID,
-		Summary: "PAL-A ideal points: shared item map, K prototypes, per-user mixture weights, few-shot new users; vs single BT",
-		Papers:  []kernel.Paper{PaperPAL},
-		Params:  params,
-		Model:   palModelDoc,
+		ID:        PALID,
+		Precision: "float64 (GoMLX): linear and small MLP reward models checked against planted parameters. Not yet float32 by default (issue 19).",
+		Summary:   "PAL-A ideal points: shared item map, K prototypes, per-user mixture weights, few-shot new users; vs single BT",
+		Papers:    []kernel.Paper{PaperPAL},
+		Params:    params,
+		Model:     palModelDoc,
 		Doc: `Plants a population (GeneratePopulation: K groups, r_k(i) = −‖A φ_i − p_k‖²), holds out
 new_users of the users entirely, and fits PAL-A (Chen et al. 2024) to the rest's training
 comparisons: f(i) = W φ_i, K̂ prototypes p_k, user weights w_u = softmax(z_u), ideal point

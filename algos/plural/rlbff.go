@@ -601,8 +601,9 @@ func (rlbffPlugin) Info() kernel.Info {
 		Doc: map[string]string{fit.ParamSteps: "optimizer steps of the principle model"},
 	})...)
 	return kernel.Info{
-		ID:      RLBFFID,
-		Summary: "principle-conditioned reward model from binary principle judgments, steered by user weights, vs one BT model at matched data",
+		ID:        RLBFFID,
+		Precision: "float64 (GoMLX): linear and small MLP reward models checked against planted parameters. Not yet float32 by default (issue 19).",
+		Summary:   "principle-conditioned reward model from binary principle judgments, steered by user weights, vs one BT model at matched data",
 		Papers: []kernel.Paper{{Title: "RLBFF: Binary Flexible Feedback to bridge between Human Feedback & Verifiable Rewards",
 			Authors: "Z. Wang, J. Zeng, O. Delalleau, E. Evans, D. Egert, H.-C. Shin, F. Soares, Y. Dong, O. Kuchaiev", Year: 2025, ArXiv: "2509.21319"}},
 		Params: params,

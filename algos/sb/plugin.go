@@ -57,10 +57,11 @@ func init() { kernel.Register(plugin{}) }
 
 func (plugin) Info() kernel.Info {
 	return kernel.Info{
-		ID:      "sb.light",
-		Summary: "Light Schrödinger Bridge: a Gaussian-mixture Schrödinger potential fit by KL minimisation, checked against known EOT plans",
-		Papers:  []kernel.Paper{Paper, BenchmarkPaper},
-		Params:  params(),
+		ID:        "sb.light",
+		Precision: "float32 (GoMLX) for the weights and the training step, as the authors' PyTorch code; data generation and metrics in float64.",
+		Summary:   "Light Schrödinger Bridge: a Gaussian-mixture Schrödinger potential fit by KL minimisation, checked against known EOT plans",
+		Papers:    []kernel.Paper{Paper, BenchmarkPaper},
+		Params:    params(),
 		Data: []kernel.DataFormat{{
 			Name: "source and target samples (two files, CSV or JSONL)",
 			Doc: `--data x0 --data x1: samples of P₀ then of P₁, one vector per line, same dimension.

@@ -189,10 +189,11 @@ func (p plugin) Info() kernel.Info {
 	}
 	return kernel.Info{
 		ID: ID(p.kind), Summary: summaries[p.kind], Papers: []kernel.Paper{Paper},
-		Params: append(params, trainParams(0)...),
-		Doc:    p.doc(),
-		Model:  modelDoc,
-		Init:   initDoc,
+		Precision: "float64 (GoMLX): the token-level testbed enumerates every sequence, and its KL terms are checked against exact sums.",
+		Params:    append(params, trainParams(0)...),
+		Doc:       p.doc(),
+		Model:     modelDoc,
+		Init:      initDoc,
 	}
 }
 
@@ -475,10 +476,11 @@ func (frontierPlugin) Info() kernel.Info {
 		kernel.StringParam(ParamBudgets, "0.25,0.5,1,2,4", "KL values (nats) at which the frontiers are compared"),
 	}
 	return kernel.Info{
-		ID:      IDFrontier,
-		Summary: "reward–KL frontier of DPO vs TDPO over a sweep of β (and α) on the token-level testbed",
-		Papers:  []kernel.Paper{Paper},
-		Params:  append(params, trainParams(DefaultFrontierEvalDense)...),
+		ID:        IDFrontier,
+		Precision: "float64 (GoMLX): the token-level testbed enumerates every sequence, and its KL terms are checked against exact sums.",
+		Summary:   "reward–KL frontier of DPO vs TDPO over a sweep of β (and α) on the token-level testbed",
+		Papers:    []kernel.Paper{Paper},
+		Params:    append(params, trainParams(DefaultFrontierEvalDense)...),
 		Doc: lossDefs + `
     dpo:   ` + formulas[DPO] + `
     tdpo1: ` + formulas[TDPO1] + `
