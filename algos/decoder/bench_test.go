@@ -43,31 +43,14 @@ func benchModel(b *testing.B, seed int64) *Model {
 // B = 64, L = 16 (1,024 tokens per step). bench/lm compares the same step
 // with PyTorch.
 func BenchmarkTrainStep(b *testing.B) {
-	m := benchModel(b, 1)
-	prompts, completions := benchRows(64, 1)
-	batch, err := Encode(byteTok{}, prompts, completions, 16, true)
-	if err != nil {
-		b.Fatal(err)
-	}
-	opt := optimizer.Adam().LearningRate(1e-3).Done()
-	step, err := model.NewExec(m.Backend(), m.Store(), func(scope *model.Scope, in []*Node) *Node {
-		g := in[0].Graph()
-		scope.SetTraining(g, true)
-		seq, _ := m.SeqLogProbsGraph(scope, in[0], in[1], in[2])
-		loss := Neg(ReduceAllMean(seq))
-		opt.UpdateGraph(scope, g, loss)
-		return ConvertDType(loss, dtypes.Float64)
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	batch, exec := benchTrainStep(b, optimizer.Adam().LearningRate(1e-3).Done())
 	args := batch.Tensors()
-	if _, err := step.Call(args...); err != nil { // compiles the graph
+	if _, err := exec.Call(args...); err != nil { // compiles the graph
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := step.Call(args...); err != nil {
+		if _, err := exec.Call(args...); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -78,13 +61,31 @@ func BenchmarkTrainStep(b *testing.B) {
 // (Adam wrapped by fit.Guard) run by fit.ExecStep, which reads the
 // guard's norms after each step: the divergence check's cost per step.
 func BenchmarkTrainStepGuarded(b *testing.B) {
-	m := benchModel(b, 1)
-	prompts, completions := benchRows(64, 1)
-	batch, err := Encode(byteTok{}, prompts, completions, 16, true)
+	opt, err := fit.NewOptimizer(fit.Adam, 1e-3, 0, 0)
 	if err != nil {
 		b.Fatal(err)
 	}
-	opt, err := fit.NewOptimizer(fit.Adam, 1e-3, 0, 0)
+	batch, exec := benchTrainStep(b, opt)
+	args := batch.Tensors()
+	step := fit.ExecStep(exec, func(int) []any { return args })
+	if _, err := step(0); err != nil { // compiles the graph
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := step(0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*batch.B*batch.L)/b.Elapsed().Seconds(), "tokens/s")
+}
+
+// benchTrainStep returns the batch and the compiled SFT step with opt of
+// the training benchmarks.
+func benchTrainStep(b *testing.B, opt optimizer.Interface) (*Batch, *model.Exec) {
+	m := benchModel(b, 1)
+	prompts, completions := benchRows(64, 1)
+	batch, err := Encode(byteTok{}, prompts, completions, 16, true)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -99,18 +100,7 @@ func BenchmarkTrainStepGuarded(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	args := batch.Tensors()
-	step := fit.ExecStep(exec, func(int) []any { return args })
-	if _, err := step(0); err != nil { // compiles the graph
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	for b.Loop() {
-		if _, err := step(0); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N*batch.B*batch.L)/b.Elapsed().Seconds(), "tokens/s")
+	return batch, exec
 }
 
 // BenchmarkSample times Sample on 64 prompts with the test size (max_len

@@ -20,12 +20,11 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
-	"runtime/pprof"
 	"sort"
-	"syscall"
 	"time"
 
 	"github.com/alignlab/alignlab/algos/bt"
+	"github.com/alignlab/alignlab/bench/internal/measure"
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
 )
@@ -46,16 +45,7 @@ func main() {
 		dense   = flag.Bool("check-dense", false, "with -plugin-only: also fit with the dense Newton system (untimed) and print the largest rating difference")
 	)
 	flag.Parse()
-	if *cpuProf != "" {
-		f, err := os.Create(*cpuProf)
-		if err != nil {
-			log.Fatal(err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			log.Fatal(err)
-		}
-		defer pprof.StopCPUProfile()
-	}
+	defer measure.CPUProfile(*cpuProf)()
 	log.SetFlags(0)
 	if *gen != "" {
 		b, _, err := datasets.GenerateArena(datasets.ArenaConfig{
@@ -86,12 +76,12 @@ func main() {
 	timed := func(name string, f func() error) float64 {
 		var ts, cs []float64
 		for i := 0; i < *repeat; i++ {
-			start, c0 := time.Now(), cpuSeconds()
+			start, c0 := time.Now(), measure.CPUSeconds()
 			if err := f(); err != nil {
 				log.Fatal(err)
 			}
 			ts = append(ts, time.Since(start).Seconds())
-			cs = append(cs, cpuSeconds()-c0)
+			cs = append(cs, measure.CPUSeconds()-c0)
 		}
 		sort.Float64s(ts)
 		sort.Float64s(cs)
@@ -99,7 +89,7 @@ func main() {
 		return ts[len(ts)/2]
 	}
 	if *only {
-		start, c0 := time.Now(), cpuSeconds()
+		start, c0 := time.Now(), measure.CPUSeconds()
 		res, err := kernel.Run(context.Background(), "bt.ratings", kernel.Options{
 			Params: map[string]any{bt.ParamBootstrapRounds: *rounds, bt.ParamSolver: *solver, "seed": int64(*seed)},
 			Data:   []string{*data},
@@ -107,13 +97,13 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		wall, cpuS := time.Since(start).Seconds(), cpuSeconds()-c0
+		wall, cpuS := time.Since(start).Seconds(), measure.CPUSeconds()-c0
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		fmt.Printf("bt.ratings plugin (%s, %d bootstrap rounds, GOMAXPROCS %d) on %s: %d models, %.0f battles\n",
 			*solver, *rounds, runtime.GOMAXPROCS(0), *data, int(res.Final["models"]), res.Final["battles"])
 		fmt.Printf("  wall %.2f s, cpu %.2f s, peak RSS %.0f MB, Go heap peak-ish (Sys) %.0f MB, rows in table win_rate %d\n",
-			wall, cpuS, maxRSSMB(), float64(ms.Sys)/1e6, len(res.Tables["win_rate"].Rows))
+			wall, cpuS, measure.MaxRSSMB(), float64(ms.Sys)/1e6, len(res.Tables["win_rate"].Rows))
 		if *dense {
 			// The dense Cholesky Newton fit of the same counts, rated as
 			// the plugin rates (mean 1000, no anchor, its default prior).
@@ -139,7 +129,7 @@ func main() {
 			b, _ := json.MarshalIndent(map[string]any{
 				"model": lb.Strings("model"), "rating": lb.Floats("rating"),
 				"ci_low": lb.Floats("ci_low"), "ci_high": lb.Floats("ci_high"),
-				"seconds_plugin": wall, "cpu_seconds_plugin": cpuS, "peak_rss_mb": maxRSSMB(),
+				"seconds_plugin": wall, "cpu_seconds_plugin": cpuS, "peak_rss_mb": measure.MaxRSSMB(),
 			}, "", "  ")
 			if err := os.WriteFile(*out, b, 0o644); err != nil {
 				log.Fatal(err)
@@ -208,23 +198,4 @@ func main() {
 			log.Fatal(err)
 		}
 	}
-}
-
-// cpuSeconds is the process's user plus system CPU time so far.
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Utime.Sec+ru.Stime.Sec) + float64(ru.Utime.Usec+ru.Stime.Usec)/1e6
-}
-
-// maxRSSMB is the process's peak resident set size in MB (Linux reports
-// ru_maxrss in KiB).
-func maxRSSMB() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Maxrss) * 1024 / 1e6
 }

@@ -12,17 +12,15 @@ import (
 	"fmt"
 	"log"
 	"math/rand/v2"
-	"os"
 	"runtime"
-	"runtime/pprof"
 	"sort"
-	"syscall"
 	"time"
 
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/alignlab/alignlab/algos/backend"
+	"github.com/alignlab/alignlab/bench/internal/measure"
 )
 
 func main() {
@@ -46,24 +44,15 @@ func main() {
 	x, y := data(), data()
 	exec := graph.MustNewExec(b, func(a, c *graph.Node) *graph.Node { return graph.MatMul(a, c) })
 	exec.MustExec(x, y) // compile
-	if *prof != "" {
-		f, err := os.Create(*prof)
-		if err != nil {
-			log.Fatal(err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			log.Fatal(err)
-		}
-		defer pprof.StopCPUProfile()
-	}
+	defer measure.CPUProfile(*prof)()
 	var walls, cpus []float64
 	for i := 0; i < *repeat; i++ {
-		c0 := cpuSeconds()
+		c0 := measure.CPUSeconds()
 		t0 := time.Now()
 		out := exec.MustExec(x, y)
 		out[0].MustConstFlatData(func(any) {}) // wait for the result
 		walls = append(walls, time.Since(t0).Seconds())
-		cpus = append(cpus, cpuSeconds()-c0)
+		cpus = append(cpus, measure.CPUSeconds()-c0)
 	}
 	sort.Float64s(walls)
 	sort.Float64s(cpus)
@@ -71,10 +60,4 @@ func main() {
 	flops := 2 * float64(*n) * float64(*n) * float64(*n)
 	fmt.Printf("matmul %d³ float32, backend %q, GOMAXPROCS %d: %.1f GFLOP/s (median of %d: %.1f ms wall, %.1f ms CPU, %.2f cores)\n",
 		*n, *config, runtime.GOMAXPROCS(0), flops/w/1e9, *repeat, w*1e3, c*1e3, c/w)
-}
-
-func cpuSeconds() float64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
 }
