@@ -12,6 +12,7 @@ import (
 
 	"github.com/alignlab/alignlab/algos/backend"
 	"github.com/alignlab/alignlab/kernel"
+	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -249,5 +250,38 @@ func TestLoopTrainsSGD(t *testing.T) {
 	}
 	if len(recorded) > 0 && math.Abs(recorded[0]-want) > tol {
 		t.Errorf("first recorded mean loss %v, want %v", recorded[0], want)
+	}
+}
+
+func TestDType(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		neural bool
+		want   dtypes.DType
+	}{{"auto", true, dtypes.Float32}, {"auto", false, dtypes.Float64}, {"", true, dtypes.Float32},
+		{"float32", false, dtypes.Float32}, {"float64", true, dtypes.Float64}} {
+		got, err := ResolveDType(c.name, c.neural)
+		if err != nil || got != c.want {
+			t.Errorf("ResolveDType(%q, %v) = %v, %v; want %v", c.name, c.neural, got, err, c.want)
+		}
+	}
+	if _, err := ResolveDType("bf16", true); err == nil || !strings.Contains(err.Error(), `dtype: want one of [auto float32 float64], got "bf16"`) {
+		t.Errorf("bf16: got %v", err)
+	}
+	x := []float64{1.5, -2, 1e-3}
+	for _, dt := range []dtypes.DType{dtypes.Float32, dtypes.Float64} {
+		tt := Tensor(dt, x, 3, 1)
+		if tt.DType() != dt || tt.Shape().Dimensions[0] != 3 {
+			t.Fatalf("%v: tensor %s", dt, tt.Shape())
+		}
+		back, err := Float64s(tt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range x {
+			if d := math.Abs(back[i] - x[i]); d > 1e-7*math.Abs(x[i]) {
+				t.Errorf("%v: value %d round trip %v, want %v", dt, i, back[i], x[i])
+			}
+		}
 	}
 }
