@@ -54,7 +54,7 @@ func runHelpSteer2(ctx context.Context, quick bool, seed int64) ([]Claim, []*ker
 			WithPaperText("≥ 0 (RewardBench, 70B)"),
 		KnownDifference("regression_then_scaled_bt_lead", "accuracy: regression → scaled BT − the best single loss", acc[bt.LossRegressionThenScaledBT]-bestOther, AtMost(0),
 			fmt.Sprintf("checks this testbed's order (notebook 01): regression followed by scaled BT is not the best loss, regression alone is; seeds 1–8 measured −0.038 to −0.058 with 3 repeats. %s. Measured: %s", setting, measured),
-			"the paper's best recipe (RewardBench 94.1 with a 70B model) is regression on the helpfulness ratings, then scaled BT started from it; with a linear model the scaled-BT stage is convex, so it ends at scaled BT's own optimum whatever its start (the two accuracies are equal here), and regression, which reads the ratings' extra information, stays ahead until rating noise exceeds 1–2 points (an MLP keeps the order too: regression 0.961 … regression → scaled BT 0.870)").
+			"the paper's best recipe (RewardBench 94.1 with a 70B model) is regression on the helpfulness ratings, then scaled BT started from it; with a linear model the scaled-BT stage is convex, so it ends at scaled BT's own optimum whatever its start (the two accuracies are equal here), and regression, which reads the ratings' extra information, stays ahead until rating noise exceeds 1–2 points (an MLP keeps the order too: regression 0.9615 … regression → scaled BT 0.8708)").
 			WithPaperText("> 0 (best: RewardBench 94.1)"),
 	}
 	return claims, []*kernel.Result{res}, nil

@@ -203,7 +203,7 @@ func (lossesPlugin) Info() kernel.Info {
 	)
 	return kernel.Info{
 		ID:        "bt.reward_losses",
-		Precision: "float64 (GoMLX): linear and MLP reward models on feature vectors, small enough that float32 would save little; the tests check them against closed forms.",
+		Precision: rewardPrecision,
 		Summary:   "HelpSteer2-Preference comparison: BT, margin BT, scaled BT, regression and regression→scaled BT, by preference strength",
 		Papers:    []kernel.Paper{PaperHelpSteer2Preference, PaperBradleyTerry},
 		Params:    params,

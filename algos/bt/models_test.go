@@ -313,7 +313,8 @@ func TestRewardModelScore(t *testing.T) {
 		kind   string
 	}{
 		{"linear", map[string]any{}, vecs, "linear reward model, input 3"},
-		{"mlp", map[string]any{ParamModel: ModelMLP, ParamHidden: 4, ParamLayers: 2}, vecs, "MLP reward model, input 3, 2×4 tanh"},
+		{"mlp", map[string]any{ParamModel: ModelMLP, ParamHidden: 4, ParamLayers: 2}, vecs, "MLP reward model, input 3, 2×4 tanh"}, // float32
+		{"mlp float64", map[string]any{ParamModel: ModelMLP, ParamHidden: 4, ParamLayers: 2, fit.ParamDType: fit.DTypeFloat64}, vecs, "MLP reward model, input 3, 2×4 tanh"},
 		{"margin_bt", map[string]any{ParamLoss: LossMarginBT}, vecs, "linear reward model, input 3"},
 		{"text", map[string]any{ParamHashDim: 16}, text, "linear reward model, input 32, text hashed into 16 buckets"},
 	} {
@@ -348,7 +349,7 @@ func TestRewardModelInit(t *testing.T) {
 	file := rewardPairsFile(t, "pairs.jsonl", 40, 3, 2)
 	ctx := context.Background()
 	base := map[string]any{fit.ParamOptimizer: fit.SGD, fit.ParamLearningRate: 0.5, ParamHoldout: 0, fit.ParamBatchSize: 0, fit.ParamEvalEvery: 5}
-	for _, arch := range []map[string]any{{}, {ParamModel: ModelMLP, ParamHidden: 3}} {
+	for _, arch := range []map[string]any{{}, {ParamModel: ModelMLP, ParamHidden: 3}, {ParamModel: ModelMLP, ParamHidden: 3, fit.ParamDType: fit.DTypeFloat64}} {
 		// SGD on full batches keeps no state: 20 steps, saved, then 10 more
 		// are the 30 steps of one run.
 		first := modeltest.Train(t, "bt.reward", merged(merged(base, arch), map[string]any{fit.ParamSteps: 20}), file)
@@ -360,9 +361,10 @@ func TestRewardModelInit(t *testing.T) {
 		whole := modeltest.Train(t, "bt.reward", merged(merged(base, arch), map[string]any{fit.ParamSteps: 30}), file)
 		got, want := warm.Model.(*TrainedReward).weights(), whole.Model.(*TrainedReward).weights()
 		for name, w := range want {
-			for i, v := range w.F64 {
-				if math.Abs(got[name].F64[i]-v) > tolSGD {
-					t.Errorf("%v: %s[%d]: 20 + 10 steps %v, 30 steps %v", arch, name, i, got[name].F64[i], v)
+			g := got[name].Floats()
+			for i, v := range w.Floats() {
+				if math.Abs(g[i]-v) > tolSGD {
+					t.Errorf("%v: %s[%d]: 20 + 10 steps %v, 30 steps %v", arch, name, i, g[i], v)
 				}
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -72,6 +73,12 @@ type RewardConfig struct {
 	L2 float64
 	// Backend is the GoMLX backend configuration ("" means "go").
 	Backend string
+	// DType is the float type of the model's variables, its inputs and
+	// the whole training graph: fit.DTypeFloat32, fit.DTypeFloat64, or
+	// fit.DTypeAuto ("" too), which is float32 for ModelMLP and float64
+	// for ModelLinear, the exact testbed. Losses, metrics and the returned
+	// RewardModel are float64 in Go either way.
+	DType string
 }
 
 // DefaultRewardConfig is the plugin's default: a linear Bradley–Terry reward
@@ -94,7 +101,15 @@ func (c *RewardConfig) check() error {
 	case !(c.L2 >= 0) || math.IsInf(c.L2, 0):
 		return fmt.Errorf("bt: l2: want a finite number ≥ 0, got %v", c.L2)
 	}
+	if _, err := c.dtype(); err != nil {
+		return fmt.Errorf("bt: %s: want one of %s, got %q", fit.ParamDType, strings.Join(fit.DTypes, ", "), c.DType)
+	}
 	return checkTraining("bt", c.Config)
+}
+
+// dtype resolves DType: auto is float32 for the MLP, the neural model.
+func (c *RewardConfig) dtype() (dtypes.DType, error) {
+	return fit.ResolveDType(c.DType, c.Model == ModelMLP)
 }
 
 // checkTraining checks the shared hyperparameters, EvalEvery 0 meaning
@@ -169,11 +184,25 @@ type RewardLayer struct {
 
 // RewardModel is a trained reward model r(z), z = [prompt, response]
 // features: tanh hidden layers (none for ModelLinear) and a linear output.
+// Score computes in float64 whatever the model was trained in.
 type RewardModel struct {
 	Kind   string
 	In     int
 	Hidden []RewardLayer
 	Output RewardLayer // Out = 1
+	// DType is the float type it was trained in, dtypes.Float32 or
+	// dtypes.Float64 (the zero value, dtypes.InvalidDType, means Float64):
+	// the weights hold values exact in it, so that a float32 model saves
+	// as float32 without rounding.
+	DType dtypes.DType
+}
+
+// dtype is DType with the zero value read as Float64.
+func (m *RewardModel) dtype() dtypes.DType {
+	if m.DType == dtypes.Float32 {
+		return dtypes.Float32
+	}
+	return dtypes.Float64
 }
 
 // Score returns r(z) for an input of length In.
@@ -228,6 +257,7 @@ func rewardInput(prompt, response []float64) []float64 {
 type RewardTrainer struct {
 	cfg     RewardConfig
 	loss    string
+	dt      dtypes.DType // of the variables, the inputs and the graph
 	backend compute.Backend
 	store   *model.Store
 	layers  []layerVars // hidden layers then the output
@@ -246,10 +276,12 @@ type layerVars struct {
 }
 
 // NewRewardTrainer prepares the training of cfg.Model with the single-stage
-// loss on data. init, when not nil, is the starting model (same shape);
-// otherwise weights start at zero for the linear model and the output layer,
-// and hidden weights are drawn N(0, 1/fan_in) from r. r also orders the
-// minibatches.
+// loss on data, in cfg's DType. init, when not nil, is the starting model
+// (same shape; its weights rounded to float32 for a float32 run);
+// otherwise weights start at zero for the linear model and the output
+// layer, and hidden weights are drawn N(0, 1/fan_in) from r (in float64,
+// then rounded: a float32 run starts from the float64 run's weights,
+// rounded). r also orders the minibatches.
 func NewRewardTrainer(data *datasets.RewardPairs, cfg RewardConfig, loss string, init *RewardModel, r *rand.Rand) (t *RewardTrainer, err error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
@@ -265,12 +297,16 @@ func NewRewardTrainer(data *datasets.RewardPairs, cfg RewardConfig, loss string,
 	if loss == LossRegression && !data.HasRatings {
 		return nil, errors.New("bt: loss regression needs ratings (chosen_rating and rejected_rating on every pair)")
 	}
+	dt, err := cfg.dtype()
+	if err != nil {
+		return nil, err
+	}
 	be, err := backend.Get(cfg.Backend)
 	if err != nil {
 		return nil, err
 	}
 	defer fit.Catch("bt", &err)
-	t = &RewardTrainer{cfg: cfg, loss: loss, backend: be, in: data.PromptDim + data.Dim}
+	t = &RewardTrainer{cfg: cfg, loss: loss, dt: dt, backend: be, in: data.PromptDim + data.Dim}
 	for i := range data.Pairs {
 		p := &data.Pairs[i]
 		if loss != LossRegression && p.Strength == 0 {
@@ -301,7 +337,8 @@ func NewRewardTrainer(data *datasets.RewardPairs, cfg RewardConfig, loss string,
 	return t, nil
 }
 
-// inputs returns the step inputs for the pairs idx (nil: all of them).
+// inputs returns the step inputs for the pairs idx (nil: all of them), in
+// the trainer's dtype.
 func (t *RewardTrainer) inputs(idx []int) []any {
 	in := t.in
 	xw, xl, m, w, sw, sl := t.xw, t.xl, t.m, t.w, t.sw, t.sl
@@ -309,11 +346,11 @@ func (t *RewardTrainer) inputs(idx []int) []any {
 		xw, xl = fit.Rows(xw, in, idx), fit.Rows(xl, in, idx)
 		m, w, sw, sl = fit.Rows(m, 1, idx), fit.Rows(w, 1, idx), fit.Rows(sw, 1, idx), fit.Rows(sl, 1, idx)
 	}
-	b := len(m)
+	b, dt := len(m), t.dt
 	return []any{
-		tensors.FromFlatDataAndDimensions(xw, b, in), tensors.FromFlatDataAndDimensions(xl, b, in),
-		tensors.FromFlatDataAndDimensions(m, b), tensors.FromFlatDataAndDimensions(w, b),
-		tensors.FromFlatDataAndDimensions(sw, b), tensors.FromFlatDataAndDimensions(sl, b),
+		fit.Tensor(dt, xw, b, in), fit.Tensor(dt, xl, b, in),
+		fit.Tensor(dt, m, b), fit.Tensor(dt, w, b),
+		fit.Tensor(dt, sw, b), fit.Tensor(dt, sl, b),
 	}
 }
 
@@ -362,8 +399,8 @@ func (t *RewardTrainer) build(init *RewardModel, r *rand.Rand) error {
 		if len(w) != s[0]*s[1] || len(b) != s[1] {
 			return fmt.Errorf("bt: init layer %d has %d weights and %d biases, want %d and %d", l, len(w), len(b), s[0]*s[1], s[1])
 		}
-		wv := scope.VariableWithValue("weights", tensors.FromFlatDataAndDimensions(w, s[0], s[1]))
-		bv := scope.VariableWithValue("biases", tensors.FromFlatDataAndDimensions(b, s[1]))
+		wv := scope.VariableWithValue("weights", fit.Tensor(t.dt, w, s[0], s[1]))
+		bv := scope.VariableWithValue("biases", fit.Tensor(t.dt, b, s[1]))
 		t.layers = append(t.layers, layerVars{in: s[0], out: s[1], w: wv, b: bv})
 	}
 	opt, err := cfg.NewOptimizer()
@@ -384,6 +421,9 @@ func (t *RewardTrainer) build(init *RewardModel, r *rand.Rand) error {
 			}
 		}
 		opt.UpdateGraph(scope, g, total)
+		if loss.DType() != dtypes.Float64 {
+			loss = ConvertDType(loss, dtypes.Float64)
+		}
 		return loss
 	})
 	return err
@@ -423,10 +463,11 @@ func (t *RewardTrainer) Step() (loss float64, err error) {
 	return tensors.ToScalar[float64](out[0]), nil
 }
 
-// Model returns a copy of the current model.
+// Model returns a copy of the current model, its weights in float64 and
+// its DType the trainer's.
 func (t *RewardTrainer) Model() (m *RewardModel, err error) {
 	defer fit.Catch("bt", &err)
-	m = &RewardModel{Kind: t.cfg.Model, In: t.in}
+	m = &RewardModel{Kind: t.cfg.Model, In: t.in, DType: t.dt}
 	for l, lv := range t.layers {
 		w, err := lv.w.Value()
 		if err != nil {
@@ -436,7 +477,13 @@ func (t *RewardTrainer) Model() (m *RewardModel, err error) {
 		if err != nil {
 			return nil, err
 		}
-		layer := RewardLayer{In: lv.in, Out: lv.out, W: tensors.MustCopyFlatData[float64](w), B: tensors.MustCopyFlatData[float64](b)}
+		layer := RewardLayer{In: lv.in, Out: lv.out}
+		if layer.W, err = fit.Float64s(w); err != nil {
+			return nil, err
+		}
+		if layer.B, err = fit.Float64s(b); err != nil {
+			return nil, err
+		}
 		if l == len(t.layers)-1 {
 			m.Output = layer
 		} else {

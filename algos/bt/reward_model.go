@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/gomlx/compute/dtypes"
+
 	"github.com/alignlab/alignlab/algos/artifact"
+	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/algos/pairloss"
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
@@ -44,6 +47,10 @@ type rewardFile struct {
 	Text         bool   `json:"text"`
 	HashDim      int    `json:"hash_dim,omitempty"`
 	Loss         string `json:"loss"`
+	// DType is the float type the network was trained and saved in,
+	// fit.DTypeFloat32 or fit.DTypeFloat64; models saved before it was
+	// recorded have none and are float64.
+	DType string `json:"dtype,omitempty"`
 }
 
 // Kind says "linear reward model, input n" or "MLP reward model, input n,
@@ -73,29 +80,53 @@ func (m *TrainedReward) layers() []RewardLayer {
 }
 
 // weights are the layers under the variable paths of the trainer's GoMLX
-// store: reward/hidden<l>/{weights,biases} and reward/output/….
+// store: reward/hidden<l>/{weights,biases} and reward/output/…, in the
+// network's dtype (a float32 network's values are float32 already, so
+// nothing rounds).
 func (m *TrainedReward) weights() artifact.Weights {
 	w := artifact.Weights{}
 	ls := m.layers()
+	arr := artifact.F64
+	if m.Net.dtype() == dtypes.Float32 {
+		arr = float32Array
+	}
 	for l, layer := range ls {
 		name := layerName(l, len(ls))
-		w[name+"/weights"] = artifact.F64(layer.W, layer.In, layer.Out)
-		w[name+"/biases"] = artifact.F64(layer.B, layer.Out)
+		w[name+"/weights"] = arr(layer.W, layer.In, layer.Out)
+		w[name+"/biases"] = arr(layer.B, layer.Out)
 	}
 	return w
+}
+
+// float32Array is artifact.F32 of float64 data.
+func float32Array(data []float64, dims ...int) artifact.Tensor {
+	v := make([]float32, len(data))
+	for i, x := range data {
+		v[i] = float32(x)
+	}
+	return artifact.F32(v, dims...)
+}
+
+// dtypeName is the ParamDType value of a network's dtype, as model.json
+// records it.
+func dtypeName(dt dtypes.DType) string {
+	if dt == dtypes.Float32 {
+		return fit.DTypeFloat32
+	}
+	return fit.DTypeFloat64
 }
 
 // Shapes are each layer's weights [in, out] and biases [out].
 func (m *TrainedReward) Shapes() map[string][]int { return m.weights().Shapes() }
 
-// Save writes the layers as a GoMLX checkpoint and the architecture and
-// input as ModelFile.
+// Save writes the layers as a GoMLX checkpoint, in the network's dtype,
+// and the architecture, input and dtype as ModelFile.
 func (m *TrainedReward) Save(dir string) error {
 	if err := artifact.Save(dir, m.weights()); err != nil {
 		return err
 	}
 	f := rewardFile{Kind: kindReward, Architecture: m.Net.Kind, Input: m.Net.In, HiddenLayers: len(m.Net.Hidden),
-		Dim: m.Dim, PromptDim: m.PromptDim, Text: m.Text, HashDim: m.HashDim, Loss: m.Loss}
+		Dim: m.Dim, PromptDim: m.PromptDim, Text: m.Text, HashDim: m.HashDim, Loss: m.Loss, DType: dtypeName(m.Net.dtype())}
 	if len(m.Net.Hidden) > 0 {
 		f.HiddenUnits = m.Net.Hidden[0].Out
 	}
@@ -202,11 +233,19 @@ func (rewardPlugin) LoadModel(dir string, _ *kernel.Manifest, _ string) (kernel.
 	case !validLoss(f.Loss):
 		return nil, fmt.Errorf("%s: %s: loss: want one of %v, got %q", plugin, file, RewardLosses, f.Loss)
 	}
+	dt := dtypes.Float64 // saved before model.json recorded it
+	switch f.DType {
+	case fit.DTypeFloat32:
+		dt = dtypes.Float32
+	case fit.DTypeFloat64, "":
+	default:
+		return nil, fmt.Errorf("%s: %s: dtype: want %s or %s, got %q", plugin, file, fit.DTypeFloat32, fit.DTypeFloat64, f.DType)
+	}
 	a, err := loadArrays(plugin, dir)
 	if err != nil {
 		return nil, err
 	}
-	net := &RewardModel{Kind: f.Architecture, In: f.Input}
+	net := &RewardModel{Kind: f.Architecture, In: f.Input, DType: dt}
 	n := f.HiddenLayers + 1
 	in := f.Input
 	for l := range n {
@@ -257,6 +296,9 @@ func initReward(job *kernel.Job, init kernel.Model, train *datasets.RewardPairs,
 		return nil, fmt.Errorf("bt.reward: --model: the saved model is a %s, not the architecture of this run's params; set %s to start from it", m.Kind(), want)
 	}
 	job.Note("started from the saved %s (trained with loss %s)", m.Kind(), m.Loss)
+	if dt, err := cfg.dtype(); err == nil && dt != m.Net.dtype() {
+		job.Note("the saved model is %s, this run %s: its weights are converted", dtypeName(m.Net.dtype()), dtypeName(dt))
+	}
 	return m.Net, nil
 }
 

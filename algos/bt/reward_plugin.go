@@ -16,7 +16,8 @@ import (
 // Parameter keys of the bt.reward and bt.reward_losses plugins besides the
 // shared training params of package fit (fit.ParamOptimizer,
 // fit.ParamLearningRate, fit.ParamSteps — of the scaled-BT stage for
-// regression_then_scaled_bt —, fit.ParamBatchSize and, bt.reward only,
+// regression_then_scaled_bt —, fit.ParamBatchSize, fit.ParamDType — auto:
+// float32 for the MLP, float64 for the linear model — and, bt.reward only,
 // fit.ParamEvalEvery). Keys shared with GoMLX have GoMLX's names.
 const (
 	// ParamModel (choice, default "linear"): ModelLinear or ModelMLP.
@@ -92,6 +93,7 @@ func rewardParams(def RewardConfig, evalEvery int) []kernel.Param {
 		kernel.ChoiceParam(ParamModel, def.Model, []string{ModelLinear, ModelMLP}, "linear: r = w·z + b; mlp: tanh hidden layers, z = [prompt, response] features"),
 		kernel.IntParam(ParamHidden, int64(def.Hidden), 1, 1<<14, "MLP units per hidden layer"),
 		kernel.IntParam(ParamLayers, int64(def.Layers), 1, 16, "MLP hidden layers"),
+		fit.DTypeParam(rewardAutoDType),
 	}
 	params = append(params, fit.Params(fit.Defaults{
 		Optimizers:   []string{fit.Adam, fit.SGD},
@@ -110,12 +112,22 @@ func rewardParams(def RewardConfig, evalEvery int) []kernel.Param {
 	)
 }
 
+// rewardAutoDType is what fit.ParamDType's auto picks in the reward
+// plugins (RewardConfig.DType).
+const rewardAutoDType = "float32 for the MLP, float64 for the linear model"
+
+// rewardPrecision is the reward plugins' kernel.Info.Precision; its first
+// word is the default configuration's (the linear model's) float type.
+const rewardPrecision = "float64 for the linear model, the default (GoMLX): an exact testbed whose gradients the tests check " +
+	"against closed forms; float32 for the MLP (GoMLX: weights, inputs and the whole training graph), as neural reward " +
+	"models are trained. dtype overrides either; losses and metrics are float64 in Go."
+
 // rewardConfigFrom reads the params of rewardParams.
 func rewardConfigFrom(p kernel.Params, backendName string) RewardConfig {
 	return RewardConfig{
 		Model: p.String(ParamModel), Hidden: p.Int(ParamHidden), Layers: p.Int(ParamLayers),
 		Config: fit.Read(p), RegressionSteps: p.Int(ParamRegressionSteps),
-		L2: p.Float(ParamL2), Backend: backendName,
+		L2: p.Float(ParamL2), Backend: backendName, DType: p.String(fit.ParamDType),
 	}
 }
 
@@ -171,7 +183,7 @@ func (rewardPlugin) Info() kernel.Info {
 	)...)
 	return kernel.Info{
 		ID:        "bt.reward",
-		Precision: "float64 (GoMLX): linear and MLP reward models on feature vectors, small enough that float32 would save little; the tests check them against closed forms.",
+		Precision: rewardPrecision + " A saved model keeps its dtype; score computes in float64 from its weights.",
 		Summary:   "Bradley–Terry reward model (linear or MLP, GoMLX) on response features, with the HelpSteer2-Preference loss variants",
 		Papers:    []kernel.Paper{PaperBradleyTerry, PaperInstructGPT, PaperHelpSteer2Preference},
 		Params:    params,
@@ -188,7 +200,8 @@ GoMLX autodiff (Adam or SGD), minimising the weighted mean Σ w_i ℓ_i / Σ w_i
 (the variants of HelpSteer2-Preference, Wang et al. 2024; pairs of strength 0, ties, are
 skipped by the pairwise losses), plus l2_regularization·Σ‖W‖². The model is linear,
 r = w·z + b, or an MLP with tanh hidden layers; weights start at 0 (hidden layers
-N(0, 1/fan_in), seeded).
+N(0, 1/fan_in), seeded). dtype=auto trains the MLP in float32 and the linear model in
+float64; the metrics are computed in float64 from the trained weights either way.
 
 Reports: series loss, train_accuracy, test_accuracy (and test_accuracy_true on synthetic
 data) every eval_every steps; finals train_accuracy, test_accuracy (r(y_w) > r(y_l)
@@ -209,8 +222,10 @@ reads pairs (one or more files) and holds out a seeded fraction, holdout, for te
 result.provenance.data records each file's shape: pairs, dim (hash_dim for text),
 prompt_dim, text, and whether it gave strength, ratings and weights.`,
 		Model: `the reward network: each layer's weights [in, out] and biases [out] under the variable
-paths of its GoMLX store (reward/hidden<l>/…, reward/output/…); model.json gives the
-architecture, the input (dim, prompt_dim; text and hash_dim for text pairs) and the loss.
+paths of its GoMLX store (reward/hidden<l>/…, reward/output/…), in the dtype it was
+trained in; model.json gives the architecture, the input (dim, prompt_dim; text and
+hash_dim for text pairs), the loss and the dtype (float64 when absent). Scores are
+computed in float64 from the saved weights.
 score --data FILE…: reward pairs in either form run reads, of the input the model was
 trained on (hash_dim is the model's). Table scores: pair (position, file after file),
 reward_chosen, reward_rejected, margin Δ = r(y_w) − r(y_l), p_chosen = σ(Δ), strength,
@@ -220,12 +235,12 @@ ties, as the run's train_ metrics: accuracy (Δ > 0, ½ for Δ = 0), mean_margin
 for regression_then_scaled_bt), pairs, tie_pairs, and rating_rmse when the pairs have ratings.
 On the training file with holdout=0 they are the run's train_accuracy, train_margin and
 train_loss.`,
-		Init: `the saved network's weights start the training (its first stage, for
-regression_then_scaled_bt) instead of zeros and seeded hidden layers. The data must have
-its input (dim, prompt_dim, text) and the params its architecture (model,
-fnn_num_hidden_layers, fnn_num_hidden_nodes); the error says what to set. The optimizer
-starts fresh: with sgd and full batches, n steps from a model saved after m steps are the
-m + n steps of one run.`,
+		Init: `the saved network's weights, converted to the run's dtype, start the training (its
+first stage, for regression_then_scaled_bt) instead of zeros and seeded hidden layers.
+The data must have its input (dim, prompt_dim, text) and the params its architecture
+(model, fnn_num_hidden_layers, fnn_num_hidden_nodes); the error says what to set. The
+optimizer starts fresh: with sgd and full batches, n steps from a model saved after m
+steps are the m + n steps of one run (in either dtype).`,
 	}
 }
 
