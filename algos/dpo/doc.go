@@ -38,7 +38,18 @@
 //	J(π) = E_x[ E_{y∼π} r*(x, y) − β KL(π(·|x) ‖ π_ref(·|x)) ],
 //	π* ∝ π_ref·exp(r*/β), θ* = w*/β,
 //
-// reporting the gap J* − J(π) and ‖θ − θ*‖/‖θ*‖. The plugin dpo.sweep
+// reporting the gap J* − J(π) and ‖θ − θ*‖/‖θ*‖.
+//
+// Precision: the param dtype (fit.ParamDType, Config.DType) sets the float
+// type of the policy's variables, inputs and graphs. Its default, auto,
+// trains the MLP in float32 and the log-linear policy, an exact testbed,
+// in float64. The metrics are computed in float64 either way: the
+// log-linear policy's in Go from θ, the MLP's from its float32 or float64
+// scores. A float32 MLP run ends within 1e-4 of the float64 run of the same
+// seed in loss and gap (measured ≤ 3.2e-5), with the same accuracies;
+// dtype=float64 is the MLP of before the param, bit for bit.
+//
+// The plugin dpo.sweep
 // compares the losses across flip rates and sample sizes; Sweep runs it
 // from a SweepConfig (notebooks/02-robust-dpo.ipynb, replicate rdpo).
 //
@@ -57,8 +68,10 @@
 //
 // A run of dpo.dpo, dpo.cdpo, dpo.ipo or dpo.rdpo hands back its final
 // Policy (kernel.Job.SetModel; Fit.Policy): θ, or the MLP's weights, in
-// GoMLX's checkpoint format (package artifact) with PolicyFile (loss, β,
-// ε, architecture, sizes). π_ref is not saved: h does not depend on it.
+// GoMLX's checkpoint format (package artifact; float32 or float64 arrays,
+// the run's dtype) with PolicyFile (loss, β, ε, architecture, sizes,
+// dtype; a policy saved without a dtype is float64). π_ref is not saved:
+// h does not depend on it.
 // Loaded back (kernel.Load), the policy scores comparisons in the --data
 // format without training (Policy.Score, `alignlab score`): per pair h,
 // βh and σ(βh) in the table scores; loss, accuracy, mean_margin and

@@ -3,7 +3,9 @@ package dpo
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 
 	"github.com/alignlab/alignlab/algos/artifact"
 	"github.com/alignlab/alignlab/algos/backend"
@@ -11,13 +13,14 @@ import (
 	"github.com/alignlab/alignlab/algos/pairloss"
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/alignlab/alignlab/kernel"
+	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
 )
 
 // PolicyFile is the JSON file a saved Policy keeps beside its weights:
-// the loss, β, ε, architecture and sizes.
+// the loss, β, ε, architecture, sizes and dtype.
 const PolicyFile = artifact.FactsFile
 
 // TableScores is the table Policy.Score fills, one row per pair: pair
@@ -41,9 +44,15 @@ type Policy struct {
 	Dim     int     // feature dimension d
 	Hidden  int     // MLP units per hidden layer (0 for log-linear)
 	Layers  int     // MLP hidden layers (0 for log-linear)
+	// DType is the float type the policy was trained in, and in which the
+	// MLP scores: dtypes.Float32 or dtypes.Float64 (the zero value means
+	// Float64). The log-linear policy scores in float64 Go either way.
+	DType dtypes.DType
 	// Weights are the arrays: "theta" [d] (log-linear); "mlp/w0"
 	// [hidden, d], "mlp/b0" [hidden], …, "mlp/w{L−1}", "mlp/b{L−1}" and
-	// "mlp/out" [hidden] (MLP, weight matrices [out, in]), all float64.
+	// "mlp/out" [hidden] (MLP, weight matrices [out, in]); float32 or
+	// float64 arrays as DType says (a trained policy's are; scoring
+	// converts others).
 	Weights artifact.Weights
 }
 
@@ -62,14 +71,55 @@ type policyMeta struct {
 	Dim     int     `json:"dim"`
 	Hidden  int     `json:"hidden,omitempty"`
 	Layers  int     `json:"layers,omitempty"`
+	// DType is "float32" or "float64"; a policy saved before the field
+	// existed has none and is float64.
+	DType string `json:"dtype,omitempty"`
+}
+
+// dtype is p.DType with the zero value read as Float64.
+func (p *Policy) dtype() dtypes.DType {
+	if p.DType == dtypes.InvalidDType {
+		return dtypes.Float64
+	}
+	return p.DType
+}
+
+// dtypeName is the name of dt (float32 or float64) in PolicyFile and in
+// the dtype param.
+func dtypeName(dt dtypes.DType) string {
+	if dt == dtypes.Float32 {
+		return fit.DTypeFloat32
+	}
+	return fit.DTypeFloat64
+}
+
+// inDType returns w's values as an array of dt (float32 or float64):
+// w itself when it already is one.
+func inDType(w artifact.Tensor, dt dtypes.DType) artifact.Tensor {
+	switch {
+	case dt == dtypes.Float32 && w.F32 != nil, dt != dtypes.Float32 && w.F64 != nil:
+		return w
+	case dt == dtypes.Float32:
+		v := make([]float32, len(w.F64))
+		for i, x := range w.F64 {
+			v[i] = float32(x)
+		}
+		return artifact.Tensor{Shape: w.Shape, F32: v}
+	}
+	return artifact.Tensor{Shape: w.Shape, F64: w.Floats()}
 }
 
 // Kind says which policy p is and its sizes.
+// A float32 policy says so; float64 is the unmarked case.
 func (p *Policy) Kind() string {
-	if p.Arch == PolicyMLP {
-		return fmt.Sprintf("MLP policy, d = %d, %d × %d tanh units (%s)", p.Dim, p.Layers, p.Hidden, p.Loss)
+	prec := ""
+	if p.dtype() == dtypes.Float32 {
+		prec = ", float32"
 	}
-	return fmt.Sprintf("log-linear policy, d = %d (%s)", p.Dim, p.Loss)
+	if p.Arch == PolicyMLP {
+		return fmt.Sprintf("MLP policy, d = %d, %d × %d tanh units%s (%s)", p.Dim, p.Layers, p.Hidden, prec, p.Loss)
+	}
+	return fmt.Sprintf("log-linear policy, d = %d%s (%s)", p.Dim, prec, p.Loss)
 }
 
 // Shapes lists the arrays of Weights and their dimensions.
@@ -91,17 +141,26 @@ func (p *Policy) arrays() map[string][]int {
 	return out
 }
 
-// Save writes the weights (GoMLX checkpoint) and PolicyFile into dir.
+// Save writes the weights (GoMLX checkpoint, as arrays of p's dtype) and
+// PolicyFile into dir.
 func (p *Policy) Save(dir string) error {
-	if err := artifact.Save(dir, p.Weights); err != nil {
+	dt := p.dtype()
+	if dt != dtypes.Float32 && dt != dtypes.Float64 {
+		return fmt.Errorf("dpo: save: policy dtype %s, want float32 or float64", dt)
+	}
+	w := artifact.Weights{}
+	for name, t := range p.Weights {
+		w[name] = inDType(t, dt)
+	}
+	if err := artifact.Save(dir, w); err != nil {
 		return err
 	}
 	return artifact.WriteFacts(dir, policyMeta{Loss: p.Loss, Beta: p.Beta, Epsilon: p.Epsilon, Policy: p.Arch,
-		Dim: p.Dim, Hidden: p.Hidden, Layers: p.Layers})
+		Dim: p.Dim, Hidden: p.Hidden, Layers: p.Layers, DType: dtypeName(dt)})
 }
 
 // loadPolicy reads a Policy saved in dir, checking PolicyFile's values and
-// every array's shape.
+// every array's shape and dtype.
 func loadPolicy(dir string) (*Policy, error) {
 	path := filepath.Join(dir, PolicyFile)
 	var m policyMeta
@@ -124,18 +183,35 @@ func loadPolicy(dir string) (*Policy, error) {
 	case m.Policy == PolicyMLP && m.Layers < 1:
 		return nil, bad("layers", "want ≥ 1 for the MLP, got %d", m.Layers)
 	}
+	dt := dtypes.Float64 // also when absent: saved before policies had a dtype
+	switch m.DType {
+	case fit.DTypeFloat32:
+		dt = dtypes.Float32
+	case fit.DTypeFloat64, "":
+	default:
+		return nil, bad("dtype", "want %s or %s, got %q", fit.DTypeFloat32, fit.DTypeFloat64, m.DType)
+	}
 	w, err := artifact.Load(dir)
 	if err != nil {
 		return nil, err
 	}
 	p := &Policy{Loss: m.Loss, Beta: m.Beta, Epsilon: m.Epsilon, Arch: m.Policy, Dim: m.Dim, Hidden: m.Hidden, Layers: m.Layers,
-		Weights: artifact.Weights{}}
-	for name, dims := range p.arrays() {
+		DType: dt, Weights: artifact.Weights{}}
+	arrays := p.arrays()
+	for _, name := range slices.Sorted(maps.Keys(arrays)) { // the first bad array, whatever the map's order
+		dims := arrays[name]
 		t, err := w.Need(name, dims...)
 		if err != nil {
 			return nil, fmt.Errorf("dpo: %s: %w (%s says %s)", dir, err, PolicyFile, p.Kind())
 		}
-		p.Weights[name] = artifact.F64(t.Floats(), dims...)
+		if (t.F32 != nil) != (dt == dtypes.Float32) {
+			got := fit.DTypeFloat64
+			if t.F32 != nil {
+				got = fit.DTypeFloat32
+			}
+			return nil, bad("dtype", "%s, but the array %q is %s", dtypeName(dt), name, got)
+		}
+		p.Weights[name] = t
 	}
 	return p, nil
 }
@@ -172,23 +248,27 @@ func (p *Policy) fits(cfg Config, dim int) error {
 	return nil
 }
 
-// policy returns the trainer's current policy (copies of its weights).
+// policy returns the trainer's current policy (copies of its weights, in
+// the trainer's dtype).
 func (t *Trainer) policy() *Policy {
 	cfg := t.cfg
-	p := &Policy{Loss: cfg.Loss, Beta: cfg.Beta, Epsilon: cfg.Epsilon, Arch: cfg.Policy, Dim: t.d, Weights: artifact.Weights{}}
-	if t.theta != nil {
-		p.Weights["theta"] = artifact.F64(t.thetaValue())
-		return p
+	p := &Policy{Loss: cfg.Loss, Beta: cfg.Beta, Epsilon: cfg.Epsilon, Arch: cfg.Policy, Dim: t.d, DType: t.dtype, Weights: artifact.Weights{}}
+	if cfg.Policy == PolicyMLP {
+		p.Hidden, p.Layers = cfg.Hidden, cfg.Layers
 	}
-	p.Hidden, p.Layers = cfg.Hidden, cfg.Layers
 	for name, dims := range p.arrays() {
-		v := t.store.GetVariable("/" + name)
-		p.Weights[name] = artifact.F64(tensors.MustCopyFlatData[float64](v.MustValue()), dims...)
+		v := t.store.GetVariable("/" + name).MustValue()
+		if t.dtype == dtypes.Float32 {
+			p.Weights[name] = artifact.F32(tensors.MustCopyFlatData[float32](v), dims...)
+		} else {
+			p.Weights[name] = artifact.F64(tensors.MustCopyFlatData[float64](v), dims...)
+		}
 	}
 	return p
 }
 
-// start sets the trainer's variables to the weights of p.
+// start sets the trainer's variables to the weights of p, converted to the
+// trainer's dtype (exactly from float32 to float64, rounded the other way).
 func (t *Trainer) start(p *Policy) error {
 	for _, name := range p.Weights.Names() {
 		v := t.store.GetVariable("/" + name)
@@ -196,7 +276,7 @@ func (t *Trainer) start(p *Policy) error {
 		if v == nil {
 			return fmt.Errorf("dpo: init policy: the trainer has no variable %q", name)
 		}
-		if err := v.SetValue(tensors.FromFlatDataAndDimensions(w.Floats(), w.Shape...)); err != nil {
+		if err := v.SetValue(fit.Tensor(t.dtype, w.Floats(), w.Shape...)); err != nil {
 			return fmt.Errorf("dpo: init policy: %s: %w", name, err)
 		}
 	}
@@ -206,8 +286,9 @@ func (t *Trainer) start(p *Policy) error {
 // LogRatios returns h_i = [log π(y_w|x) − log π_ref(y_w|x)] − [log π(y_l|x)
 // − log π_ref(y_l|x)] for every pair of data: θ·(φ(y_w) − φ(y_l)) for the
 // log-linear policy, f(φ(y_w)) − f(φ(y_l)) for the MLP (evaluated with
-// GoMLX on the named backend, "" for "go"). data must have the policy's
-// feature dimension.
+// GoMLX on the named backend, "" for "go", in the policy's dtype; the
+// differences are taken in float64). data must have the policy's feature
+// dimension.
 func (p *Policy) LogRatios(data *datasets.Prefs, backendName string) (h []float64, err error) {
 	if data == nil || len(data.Pairs) == 0 {
 		return nil, errors.New("dpo: no pairs to score")
@@ -248,15 +329,20 @@ func (p *Policy) LogRatios(data *datasets.Prefs, backendName string) (h []float6
 }
 
 // mlpScores returns f(x) for rows x [rows, Dim] through the graph
-// Trainer.Evaluate uses.
+// Trainer.Evaluate uses, in p's dtype.
 func (p *Policy) mlpScores(x []float64, rows int, backendName string) (s []float64, err error) {
 	be, err := backend.Get(backendName)
 	if err != nil {
 		return nil, err
 	}
 	defer fit.Catch("dpo", &err)
+	dt := p.dtype()
+	w := artifact.Weights{}
+	for name, t := range p.Weights {
+		w[name] = inDType(t, dt)
+	}
 	store := model.NewStore()
-	if err := p.Weights.Into(store); err != nil {
+	if err := w.Into(store); err != nil {
 		return nil, err
 	}
 	exec, err := model.NewExec(be, store, func(scope *model.Scope, x *Node) *Node {
@@ -266,11 +352,11 @@ func (p *Policy) mlpScores(x []float64, rows int, backendName string) (s []float
 	if err != nil {
 		return nil, err
 	}
-	out, err := exec.Call(tensors.FromFlatDataAndDimensions(x, rows, p.Dim))
+	out, err := exec.Call(fit.Tensor(dt, x, rows, p.Dim))
 	if err != nil {
 		return nil, err
 	}
-	return tensors.CopyFlatData[float64](out[0])
+	return fit.Float64s(out[0])
 }
 
 // Score measures the policy on the comparisons of job.Data (JSONL, as the

@@ -19,7 +19,9 @@ import (
 // The training keys optimizer (adam or sgd, default adam), learning_rate
 // (default 0.05), steps (default 500), batch_size (pairs per step, default
 // 0 = full batch) and eval_every (default 10) are package fit's
-// (fit.ParamOptimizer, …).
+// (fit.ParamOptimizer, …), and so is dtype (fit.ParamDType: auto, float32
+// or float64; auto is float32 for the MLP policy, float64 for the
+// log-linear one).
 const (
 	ParamBeta    = "beta"                  // float > 0, default 1: the KL weight β
 	ParamEpsilon = "epsilon"               // float in [0, 0.5), default 0.1: the flip rate cdpo and rdpo assume
@@ -145,12 +147,13 @@ func (p plugin) Info() kernel.Info {
 		kernel.ChoiceParam(ParamPolicy, PolicyLogLinear, []string{PolicyLogLinear, PolicyMLP}, "loglinear: π ∝ π_ref·exp(θ·φ); mlp: π ∝ π_ref·exp(f(φ)), f a tanh MLP"))
 	params = append(params, trainParams(DefaultSteps, DefaultEvalEvery)...)
 	params = append(params, modelParams()...)
+	params = append(params, dtypeParam())
 	// The testbed's params shape only the planted data: with --data they do
 	// not take effect, and the run's record leaves them out.
 	params = append(params, kernel.Generators(testbedParams(DefaultPairs, true)...)...)
 	return kernel.Info{
 		ID:        "dpo." + string(p.kind),
-		Precision: "float64 (GoMLX): the log-linear policy is an exact testbed (θ* = w*/β in closed form) and the MLP policy is compared step by step with PyTorch in float64 (bench/dpo). Not yet float32 by default (issue 19).",
+		Precision: precision,
 		Summary:   summaries[p.kind],
 		Papers:    []kernel.Paper{Paper},
 		Params:    params,
@@ -168,12 +171,26 @@ chosen, rejected: distinct candidate indices; weight: optional, > 0 (default 1)`
 	}
 }
 
+// precision is the plugins' kernel.Info.Precision; it starts with the
+// float type of the default policy, the log-linear one.
+const precision = "float64 for the log-linear policy (the default: an exact testbed, θ* = w*/β in closed form), " +
+	"float32 for the MLP policy (GoMLX weights, inputs and graphs; the metrics are computed in float64 from its scores, " +
+	"within 1e-4 of a float64 run's in loss and gap). dtype=float64 trains the MLP in float64, " +
+	"as bench/dpo compares it step by step with PyTorch."
+
+// dtypeParam declares fit.ParamDType with the plugins' auto.
+func dtypeParam() kernel.Param {
+	return fit.DTypeParam("float32 for the MLP policy, float64 for the log-linear one")
+}
+
 const modelDoc = `The trained policy (Policy): θ ("theta" [dim]) for the log-linear policy,
 or the MLP's weights ("mlp/w0" [hidden, dim], "mlp/b0" [hidden], …,
-"mlp/out" [hidden]), in GoMLX's checkpoint format, and model.json (loss,
-beta, epsilon, policy, dim, hidden, layers). π_ref is not saved: h does
-not depend on it (the policy tilts π_ref by exp(θ·φ) or exp(f(φ)), whose
-normaliser cancels in h).
+"mlp/out" [hidden]), in GoMLX's checkpoint format as float32 or float64
+arrays (the run's dtype), and model.json (loss, beta, epsilon, policy,
+dim, hidden, layers, dtype; a policy saved without dtype is float64). The
+MLP scores in its saved dtype. π_ref is not saved: h does not depend on
+it (the policy tilts π_ref by exp(θ·φ) or exp(f(φ)), whose normaliser
+cancels in h).
 score --data FILE...: preference comparisons in the --data format (Data),
 of the policy's dim. Per pair, table scores (pair, weight, log_ratio h,
 margin βh, p_chosen = σ(βh), loss); finals loss (this plugin's loss at
@@ -184,8 +201,9 @@ mean_margin (mean βh) and log_loss (mean −log σ(βh)). Scoring a run's own
 const initDoc = `The policy starts from the saved one (θ, or the MLP's weights) instead of
 π_ref; the reference stays the run's. The saved policy must have the
 run's policy, the data's dim and (MLP) its hidden and layers; any dpo.dpo,
-dpo.cdpo, dpo.ipo or dpo.rdpo model will do. Step 0 of the series then
-measures the saved policy on the run's pairs.`
+dpo.cdpo, dpo.ipo or dpo.rdpo model will do. Its weights are converted to
+the run's dtype (rounded when a float64 policy starts a float32 run). Step
+0 of the series then measures the saved policy on the run's pairs.`
 
 // modelParams declares the regularisation and MLP params.
 func modelParams() []kernel.Param {
@@ -240,7 +258,9 @@ KL-regularised objective, so its gap does not vanish with n.`)
 Policy: log-linear π_θ(y|x) ∝ π_ref(y|x)·exp(θ·φ(x, y)) over each prompt's
 candidates (then h = θ·(φ(y_w) − φ(y_l))), starting at θ = 0 (π_ref), or an
 MLP f replacing θ·φ (zero output layer: it also starts at π_ref). Trained
-with GoMLX autodiff and Adam (or SGD), full batch unless batch_size is set.
+with GoMLX autodiff and Adam (or SGD), full batch unless batch_size is set,
+in dtype: auto trains the MLP in float32 and the log-linear policy in
+float64.
 
 Without --data: the planted log-linear testbed. w* uniform on the sphere of
 radius w_norm in R^dim; per prompt, candidates feature vectors with N(0, 1/dim)
@@ -349,8 +369,10 @@ func ConfigFromParams(kind Kind, ps kernel.Params) Config {
 			*dst = ps.Int(key)
 		}
 	}
-	if _, ok := ps[ParamPolicy]; ok {
-		cfg.Policy = ps.String(ParamPolicy)
+	for key, dst := range map[string]*string{ParamPolicy: &cfg.Policy, fit.ParamDType: &cfg.DType} {
+		if _, ok := ps[key]; ok {
+			*dst = ps.String(key)
+		}
 	}
 	return cfg
 }

@@ -17,7 +17,7 @@ import (
 
 // Keys of the params of dpo.sweep, besides those of the training (beta,
 // policy, optimizer, learning_rate, steps, batch_size, l2_regularization,
-// theta_radius, fnn_num_hidden_nodes, fnn_num_hidden_layers) and of the
+// theta_radius, fnn_num_hidden_nodes, fnn_num_hidden_layers, dtype) and of the
 // planted testbed (dim, w_norm, candidates, ref, pairs, test_prompts),
 // which it shares with the training plugins. Lists are comma-separated.
 const (
@@ -342,6 +342,10 @@ func (cfg SweepConfig) Params() map[string]any {
 		ref = RefRandom
 	}
 	tr := cfg.Train
+	dtype := tr.DType
+	if dtype == "" {
+		dtype = fit.DTypeAuto
+	}
 	return map[string]any{
 		kernel.ParamSeed: int64(cfg.Seed),
 		ParamDim:         cfg.Data.Dim, ParamWNorm: cfg.Data.WNorm, ParamCandidates: cfg.Data.Candidates,
@@ -351,6 +355,7 @@ func (cfg SweepConfig) Params() map[string]any {
 		ParamBeta: tr.Beta, ParamPolicy: tr.Policy, fit.ParamOptimizer: tr.Optimizer,
 		fit.ParamLearningRate: tr.LearningRate, fit.ParamSteps: tr.Steps, fit.ParamBatchSize: tr.BatchSize,
 		ParamL2: tr.L2, ParamRadius: tr.Radius, ParamHidden: tr.Hidden, ParamLayers: tr.Layers,
+		fit.ParamDType: dtype,
 	}
 }
 
@@ -424,10 +429,11 @@ func (sweepPlugin) Info() kernel.Info {
 	}
 	params = append(params, trainParams(def.Train.Steps, 0)...)
 	params = append(params, modelParams()...)
+	params = append(params, dtypeParam())
 	params = append(params, testbedParams(def.Data.Pairs, false)...)
 	return kernel.Info{
 		ID:        "dpo.sweep",
-		Precision: "float64 (GoMLX): the log-linear policy is an exact testbed (θ* = w*/β in closed form) and the MLP policy is compared step by step with PyTorch in float64 (bench/dpo). Not yet float32 by default (issue 19).",
+		Precision: precision,
 		Summary:   "compare dpo, cdpo, ipo and rdpo across flip rates and sample sizes on the planted testbed",
 		Papers:    []kernel.Paper{Paper},
 		Params:    params,

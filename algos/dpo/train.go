@@ -12,6 +12,7 @@ import (
 	"github.com/alignlab/alignlab/algos/pairloss"
 	"github.com/alignlab/alignlab/datasets"
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
@@ -55,6 +56,12 @@ type Config struct {
 	Hidden  int     // MLP units per hidden layer
 	Layers  int     // MLP hidden layers
 	Backend string  // GoMLX backend configuration; "" means "go"
+	// DType is the float type of the policy's variables, inputs and
+	// graphs: fit.DTypeFloat32, fit.DTypeFloat64, or fit.DTypeAuto (and
+	// "") for float32 with the MLP and float64 with the log-linear policy.
+	// The metrics are computed in float64 from the policy's float32 or
+	// float64 scores either way.
+	DType string
 	// Init, if not nil, is the policy training starts from instead of
 	// π_ref (θ = 0, or the MLP's zero output layer): a saved Policy of the
 	// same architecture, dimension and sizes. The MLP's initial weights are
@@ -71,8 +78,17 @@ func DefaultConfig(kind Kind) Config {
 	return Config{
 		Config: fit.Config{Optimizer: fit.Adam, LearningRate: DefaultLearningRate, Steps: DefaultSteps, EvalEvery: DefaultEvalEvery},
 		Loss:   kind, Beta: DefaultBeta, Epsilon: eps,
-		Policy: PolicyLogLinear, Hidden: DefaultHidden, Layers: DefaultLayers,
+		Policy: PolicyLogLinear, Hidden: DefaultHidden, Layers: DefaultLayers, DType: fit.DTypeAuto,
 	}
+}
+
+// dtype resolves c.DType for c.Policy.
+func (c *Config) dtype() (dtypes.DType, error) {
+	dt, err := fit.ResolveDType(c.DType, c.Policy == PolicyMLP)
+	if err != nil {
+		return dt, fmt.Errorf("dpo: %w", err)
+	}
+	return dt, nil
 }
 
 func (c *Config) check() error {
@@ -80,6 +96,9 @@ func (c *Config) check() error {
 		return err
 	}
 	if err := c.Config.Check("dpo"); err != nil {
+		return err
+	}
+	if _, err := c.dtype(); err != nil {
 		return err
 	}
 	switch {
@@ -136,6 +155,7 @@ type Trainer struct {
 	data    *datasets.Prefs
 	r       *rand.Rand
 	backend compute.Backend
+	dtype   dtypes.DType // of the variables, the inputs and the graphs
 	n, d    int
 
 	// Log-linear: Δφ_i = φ(y_w) − φ(y_l), [n, d]. MLP: φ(y_w) rows then
@@ -213,7 +233,8 @@ func NewTrainer(data *datasets.Prefs, cfg Config, r *rand.Rand) (t *Trainer, err
 		return nil, err
 	}
 	defer fit.Catch("dpo", &err)
-	t = newTrainer(data, cfg, r, be)
+	dt, _ := cfg.dtype() // checked above
+	t = newTrainer(data, cfg, r, be, dt)
 	if err := t.build(); err != nil {
 		return nil, err
 	}
@@ -241,7 +262,7 @@ func (t *Trainer) step() (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return tensors.ToScalar[float64](out[0]), nil
+	return tensors.ToScalar[float64](out[0]), nil // converted in the graph
 }
 
 // Theta returns a copy of the current θ of a log-linear policy, nil for the MLP.
@@ -254,20 +275,24 @@ func (t *Trainer) Theta() []float64 {
 
 // Weights returns a copy of the current value of every trainable variable
 // by name ("theta"; or "w0", "b0", …, "out" for the MLP, weight matrices
-// row-major [out, in]): what a reimplementation elsewhere needs to start
-// from the same point.
+// row-major [out, in]), as float64 (exactly, from a float32 trainer too):
+// what a reimplementation elsewhere needs to start from the same point.
 func (t *Trainer) Weights() map[string][]float64 {
 	out := map[string][]float64{}
 	for v := range t.store.RootScope().IterVariables() {
 		if v.Trainable {
-			out[v.Name()] = tensors.MustCopyFlatData[float64](v.MustValue())
+			w, err := fit.Float64s(v.MustValue())
+			if err != nil {
+				panic(err) // the trainer creates float32 or float64 variables only
+			}
+			out[v.Name()] = w
 		}
 	}
 	return out
 }
 
-func newTrainer(data *datasets.Prefs, cfg Config, r *rand.Rand, be compute.Backend) *Trainer {
-	t := &Trainer{cfg: cfg, data: data, r: r, backend: be, n: len(data.Pairs), d: data.Dim}
+func newTrainer(data *datasets.Prefs, cfg Config, r *rand.Rand, be compute.Backend, dt dtypes.DType) *Trainer {
+	t := &Trainer{cfg: cfg, data: data, r: r, backend: be, dtype: dt, n: len(data.Pairs), d: data.Dim}
 	n, d := t.n, t.d
 	if cfg.Policy == PolicyLogLinear {
 		t.x = make([]float64, n*d)
@@ -300,9 +325,9 @@ func newTrainer(data *datasets.Prefs, cfg Config, r *rand.Rand, be compute.Backe
 	if cfg.Policy == PolicyMLP {
 		rows = 2 * n
 	}
-	t.full = []any{tensors.FromFlatDataAndDimensions(t.x, rows, d)}
+	t.full = []any{fit.Tensor(dt, t.x, rows, d)}
 	if t.weights != nil {
-		t.full = append(t.full, tensors.FromFlatDataAndDimensions(t.weights, n))
+		t.full = append(t.full, fit.Tensor(dt, t.weights, n))
 	}
 	if cfg.Policy == PolicyMLP {
 		t.trainX = t.full[0].(*tensors.Tensor)
@@ -327,9 +352,9 @@ func (t *Trainer) batch() []any {
 	if t.cfg.Policy == PolicyMLP { // the rejected rows follow the chosen ones
 		x = append(x, fit.Rows(t.x[n*d:], d, idx)...)
 	}
-	in := []any{tensors.FromFlatDataAndDimensions(x, len(x)/d, d)}
+	in := []any{fit.Tensor(t.dtype, x, len(x)/d, d)}
 	if t.weights != nil {
-		in = append(in, tensors.FromFlatDataAndDimensions(fit.Rows(t.weights, 1, idx), len(idx)))
+		in = append(in, fit.Tensor(t.dtype, fit.Rows(t.weights, 1, idx), len(idx)))
 	}
 	return in
 }
@@ -346,7 +371,7 @@ func (t *Trainer) build() error {
 	var params []*model.Variable // the weights the L2 term covers
 	if cfg.Policy == PolicyLogLinear {
 		// θ = 0 starts training at π_ref, as DPO starts from the reference model.
-		t.theta = root.VariableWithValue("theta", make([]float64, t.d))
+		t.theta = root.VariableWithValue("theta", fit.Tensor(t.dtype, make([]float64, t.d), t.d))
 		params = []*model.Variable{t.theta}
 	} else {
 		params = t.initMLP(root.In("mlp"))
@@ -362,7 +387,7 @@ func (t *Trainer) build() error {
 			s := mlpScores(scope.In("mlp"), x, cfg.Layers) // [2B]
 			// h = s(chosen) − s(rejected) as one contraction, which avoids
 			// Slice (whose gradient needs Pad).
-			h = Dot(Const(g, []float64{1, -1}), Reshape(s, 2, x.Shape().Dimensions[0]/2)).Product()
+			h = Dot(ConvertDType(Const(g, []float64{1, -1}), s.DType()), Reshape(s, 2, x.Shape().Dimensions[0]/2)).Product()
 		}
 		var w *Node
 		if len(in) > 1 {
@@ -386,10 +411,11 @@ func (t *Trainer) build() error {
 		if cfg.Radius > 0 && t.theta != nil {
 			th := t.theta.NodeValue(g) // the updated value
 			norm := Sqrt(ReduceAllSum(Square(th)))
-			scale := Min(ScalarOne(g, th.DType()), Div(Scalar(g, th.DType(), cfg.Radius), Max(norm, Scalar(g, th.DType(), 1e-300))))
+			scale := Min(ScalarOne(g, th.DType()), Div(Scalar(g, th.DType(), cfg.Radius), Max(norm, Scalar(g, th.DType(), tiny(th.DType())))))
 			t.theta.SetNodeValue(Mul(th, scale))
 		}
-		return loss
+		// The Go side reads the loss as float64 whatever the graph's dtype.
+		return ConvertDType(loss, dtypes.Float64)
 	}
 	if t.train, err = model.NewExec(t.backend, t.store, trainFn); err != nil {
 		return err
@@ -411,10 +437,19 @@ func (t *Trainer) build() error {
 					rows++
 				}
 			}
-			t.testX = tensors.FromFlatDataAndDimensions(flat, rows, t.d)
+			t.testX = fit.Tensor(t.dtype, flat, rows, t.d)
 		}
 	}
 	return nil
+}
+
+// tiny is the smallest positive normal number of dt (float32 or float64),
+// which keeps the radius projection's division finite at θ = 0.
+func tiny(dt dtypes.DType) float64 {
+	if dt == dtypes.Float32 {
+		return 0x1p-126
+	}
+	return 1e-300
 }
 
 // asParameters marks g as a training graph. Outside training, backends
@@ -437,12 +472,14 @@ func (t *Trainer) initMLP(scope *model.Scope) []*model.Variable {
 		for i := range w {
 			w[i] = t.r.NormFloat64() * sd
 		}
-		wv := scope.VariableWithValue(fmt.Sprintf("w%d", l), tensors.FromFlatDataAndDimensions(w, h, in))
-		scope.VariableWithValue(fmt.Sprintf("b%d", l), make([]float64, h))
+		// Drawn in float64 and rounded: a float32 MLP starts from the
+		// float64 one's weights, and both draw the same numbers from t.r.
+		wv := scope.VariableWithValue(fmt.Sprintf("w%d", l), fit.Tensor(t.dtype, w, h, in))
+		scope.VariableWithValue(fmt.Sprintf("b%d", l), fit.Tensor(t.dtype, make([]float64, h), h))
 		weights = append(weights, wv)
 		in = h
 	}
-	weights = append(weights, scope.VariableWithValue("out", make([]float64, in)))
+	weights = append(weights, scope.VariableWithValue("out", fit.Tensor(t.dtype, make([]float64, in), in)))
 	return weights
 }
 
@@ -458,13 +495,19 @@ func mlpScores(scope *model.Scope, x *Node, layers int) *Node {
 	return Dot(x, scope.GetVariable("out").NodeValue(g)).Product()
 }
 
+// thetaValue returns θ as float64 (exactly, from a float32 θ too).
 func (t *Trainer) thetaValue() []float64 {
-	return tensors.MustCopyFlatData[float64](t.theta.MustValue())
+	th, err := fit.Float64s(t.theta.MustValue())
+	if err != nil {
+		panic(err) // θ is created float32 or float64
+	}
+	return th
 }
 
 // Evaluate measures the current policy on all training pairs and, for
 // planted data, on the held-out prompts. Log-linear policies are measured
-// in plain Go from θ; MLPs through a scoring executable.
+// in plain float64 Go from θ; MLPs through a scoring executable in the
+// trainer's dtype, whose scores f(φ) the metrics take as float64.
 func (t *Trainer) Evaluate() (m Metrics, err error) {
 	defer fit.Catch("dpo", &err)
 	cfg := t.cfg
@@ -533,7 +576,7 @@ func (t *Trainer) scores(x *tensors.Tensor) ([]float64, error) {
 	if err != nil {
 		return nil, err
 	}
-	return tensors.CopyFlatData[float64](out[0])
+	return fit.Float64s(out[0])
 }
 
 func dotf(a, b []float64) float64 {

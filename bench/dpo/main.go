@@ -1,9 +1,11 @@
 // Command dpo benchmarks the dpo package's training step against the same
-// math in PyTorch: rDPO (ε = 0.1, β = 1), full-batch Adam in float64, for
-// the log-linear policy (n = 20,000 pairs, d = 8) and the MLP policy
-// (n = 4,096, 32 tanh units).
+// math in PyTorch: rDPO (ε = 0.1, β = 1), full-batch Adam, for the
+// log-linear policy (n = 20,000 pairs, d = 8) and the MLP policy (n =
+// 4,096, 32 tanh units), in float64 on both sides (the default) or, with
+// -dtype float32, in float32 on both sides.
 //
 //	go run ./bench/dpo                 # or bench/dpo/run.sh
+//	go run ./bench/dpo -dtype float32
 //
 // It writes the planted preference files once (JSONL, read by both sides:
 // the Go side through datasets.LoadPrefs, the Python side with json), and
@@ -11,7 +13,12 @@
 // in even rounds, PyTorch first in odd ones). Each run takes one warm-up
 // step (Go compiles its graph there), times the next -steps steps, and
 // reports the loss over all pairs afterwards, which must agree between the
-// sides. It prints the median steps/s of each side and their ratio.
+// sides: to 1e-8 (relative) in float64, to 1e-5 in float32, where both
+// sides round differently at every step. It prints the median steps/s of
+// each side and their ratio.
+//
+// The Go side sets the policies' dtype explicitly (dpo.Config.DType): its
+// default, auto, would train the MLP in float32 against a float64 PyTorch.
 //
 // Threads: -threads sets GOMAXPROCS for the Go side (the pure-Go backend
 // sizes its worker pool from it) and torch.set_num_threads for PyTorch; the
@@ -40,6 +47,7 @@ import (
 	"time"
 
 	"github.com/alignlab/alignlab/algos/dpo"
+	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/datasets"
 )
 
@@ -68,8 +76,19 @@ func main() {
 		threads  = flag.Int("threads", 1, "cores per side: GOMAXPROCS and torch threads")
 		python   = flag.String("python", "/usr/bin/python3", "Python with torch")
 		script   = flag.String("script", "bench/dpo/torch_dpo.py", "the PyTorch side")
+		dtype    = flag.String("dtype", fit.DTypeFloat64, "float type of both sides and both policies: float64 or float32")
 	)
 	flag.Parse()
+	// Relative agreement asked of the final losses: float64 sides agree to
+	// ~1e-15 (README); float32 ones drift apart by rounding.
+	tol := 1e-8
+	switch *dtype {
+	case fit.DTypeFloat64:
+	case fit.DTypeFloat32:
+		tol = 1e-5
+	default:
+		log.Fatalf("dpo bench: -dtype %q, want %s or %s", *dtype, fit.DTypeFloat64, fit.DTypeFloat32)
+	}
 	log.SetFlags(0)
 	// Before the backend exists: its worker pool is sized from GOMAXPROCS.
 	runtime.GOMAXPROCS(*threads)
@@ -78,7 +97,7 @@ func main() {
 	}
 
 	base := dpo.DefaultConfig(dpo.RDPO)
-	base.Epsilon = 0.1
+	base.Epsilon, base.DType = 0.1, *dtype
 	loglin, mlp := base, base
 	loglin.Steps = *steps
 	mlp.Steps = *steps
@@ -87,7 +106,7 @@ func main() {
 		{name: "loglinear", file: filepath.Join(*out, fmt.Sprintf("loglinear-%d.jsonl", *pairs)), cfg: loglin},
 		{name: "mlp", file: filepath.Join(*out, fmt.Sprintf("mlp-%d.jsonl", *mlpPairs)), cfg: mlp},
 	}
-	initFile := filepath.Join(*out, fmt.Sprintf("mlp-init-%d.json", *hidden))
+	initFile := filepath.Join(*out, fmt.Sprintf("mlp-init-%d-%s.json", *hidden, *dtype))
 	for i, b := range benches {
 		n := *pairs
 		if i == 1 {
@@ -115,8 +134,8 @@ func main() {
 		log.Fatal(err)
 	}
 
-	fmt.Printf("machine: %d cores; %s; GOMAXPROCS=%d; torch threads %d; %d rounds of %d steps\n",
-		runtime.NumCPU(), runtime.Version(), runtime.GOMAXPROCS(0), *threads, *rounds, *steps)
+	fmt.Printf("machine: %d cores; %s; GOMAXPROCS=%d; torch threads %d; %d rounds of %d steps; %s\n",
+		runtime.NumCPU(), runtime.Version(), runtime.GOMAXPROCS(0), *threads, *rounds, *steps, *dtype)
 	for r := range *rounds {
 		for _, b := range benches {
 			goFirst := r%2 == 0
@@ -130,7 +149,7 @@ func main() {
 				} else {
 					args := []string{*script, "--data", b.file, "--policy", b.name, "--steps", strconv.Itoa(*steps),
 						"--beta", fmt.Sprint(b.cfg.Beta), "--eps", fmt.Sprint(b.cfg.Epsilon), "--lr", fmt.Sprint(b.cfg.LearningRate),
-						"--threads", strconv.Itoa(*threads)}
+						"--threads", strconv.Itoa(*threads), "--dtype", *dtype}
 					if b.name == "mlp" {
 						args = append(args, "--init", initFile)
 					}
@@ -153,7 +172,7 @@ func main() {
 				fmt.Printf("  note: losses differ between runs of one side (run %d)\n", i)
 			}
 		}
-		if math.Abs(lg-lp) > 1e-8*math.Max(1, math.Abs(lg)) {
+		if math.Abs(lg-lp) > tol*math.Max(1, math.Abs(lg)) {
 			fmt.Printf("  MISMATCH: the sides disagree after %d steps\n", *steps+1)
 		}
 	}
