@@ -56,6 +56,23 @@ func F32(data []float32, dims ...int) Tensor {
 	return Tensor{Shape: slices.Clone(dims), F32: slices.Clone(data)}
 }
 
+// In returns t's values as an array of dt (float32 or float64): t itself
+// when it already is one (from float32 to float64 exactly, rounded the
+// other way).
+func (t Tensor) In(dt dtypes.DType) Tensor {
+	switch {
+	case dt == dtypes.Float32 && t.F32 != nil, dt != dtypes.Float32 && t.F64 != nil:
+		return t
+	case dt == dtypes.Float32:
+		v := make([]float32, len(t.F64))
+		for i, x := range t.F64 {
+			v[i] = float32(x)
+		}
+		return Tensor{Shape: t.Shape, F32: v}
+	}
+	return Tensor{Shape: t.Shape, F64: t.Floats()}
+}
+
 // Scalar is a float64 tensor of one value and no dimensions.
 func Scalar(v float64) Tensor { return Tensor{Shape: []int{}, F64: []float64{v}} }
 

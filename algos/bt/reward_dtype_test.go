@@ -201,8 +201,8 @@ func TestRewardModelDType(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := json.Unmarshal(b, &f); err != nil || f.DType != dtypeName(c.want) {
-			t.Errorf("%s: model.json dtype %q (%v), want %q", c.dtype, f.DType, err, dtypeName(c.want))
+		if err := json.Unmarshal(b, &f); err != nil || f.DType != fit.DTypeName(c.want) {
+			t.Errorf("%s: model.json dtype %q (%v), want %q", c.dtype, f.DType, err, fit.DTypeName(c.want))
 		}
 		w, err := artifact.Load(pair.Dir)
 		if err != nil {

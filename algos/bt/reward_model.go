@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/gomlx/compute/dtypes"
-
 	"github.com/alignlab/alignlab/algos/artifact"
 	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/alignlab/alignlab/algos/pairloss"
@@ -86,34 +84,13 @@ func (m *TrainedReward) layers() []RewardLayer {
 func (m *TrainedReward) weights() artifact.Weights {
 	w := artifact.Weights{}
 	ls := m.layers()
-	arr := artifact.F64
-	if m.Net.dtype() == dtypes.Float32 {
-		arr = float32Array
-	}
+	dt := m.Net.dtype()
 	for l, layer := range ls {
 		name := layerName(l, len(ls))
-		w[name+"/weights"] = arr(layer.W, layer.In, layer.Out)
-		w[name+"/biases"] = arr(layer.B, layer.Out)
+		w[name+"/weights"] = artifact.F64(layer.W, layer.In, layer.Out).In(dt)
+		w[name+"/biases"] = artifact.F64(layer.B, layer.Out).In(dt)
 	}
 	return w
-}
-
-// float32Array is artifact.F32 of float64 data.
-func float32Array(data []float64, dims ...int) artifact.Tensor {
-	v := make([]float32, len(data))
-	for i, x := range data {
-		v[i] = float32(x)
-	}
-	return artifact.F32(v, dims...)
-}
-
-// dtypeName is the ParamDType value of a network's dtype, as model.json
-// records it.
-func dtypeName(dt dtypes.DType) string {
-	if dt == dtypes.Float32 {
-		return fit.DTypeFloat32
-	}
-	return fit.DTypeFloat64
 }
 
 // Shapes are each layer's weights [in, out] and biases [out].
@@ -126,7 +103,7 @@ func (m *TrainedReward) Save(dir string) error {
 		return err
 	}
 	f := rewardFile{Kind: kindReward, Architecture: m.Net.Kind, Input: m.Net.In, HiddenLayers: len(m.Net.Hidden),
-		Dim: m.Dim, PromptDim: m.PromptDim, Text: m.Text, HashDim: m.HashDim, Loss: m.Loss, DType: dtypeName(m.Net.dtype())}
+		Dim: m.Dim, PromptDim: m.PromptDim, Text: m.Text, HashDim: m.HashDim, Loss: m.Loss, DType: fit.DTypeName(m.Net.dtype())}
 	if len(m.Net.Hidden) > 0 {
 		f.HiddenUnits = m.Net.Hidden[0].Out
 	}
@@ -233,13 +210,9 @@ func (rewardPlugin) LoadModel(dir string, _ *kernel.Manifest, _ string) (kernel.
 	case !validLoss(f.Loss):
 		return nil, fmt.Errorf("%s: %s: loss: want one of %v, got %q", plugin, file, RewardLosses, f.Loss)
 	}
-	dt := dtypes.Float64 // saved before model.json recorded it
-	switch f.DType {
-	case fit.DTypeFloat32:
-		dt = dtypes.Float32
-	case fit.DTypeFloat64, "":
-	default:
-		return nil, fmt.Errorf("%s: %s: dtype: want %s or %s, got %q", plugin, file, fit.DTypeFloat32, fit.DTypeFloat64, f.DType)
+	dt, err := fit.SavedDType(f.DType) // absent: saved before model.json recorded it
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: dtype: %v", plugin, file, err)
 	}
 	a, err := loadArrays(plugin, dir)
 	if err != nil {
@@ -297,7 +270,7 @@ func initReward(job *kernel.Job, init kernel.Model, train *datasets.RewardPairs,
 	}
 	job.Note("started from the saved %s (trained with loss %s)", m.Kind(), m.Loss)
 	if dt, err := cfg.dtype(); err == nil && dt != m.Net.dtype() {
-		job.Note("the saved model is %s, this run %s: its weights are converted", dtypeName(m.Net.dtype()), dtypeName(dt))
+		job.Note("the saved model is %s, this run %s: its weights are converted", fit.DTypeName(m.Net.dtype()), fit.DTypeName(dt))
 	}
 	return m.Net, nil
 }

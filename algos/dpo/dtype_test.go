@@ -212,7 +212,7 @@ func TestDTypeAuto(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		explicit, err := runPlugin(t, tc.id, withParams(tc.params, fit.ParamDType, dtypeName(tc.want)))
+		explicit, err := runPlugin(t, tc.id, withParams(tc.params, fit.ParamDType, fit.DTypeName(tc.want)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -287,8 +287,8 @@ func TestDTypeModelRoundTrip(t *testing.T) {
 		if err := readMeta(pair.Dir, &meta); err != nil {
 			t.Fatal(err)
 		}
-		if meta.DType != dtypeName(tc.want) {
-			t.Errorf("%s: %s says dtype %q, want %q", tc.id, PolicyFile, meta.DType, dtypeName(tc.want))
+		if meta.DType != fit.DTypeName(tc.want) {
+			t.Errorf("%s: %s says dtype %q, want %q", tc.id, PolicyFile, meta.DType, fit.DTypeName(tc.want))
 		}
 		pair.Score(t, nil, file)
 	}

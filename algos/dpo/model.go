@@ -84,31 +84,6 @@ func (p *Policy) dtype() dtypes.DType {
 	return p.DType
 }
 
-// dtypeName is the name of dt (float32 or float64) in PolicyFile and in
-// the dtype param.
-func dtypeName(dt dtypes.DType) string {
-	if dt == dtypes.Float32 {
-		return fit.DTypeFloat32
-	}
-	return fit.DTypeFloat64
-}
-
-// inDType returns w's values as an array of dt (float32 or float64):
-// w itself when it already is one.
-func inDType(w artifact.Tensor, dt dtypes.DType) artifact.Tensor {
-	switch {
-	case dt == dtypes.Float32 && w.F32 != nil, dt != dtypes.Float32 && w.F64 != nil:
-		return w
-	case dt == dtypes.Float32:
-		v := make([]float32, len(w.F64))
-		for i, x := range w.F64 {
-			v[i] = float32(x)
-		}
-		return artifact.Tensor{Shape: w.Shape, F32: v}
-	}
-	return artifact.Tensor{Shape: w.Shape, F64: w.Floats()}
-}
-
 // Kind says which policy p is and its sizes.
 // A float32 policy says so; float64 is the unmarked case.
 func (p *Policy) Kind() string {
@@ -150,13 +125,13 @@ func (p *Policy) Save(dir string) error {
 	}
 	w := artifact.Weights{}
 	for name, t := range p.Weights {
-		w[name] = inDType(t, dt)
+		w[name] = t.In(dt)
 	}
 	if err := artifact.Save(dir, w); err != nil {
 		return err
 	}
 	return artifact.WriteFacts(dir, policyMeta{Loss: p.Loss, Beta: p.Beta, Epsilon: p.Epsilon, Policy: p.Arch,
-		Dim: p.Dim, Hidden: p.Hidden, Layers: p.Layers, DType: dtypeName(dt)})
+		Dim: p.Dim, Hidden: p.Hidden, Layers: p.Layers, DType: fit.DTypeName(dt)})
 }
 
 // loadPolicy reads a Policy saved in dir, checking PolicyFile's values and
@@ -183,13 +158,9 @@ func loadPolicy(dir string) (*Policy, error) {
 	case m.Policy == PolicyMLP && m.Layers < 1:
 		return nil, bad("layers", "want ≥ 1 for the MLP, got %d", m.Layers)
 	}
-	dt := dtypes.Float64 // also when absent: saved before policies had a dtype
-	switch m.DType {
-	case fit.DTypeFloat32:
-		dt = dtypes.Float32
-	case fit.DTypeFloat64, "":
-	default:
-		return nil, bad("dtype", "want %s or %s, got %q", fit.DTypeFloat32, fit.DTypeFloat64, m.DType)
+	dt, err := fit.SavedDType(m.DType) // absent: saved before policies had a dtype
+	if err != nil {
+		return nil, bad("dtype", "%v", err)
 	}
 	w, err := artifact.Load(dir)
 	if err != nil {
@@ -209,7 +180,7 @@ func loadPolicy(dir string) (*Policy, error) {
 			if t.F32 != nil {
 				got = fit.DTypeFloat32
 			}
-			return nil, bad("dtype", "%s, but the array %q is %s", dtypeName(dt), name, got)
+			return nil, bad("dtype", "%s, but the array %q is %s", fit.DTypeName(dt), name, got)
 		}
 		p.Weights[name] = t
 	}
@@ -339,7 +310,7 @@ func (p *Policy) mlpScores(x []float64, rows int, backendName string) (s []float
 	dt := p.dtype()
 	w := artifact.Weights{}
 	for name, t := range p.Weights {
-		w[name] = inDType(t, dt)
+		w[name] = t.In(dt)
 	}
 	store := model.NewStore()
 	if err := w.Into(store); err != nil {

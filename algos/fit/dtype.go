@@ -50,6 +50,28 @@ func ResolveDType(name string, neural bool) (dtypes.DType, error) {
 	return dtypes.InvalidDType, fmt.Errorf("fit: %s: want one of %v, got %q", ParamDType, DTypes, name)
 }
 
+// DTypeName is the ParamDType value naming dt, as saved models record it:
+// "float32" for Float32, "float64" otherwise.
+func DTypeName(dt dtypes.DType) string {
+	if dt == dtypes.Float32 {
+		return DTypeFloat32
+	}
+	return DTypeFloat64
+}
+
+// SavedDType reads the dtype a saved model records (DTypeName's values);
+// "", a model saved before dtypes were recorded, is Float64. Its error
+// says what was wanted, for the caller to prefix with the file and field.
+func SavedDType(name string) (dtypes.DType, error) {
+	switch name {
+	case DTypeFloat32:
+		return dtypes.Float32, nil
+	case DTypeFloat64, "":
+		return dtypes.Float64, nil
+	}
+	return dtypes.InvalidDType, fmt.Errorf("want %s or %s, got %q", DTypeFloat32, DTypeFloat64, name)
+}
+
 // Tensor returns x (float64, row-major) as a tensor of dtype dt (Float32
 // or Float64) and the given dimensions.
 func Tensor(dt dtypes.DType, x []float64, dims ...int) *tensors.Tensor {
