@@ -207,9 +207,17 @@ func (s *cgSystem) solve(x, g []float64, eta float64, ws [4][]float64) bool {
 // ≥ (φ′(½) + φ′(1))/2. Either bound passing the test passes the test on f
 // that backtrack would make — the step it would take — without the
 // objective's log1p: at most one more pass, for φ′(½), of one exp a pair.
-func (p *problem) fullStepPasses(theta, trial, sv []float64, tau, slope float64, g []float64, h *sparseHessian) bool {
+//
+// A step already below tol passes without either pass: it is the last
+// one, it moves no θ by more than the tolerance, and near the maximum the
+// test only measures rounding (g, h are then left as they were: the fit
+// ends without them).
+func (p *problem) fullStepPasses(theta, trial, sv []float64, tau, slope, tol float64, g []float64, h *sparseHessian) bool {
 	for i := range trial {
 		trial[i] = theta[i] + sv[i]
+	}
+	if maxAbs(sv) < tol {
+		return true
 	}
 	p.gradientSparse(trial, tau, g, h, false)
 	end := 0.0
@@ -283,15 +291,7 @@ func (p *problem) newtonCG(c *datasets.ArenaCounts, set *Settings, theta []float
 			slope += sv[i] * g[i]
 		}
 		alpha, newObj, newTau := 1.0, math.NaN(), tau
-		if lazy && !p.fitTie && maxAbs(sv) < set.Tolerance {
-			// The last step: below the tolerance, it ends the fit and
-			// moves no θ by more than the tolerance, so it is taken
-			// without the line search, which near the maximum only
-			// measures rounding (g, h are not needed again).
-			for i := range trial {
-				trial[i] = theta[i] + sv[i]
-			}
-		} else if !(lazy && !p.fitTie && p.fullStepPasses(theta, trial, sv, tau, slope, gTrial, hTrial)) {
+		if !(lazy && !p.fitTie && p.fullStepPasses(theta, trial, sv, tau, slope, set.Tolerance, gTrial, hTrial)) {
 			if math.IsNaN(obj) {
 				obj = p.gradientSparse(theta, tau, g, h, true)
 			}
