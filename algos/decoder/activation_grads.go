@@ -2,30 +2,30 @@ package decoder
 
 import (
 	"fmt"
-	"maps"
+	"math"
 	"sync"
 
 	"github.com/alignlab/alignlab/algos/backend"
 	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
 	"github.com/gomlx/compute/shapes"
 )
 
 // getBackend returns the backend named by config (backend.Get), seen
-// through autodiffActivationGrads: every model of this package runs on it.
+// through geluGradFixed: every model of this package runs on it.
 func getBackend(config string) (compute.Backend, error) {
 	be, err := backend.Get(config)
 	if err != nil {
 		return nil, err
 	}
-	return autodiffActivationGrads(be), nil
+	return geluGradFixed(be), nil
 }
 
-// autodiffActivationGrads returns be, or, where be differentiates fused
-// activations with kernels of its own (compute.OpTypeFusedActivationVJP),
-// a view of be that hides that one capability. GoMLX then keeps the fused
-// activation for the forward pass (the same op, the same values) and
-// differentiates its decomposed formula by autodiff instead
-// (activation.applyActivation falls back to graph.InternalFusedOpCaller).
+// geluGradFixed returns be, or, where be differentiates fused activations
+// with kernels of its own (compute.OpTypeFusedActivationVJP), a view of be
+// whose graphs compute the approximate GELU's gradient from elementwise
+// ops (geluApproxVJP) instead of that kernel. Every other op, the fused
+// forward GELU included, is be's own.
 //
 // Why: under GOEXPERIMENT=simd, compute v0.1.14's SIMD kernel of the
 // approximate GELU's gradient (vjpGeluApprox…SIMD in
@@ -33,13 +33,16 @@ func getBackend(config string) (compute.Backend, error) {
 // √(2/π)·(0.044715·x + x³) instead of √(2/π)·(x + 0.044715·x³), so the
 // gradient through every feed-forward layer of the zoo transformer and of
 // GPT-2 (gelu_new) is off by up to 0.12; the default build's scalar kernel
-// is right. bench/simd reproduces it.
+// is right. bench/simd reproduces it. Hiding the capability instead, so
+// that GoMLX differentiates its decomposed formula, is right too but slow:
+// that formula's x³ is a Pow, scalar Go code, half of the transformer's
+// training step (bench/lm).
 //
-// The view is a whole backend, not just its capabilities: GoMLX ties a
-// tensor to the backend its buffer reports, and refuses it in a graph of
-// another, so the view's buffers report the view. It is made once per
-// backend, so that every model's tensors stay usable by every other.
-func autodiffActivationGrads(be compute.Backend) compute.Backend {
+// The view is a whole backend, not just its builder: GoMLX ties a tensor
+// to the backend its buffer reports, and refuses it in a graph of another,
+// so the view's buffers report the view. It is made once per backend, so
+// that every model's tensors stay usable by every other.
+func geluGradFixed(be compute.Backend) compute.Backend {
 	if !be.Capabilities().Operations[compute.OpTypeFusedActivationVJP] {
 		return be
 	}
@@ -48,10 +51,7 @@ func autodiffActivationGrads(be compute.Backend) compute.Backend {
 	if v, ok := views[be]; ok {
 		return v
 	}
-	caps := be.Capabilities()
-	caps.Operations = maps.Clone(caps.Operations)
-	delete(caps.Operations, compute.OpTypeFusedActivationVJP)
-	v := &gradView{Backend: be, caps: caps}
+	v := &gradView{Backend: be}
 	views[be] = v
 	return v
 }
@@ -61,19 +61,69 @@ var (
 	views   = map[compute.Backend]*gradView{}
 )
 
-// gradView is a backend without fused activation gradients. Its buffers
-// are the inner backend's, wrapped so that they report the view.
+// gradView is a backend whose main functions compute the approximate
+// GELU's gradient with geluApproxVJP. Its buffers are the inner backend's,
+// wrapped so that they report the view.
 type gradView struct {
 	compute.Backend
-	caps compute.Capabilities
 }
-
-// Capabilities implements compute.Backend.
-func (b *gradView) Capabilities() compute.Capabilities { return b.caps }
 
 // Builder implements compute.Backend.
 func (b *gradView) Builder(name string) compute.Builder {
 	return &viewBuilder{Builder: b.Backend.Builder(name), view: b}
+}
+
+// geluApproxVJP returns dOut·f′(x) for f(x) = ½x(1 + tanh u), u = c(x +
+// a·x³), c = √(2/π), a = 0.044715:
+//
+//	f′(x) = ½(1 + tanh u) + ½·x·(1 − tanh² u)·c·(1 + 3a·x²)
+//
+// built from fn's elementwise ops (SIMD kernels in the Go backend), in
+// float32 for half-precision inputs.
+func geluApproxVJP(fn compute.Function, x, dOut compute.Value) (compute.Value, error) {
+	shape, err := fn.Shape(x)
+	if err != nil {
+		return nil, err
+	}
+	dt := shape.DType
+	half := dt != dtypes.Float32 && dt != dtypes.Float64
+	e := &opErr{fn: fn}
+	if half {
+		x, dOut = e.v(fn.ConvertDType(x, dtypes.Float32)), e.v(fn.ConvertDType(dOut, dtypes.Float32))
+		dt = dtypes.Float32
+	}
+	konst := func(v float64) compute.Value {
+		if dt == dtypes.Float32 {
+			return e.v(fn.Constant([]float32{float32(v)}))
+		}
+		return e.v(fn.Constant([]float64{v}))
+	}
+	const a = 0.044715
+	c := math.Sqrt(2 / math.Pi)
+	one := konst(1)
+	x2 := e.v(fn.Mul(x, x))
+	u := e.v(fn.Mul(e.v(fn.Mul(x, e.v(fn.Add(e.v(fn.Mul(x2, konst(a))), one)))), konst(c)))
+	t := e.v(fn.Tanh(u))
+	slope := e.v(fn.Mul(e.v(fn.Mul(x, e.v(fn.Sub(one, e.v(fn.Mul(t, t)))))),
+		e.v(fn.Add(e.v(fn.Mul(x2, konst(3*a*c/2))), konst(c/2)))))
+	grad := e.v(fn.Mul(dOut, e.v(fn.Add(e.v(fn.Mul(e.v(fn.Add(t, one)), konst(0.5))), slope))))
+	if half {
+		grad = e.v(fn.ConvertDType(grad, shape.DType))
+	}
+	return grad, e.err
+}
+
+// opErr keeps the first error of a chain of backend ops.
+type opErr struct {
+	fn  compute.Function
+	err error
+}
+
+func (e *opErr) v(v compute.Value, err error) compute.Value {
+	if e.err == nil && err != nil {
+		e.err = fmt.Errorf("decoder: GELU gradient: %w", err)
+	}
+	return v
 }
 
 // BufferFromFlatData implements compute.DataInterface.
@@ -98,6 +148,25 @@ func (b *gradView) wrap(buf compute.Buffer) compute.Buffer {
 type viewBuilder struct {
 	compute.Builder
 	view *gradView
+}
+
+// Main implements compute.Builder: the main function, with the GELU
+// gradient of geluApproxVJP.
+func (b *viewBuilder) Main() compute.Function { return &viewFunction{Function: b.Builder.Main()} }
+
+// viewFunction is a function of the inner backend whose approximate-GELU
+// gradient is geluApproxVJP. Closures and other functions stay the inner
+// backend's, which other ops (Call, While, If) take as they are.
+type viewFunction struct {
+	compute.Function
+}
+
+// FusedActivationVJP implements compute.Function.
+func (f *viewFunction) FusedActivationVJP(y, x, dOut compute.Value, cfg compute.ActivationConfig) (compute.Value, error) {
+	if cfg.Type != compute.ActivationGeluApproximate {
+		return f.Function.FusedActivationVJP(y, x, dOut, cfg)
+	}
+	return geluApproxVJP(f.Function, x, dOut)
 }
 
 // Compile implements compute.Builder.
