@@ -6,13 +6,18 @@
 // installed and never downloads. XLA (CPU or CUDA) is an opt-in for users who
 // have the PJRT plugin: build with -tags xla (see xla.go).
 //
-// "go", the default, is GoMLX's pure-Go backend configured as
-// GoDefaultConfig: a graph's ops run one at a time and each large op (a
-// matmul) is split over all cores. GoMLX's own default runs independent
-// ops concurrently instead, and then a matmul uses one core: 1024³ float32
-// at 93 GFLOP/s against 163 on this 2-core machine (simd build), while
-// training steps measured the same either way (bench/matmul,
-// bench/dpo). "go:ops_parallel" asks for GoMLX's default.
+// "go", the default, is GoMLX's pure-Go backend configured by GoConfig:
+// with one core (GOMAXPROCS = 1) a graph's ops run one at a time; with
+// more, independent ops run concurrently on GOMAXPROCS executors and a
+// large op (a matmul) is split over the cores the executors leave free.
+// GoMLX's own default ("go:ops_parallel") starts 8 executors, capped at
+// twice GOMAXPROCS, which fill the pool that ops split into: a 1024³
+// float32 matmul then runs on one core (94 GFLOP/s against 176 on this
+// 2-core machine, simd build, bench/matmul). With GOMAXPROCS executors
+// the matmul keeps both cores, and the transformer's training step, whose
+// backward pass has independent branches, takes 31 ms instead of 45 at 2
+// threads (bench/lm); one op at a time ("go:ops_sequential") gives the
+// matmul both cores but not the step.
 //
 // On this backend (GoMLX v0.28.16), graph variables are baked in as
 // constants unless the graph is in training mode: a hand-written training
@@ -22,7 +27,9 @@ package backend
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -30,13 +37,41 @@ import (
 	_ "github.com/gomlx/compute/gobackend" // the default, pure Go
 )
 
-// GoDefaultConfig is the configuration Get creates for "go".
-const GoDefaultConfig = "go:ops_sequential"
+// DefaultGoExecutors is the executor count of GoMLX's Go backend when a
+// configuration with ops_parallel does not set num_executors (compute
+// v0.1.14; the backend caps it at twice GOMAXPROCS).
+const DefaultGoExecutors = 8
+
+// GoConfig returns the configuration Get creates for "go", for the
+// current GOMAXPROCS: "go:ops_sequential" for 1, else
+// "go:ops_parallel,num_executors=N" with N = GOMAXPROCS.
+func GoConfig() string {
+	n := runtime.GOMAXPROCS(0)
+	if n <= 1 {
+		return "go:ops_sequential"
+	}
+	return fmt.Sprintf("go:ops_parallel,num_executors=%d", n)
+}
 
 var (
-	mu    sync.Mutex
-	cache = map[string]compute.Backend{}
+	mu        sync.Mutex
+	cache     = map[string]compute.Backend{}
+	executors = map[compute.Backend]int{} // the Go backends Get made with executors > 1
 )
+
+// Executors returns how many of a graph's independent ops be runs at once:
+// the num_executors of a Go backend that Get created with ops_parallel
+// (GoConfig's choice with more than one core), else 1. Graph builders use
+// it to split work into that many independent parts, e.g. a batch into
+// row shards (package decoder).
+func Executors(be compute.Backend) int {
+	mu.Lock()
+	defer mu.Unlock()
+	if n, ok := executors[be]; ok {
+		return n
+	}
+	return 1
+}
 
 // Get returns the backend for config, creating it on first use and sharing
 // it afterwards (backends are safe for concurrent use and costly to create).
@@ -63,13 +98,24 @@ func Get(config string) (b compute.Backend, err error) {
 	}()
 	create := config
 	if create == "go" {
-		create = GoDefaultConfig
+		create = GoConfig()
 	}
 	b, err = compute.NewWithConfig(create)
 	if err != nil {
 		return nil, fmt.Errorf("backend: creating %q: %w", config, err)
 	}
 	cache[config] = b
+	if name == "go" && strings.Contains(create, "ops_parallel") {
+		n := DefaultGoExecutors
+		for _, opt := range strings.Split(strings.TrimPrefix(create, "go:"), ",") {
+			if v, ok := strings.CutPrefix(opt, "num_executors="); ok {
+				n, _ = strconv.Atoi(v)
+			}
+		}
+		if n > 1 {
+			executors[b] = n
+		}
+	}
 	return b, nil
 }
 

@@ -3,9 +3,11 @@ package decoder
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
 
+	"github.com/alignlab/alignlab/algos/backend"
 	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
@@ -205,15 +207,55 @@ func (m *Model) Clone() (*Model, error) {
 // inside a graph whose scope is the model store's root (a model.Exec of
 // m.Store()).
 func (m *Model) Policy(scope *model.Scope, inputs *Node) *Node {
-	m.zoo.Scope = scope.At(scopePolicy).ResetVisited()
-	return m.zoo.Logits(inputs, transformer.CallOptions{})
+	return m.byShards(inputs, func(rows *Node) *Node {
+		m.zoo.Scope = scope.At(scopePolicy).ResetVisited()
+		return m.zoo.Logits(rows, transformer.CallOptions{})
+	})
 }
 
 // Hidden is the last hidden state [B, L, Dim] (after the final norm).
 func (m *Model) Hidden(scope *model.Scope, inputs *Node) *Node {
-	m.zoo.Scope = scope.At(scopePolicy).ResetVisited()
-	h, _, _ := m.zoo.AllLayers(inputs, transformer.CallOptions{})
-	return h
+	return m.byShards(inputs, func(rows *Node) *Node {
+		m.zoo.Scope = scope.At(scopePolicy).ResetVisited()
+		h, _, _ := m.zoo.AllLayers(rows, transformer.CallOptions{})
+		return h
+	})
+}
+
+// MinShardRows is the fewest rows of a batch shard (see byShards).
+const MinShardRows = 16
+
+// Shards returns how many row shards byShards splits a batch of B rows
+// into: the backend's executors (backend.Executors; GOMAXPROCS of them
+// on the Go backend with more than one core), at most GOMAXPROCS, and no
+// more than leave MinShardRows rows a shard.
+func (m *Model) Shards(B int) int {
+	be := m.backend
+	if v, ok := be.(*gradView); ok {
+		be = v.Backend
+	}
+	return max(1, min(backend.Executors(be), runtime.GOMAXPROCS(0), B/MinShardRows))
+}
+
+// byShards applies f, a computation row by row, to the rows of x [B, …]
+// in Shards(B) consecutive parts and concatenates the results along the
+// first axis. The parts are independent chains of ops, which the Go
+// backend runs concurrently, forward and backward: at 2 cores the small
+// transformer's training step takes 26 ms instead of 31 (bench/lm).
+// Every row's value is the same math either way; float32 results can
+// differ in the last bits, because the kernels block the smaller products
+// differently and the gradient sums the shards' contributions separately.
+func (m *Model) byShards(x *Node, f func(rows *Node) *Node) *Node {
+	B := x.Shape().Dimensions[0]
+	k := m.Shards(B)
+	if k == 1 {
+		return f(x)
+	}
+	parts := make([]*Node, k)
+	for i := range k {
+		parts[i] = f(Slice(x, AxisRange(i*B/k, (i+1)*B/k)))
+	}
+	return Concatenate(parts, 0)
 }
 
 // TokenLogProbsGraph returns log π(targets[b, t] | inputs[b, ≤ t]) as

@@ -63,6 +63,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/alignlab/alignlab/algos/decoder"
+	"github.com/alignlab/alignlab/bench/internal/measure"
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
@@ -149,6 +150,7 @@ func main() {
 		o       options
 		threads = flag.String("threads", "1,2", "comma-separated thread counts (GOMAXPROCS for Go, torch threads for PyTorch)")
 		worker  = flag.Int("worker", 0, "internal: run the Go side once with this many threads and print its result")
+		cpuProf = flag.String("cpuprofile", "", "with -worker: write the Go side's CPU profile to this file")
 	)
 	flag.StringVar(&o.size, "size", decoder.SizeSmall, "model size: "+strings.Join(decoder.Sizes, ", "))
 	flag.IntVar(&o.batch, "batch", 64, "rows per batch (B)")
@@ -177,7 +179,9 @@ func main() {
 	if *worker > 0 {
 		// Before the backend exists: its worker pool is sized from GOMAXPROCS.
 		runtime.GOMAXPROCS(*worker)
+		stop := measure.CPUProfile(*cpuProf)
 		r, err := runGo(o)
+		stop()
 		if err != nil {
 			log.Fatal(err)
 		}
