@@ -29,18 +29,12 @@ import (
 	"fmt"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/gomlx/compute"
 	_ "github.com/gomlx/compute/gobackend" // the default, pure Go
 )
-
-// DefaultGoExecutors is the executor count of GoMLX's Go backend when a
-// configuration with ops_parallel does not set num_executors (compute
-// v0.1.14; the backend caps it at twice GOMAXPROCS).
-const DefaultGoExecutors = 8
 
 // GoConfig returns the configuration Get creates for "go", for the
 // current GOMAXPROCS: "go:ops_sequential" for 1, else
@@ -54,24 +48,9 @@ func GoConfig() string {
 }
 
 var (
-	mu        sync.Mutex
-	cache     = map[string]compute.Backend{}
-	executors = map[compute.Backend]int{} // the Go backends Get made with executors > 1
+	mu    sync.Mutex
+	cache = map[string]compute.Backend{}
 )
-
-// Executors returns how many of a graph's independent ops be runs at once:
-// the num_executors of a Go backend that Get created with ops_parallel
-// (GoConfig's choice with more than one core), else 1. Graph builders use
-// it to split work into that many independent parts, e.g. a batch into
-// row shards (package decoder).
-func Executors(be compute.Backend) int {
-	mu.Lock()
-	defer mu.Unlock()
-	if n, ok := executors[be]; ok {
-		return n
-	}
-	return 1
-}
 
 // Get returns the backend for config, creating it on first use and sharing
 // it afterwards (backends are safe for concurrent use and costly to create).
@@ -105,17 +84,6 @@ func Get(config string) (b compute.Backend, err error) {
 		return nil, fmt.Errorf("backend: creating %q: %w", config, err)
 	}
 	cache[config] = b
-	if name == "go" && strings.Contains(create, "ops_parallel") {
-		n := DefaultGoExecutors
-		for _, opt := range strings.Split(strings.TrimPrefix(create, "go:"), ",") {
-			if v, ok := strings.CutPrefix(opt, "num_executors="); ok {
-				n, _ = strconv.Atoi(v)
-			}
-		}
-		if n > 1 {
-			executors[b] = n
-		}
-	}
 	return b, nil
 }
 

@@ -3,11 +3,9 @@ package decoder
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"sort"
 	"strings"
 
-	"github.com/alignlab/alignlab/algos/backend"
 	"github.com/alignlab/alignlab/algos/fit"
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
@@ -222,29 +220,36 @@ func (m *Model) Hidden(scope *model.Scope, inputs *Node) *Node {
 	})
 }
 
-// MinShardRows is the fewest rows of a batch shard (see byShards).
-const MinShardRows = 16
+// RowShards is how many row shards a batch of at least
+// RowShards·MinShardRows rows runs as (byShards), and MinShardRows the
+// fewest rows of a shard.
+const (
+	RowShards    = 2
+	MinShardRows = 16
+)
 
 // Shards returns how many row shards byShards splits a batch of B rows
-// into: the backend's executors (backend.Executors; GOMAXPROCS of them
-// on the Go backend with more than one core), at most GOMAXPROCS, and no
-// more than leave MinShardRows rows a shard.
+// into: RowShards, or 1 for fewer than RowShards·MinShardRows rows. It
+// does not depend on the machine's cores, so that a seeded run gives the
+// same numbers on any machine; on one core the shards run one after the
+// other (1.5 % slower than one batch, bench/lm).
 func (m *Model) Shards(B int) int {
-	be := m.backend
-	if v, ok := be.(*gradView); ok {
-		be = v.Backend
+	if B < RowShards*MinShardRows {
+		return 1
 	}
-	return max(1, min(backend.Executors(be), runtime.GOMAXPROCS(0), B/MinShardRows))
+	return RowShards
 }
 
 // byShards applies f, a computation row by row, to the rows of x [B, …]
 // in Shards(B) consecutive parts and concatenates the results along the
 // first axis. The parts are independent chains of ops, which the Go
-// backend runs concurrently, forward and backward: at 2 cores the small
-// transformer's training step takes 26 ms instead of 31 (bench/lm).
-// Every row's value is the same math either way; float32 results can
-// differ in the last bits, because the kernels block the smaller products
-// differently and the gradient sums the shards' contributions separately.
+// backend runs concurrently on two cores or more (backend.GoConfig),
+// forward and backward: at 2 cores the small transformer's training step
+// takes 26–29 ms instead of 31 (bench/lm). Every row's value is the same
+// math either way; results can differ from one unsharded batch in the last
+// bits, because the kernels block the smaller products differently and the
+// gradient sums the shards' contributions separately
+// (TestShardsAreRowBatches).
 func (m *Model) byShards(x *Node, f func(rows *Node) *Node) *Node {
 	B := x.Shape().Dimensions[0]
 	k := m.Shards(B)

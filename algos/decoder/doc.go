@@ -31,9 +31,10 @@
 // gradient (compute v0.1.14) is off by up to 0.12 (bench/simd). The
 // forward pass keeps the fused GELU, bit for bit.
 //
-// A batch of B ≥ 2·MinShardRows rows runs as Shards(B) row shards, one per
-// executor of the backend (two on a 2-core machine): independent chains of
-// ops, forward and backward, that the Go backend runs concurrently.
+// A batch of B ≥ RowShards·MinShardRows (32) rows runs as RowShards (2)
+// row shards: independent chains of ops, forward and backward, that the Go
+// backend runs concurrently on two cores or more. The shard count does not
+// depend on the cores, so a seeded run gives the same numbers anywhere.
 //
 // Only the pure-Go backend is compiled in by default (see package backend).
 // Measured against PyTorch 1.13 on the same transformer (bench/lm: same

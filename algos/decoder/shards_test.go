@@ -36,11 +36,9 @@ func TestShardsAreRowBatches(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if k := m.Shards(B); k < 2 {
-			t.Skipf("the backend runs one op at a time here (Shards(%d) = %d): nothing to compare", B, k)
-		}
-		if m.Shards(small) != 1 {
-			t.Fatalf("Shards(%d) = %d, want 1", small, m.Shards(small))
+		if m.Shards(B) != RowShards || m.Shards(small) != 1 || m.Shards(2*small-1) != 1 {
+			t.Fatalf("Shards(%d, %d, %d) = %d, %d, %d, want %d, 1, 1", B, small, 2*small-1,
+				m.Shards(B), m.Shards(small), m.Shards(2*small-1), RowShards)
 		}
 		exec, err := model.NewExec(m.Backend(), m.Store(), func(scope *model.Scope, in []*Node) []*Node {
 			scope.SetTraining(in[0].Graph(), true)
