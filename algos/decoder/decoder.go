@@ -152,7 +152,7 @@ func (m *Model) build() {
 	m.zoo = transformer.New(m.store.RootScope().At(scopePolicy)).
 		WithVocabSize(c.Vocab).WithEmbedDim(c.Dim).WithNumLayers(c.Layers).
 		WithNumHeads(c.Heads).WithHeadDim(c.Dim / c.Heads).WithFFNDim(c.FFN).
-		WithMaxPosEmbed(c.MaxLen).WithDType(c.dtype()).WithRoPE(10000).
+		WithMaxPosEmbed(c.MaxLen).WithDType(c.dtype()).WithPositionalEncoder(newRoPE(10000)).
 		WithFinalNormalization(layers.NormalizationLayerNorm)
 }
 
