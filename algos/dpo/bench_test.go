@@ -22,6 +22,7 @@ func BenchmarkStep(b *testing.B) {
 		{"loglinear_n20000", PolicyLogLinear, 20000, fit.DTypeAuto},
 		{"mlp_n4096", PolicyMLP, 4096, fit.DTypeFloat64},
 		{"mlp_float32_n4096", PolicyMLP, 4096, fit.DTypeFloat32},
+		{"loglinear_float32_n20000", PolicyLogLinear, 20000, fit.DTypeFloat32},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			data := planted(b, bc.pairs, 0.1, 1)
