@@ -44,9 +44,8 @@ func quickMLP(t *testing.T, id, dtype string) map[string]any {
 // TestDTypeLegacyModel). The values were measured under GOEXPERIMENT=simd
 // at commit 9d1ebb0. Two later changes move them in the last bits: the
 // scalar build's exp and tanh kernels (within 7e-15, measured), and the
-// plain mean loss summed by block products (pairloss.SumSoftplusNeg) and
-// the log-linear score as a product and sum instead of a Dot (within 4e-15,
-// measured).
+// plain mean loss summed by block products (pairloss.SumSoftplusNeg;
+// within 4e-15, measured).
 const tolBefore = 1e-12
 
 // sameBefore reports whether got is want, a value of the code before

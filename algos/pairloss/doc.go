@@ -28,6 +28,5 @@
 // agrees with the per-pair sum within 1.1e-15 relative in float64 and
 // 2.3e-7 in float32 (measured at 100 to 100,000 pairs), its gradient is
 // σ(z) − 1 per pair exactly as before, and the DPO log-linear step at
-// 20,000 pairs runs 3.2× faster for it and for its product-and-sum score
-// (bench/dpo).
+// 20,000 pairs takes 0.51 ms instead of 1.34 for it (bench/dpo).
 package pairloss
