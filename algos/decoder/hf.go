@@ -376,7 +376,7 @@ func (hc hfConfig) mapWeights(path string, st map[string]stTensor) (map[string]*
 		}
 		out[tg.path] = tensors.FromFlatDataAndDimensions(t.data, t.shape...)
 		if key == "wte.weight" {
-			out[p+"/output/dense/weights"] = tensors.FromFlatDataAndDimensions(transpose(t.data, V, D), D, V)
+			out[p+"/output/dense/weights"] = tensors.FromFlatDataAndDimensions(fit.Transposed(t.data, V, D), D, V)
 		}
 	}
 	missing := []string{}
@@ -402,17 +402,6 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
-}
-
-// transpose returns the [cols, rows] transpose of the row-major [rows, cols] x.
-func transpose(x []float32, rows, cols int) []float32 {
-	out := make([]float32, len(x))
-	for i := range rows {
-		for j := range cols {
-			out[j*rows+i] = x[i*cols+j]
-		}
-	}
-	return out
 }
 
 // stTensor is one tensor of a safetensors file, converted to float32.

@@ -327,7 +327,7 @@ func newTrainer(data *datasets.Prefs, cfg Config, r *rand.Rand, be compute.Backe
 	}
 	t.full = []any{fit.Tensor(dt, t.x, rows, d)}
 	if cfg.Policy == PolicyLogLinear {
-		t.full[0] = fit.Tensor(dt, featureMajor(t.x, n, d), d, n)
+		t.full[0] = fit.Tensor(dt, fit.Transposed(t.x, n, d), d, n)
 	}
 	if t.weights != nil {
 		t.full = append(t.full, fit.Tensor(dt, t.weights, n))
@@ -340,17 +340,6 @@ func newTrainer(data *datasets.Prefs, cfg Config, r *rand.Rand, be compute.Backe
 		t.jStar = data.Truth.OptimalValue(cfg.Beta)
 	}
 	return t
-}
-
-// featureMajor returns the rows × d matrix x laid out d × rows.
-func featureMajor(x []float64, rows, d int) []float64 {
-	out := make([]float64, len(x))
-	for i := range rows {
-		for j := range d {
-			out[j*rows+i] = x[i*d+j]
-		}
-	}
-	return out
 }
 
 // batch returns the inputs of the next step: the full batch, or the next
@@ -368,7 +357,7 @@ func (t *Trainer) batch() []any {
 	}
 	in := []any{fit.Tensor(t.dtype, x, len(x)/d, d)}
 	if t.cfg.Policy == PolicyLogLinear {
-		in[0] = fit.Tensor(t.dtype, featureMajor(x, len(x)/d, d), d, len(x)/d)
+		in[0] = fit.Tensor(t.dtype, fit.Transposed(x, len(x)/d, d), d, len(x)/d)
 	}
 	if t.weights != nil {
 		in = append(in, fit.Tensor(t.dtype, fit.Rows(t.weights, 1, idx), len(idx)))
@@ -399,7 +388,7 @@ func (t *Trainer) build() error {
 		asParameters(scope, g)
 		var h *Node
 		if cfg.Policy == PolicyLogLinear {
-			// h = Δφ·θ from the features laid out [d, n] (featureMajor),
+			// h = Δφ·θ from the features laid out [d, n] (fit.Transposed),
 			// as a product and a sum over the first axis: every op then
 			// runs along the n pairs, in the backend's SIMD kernels, in
 			// float32 as in float64. A matmul of [n, d] by [d] took ≈ 0.3

@@ -53,3 +53,15 @@ func Rows(x []float64, d int, idx []int) []float64 {
 	}
 	return out
 }
+
+// Transposed returns the [cols, rows] transpose of the row-major [rows,
+// cols] matrix x, e.g. a data matrix laid out feature by feature.
+func Transposed[T any](x []T, rows, cols int) []T {
+	out := make([]T, len(x))
+	for i := range rows {
+		for j := range cols {
+			out[j*rows+i] = x[i*cols+j]
+		}
+	}
+	return out
+}

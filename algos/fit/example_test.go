@@ -69,3 +69,15 @@ func ExampleGuard() {
 	// demo: diverged at step 121: grad_norm is +Inf; try a smaller learning_rate
 	// θ = 1.61e+155
 }
+
+// Transposed lays a row-major data matrix out column by column: here 3
+// pairs × 2 features become 2 features × 3 pairs.
+func ExampleTransposed() {
+	x := []float64{
+		1, 2,
+		3, 4,
+		5, 6,
+	}
+	fmt.Println(fit.Transposed(x, 3, 2))
+	// Output: [1 3 5 2 4 6]
+}
