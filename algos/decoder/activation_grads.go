@@ -87,7 +87,7 @@ func geluApproxVJP(fn compute.Function, x, dOut compute.Value) (compute.Value, e
 	}
 	dt := shape.DType
 	half := dt != dtypes.Float32 && dt != dtypes.Float64
-	e := &opErr{fn: fn}
+	e := &opErr{}
 	if half {
 		x, dOut = e.v(fn.ConvertDType(x, dtypes.Float32)), e.v(fn.ConvertDType(dOut, dtypes.Float32))
 		dt = dtypes.Float32
@@ -98,15 +98,16 @@ func geluApproxVJP(fn compute.Function, x, dOut compute.Value) (compute.Value, e
 		}
 		return e.v(fn.Constant([]float64{v}))
 	}
+	mul := func(p, q compute.Value) compute.Value { return e.v(fn.Mul(p, q)) }
+	add := func(p, q compute.Value) compute.Value { return e.v(fn.Add(p, q)) }
 	const a = 0.044715
 	c := math.Sqrt(2 / math.Pi)
 	one := konst(1)
-	x2 := e.v(fn.Mul(x, x))
-	u := e.v(fn.Mul(e.v(fn.Mul(x, e.v(fn.Add(e.v(fn.Mul(x2, konst(a))), one)))), konst(c)))
-	t := e.v(fn.Tanh(u))
-	slope := e.v(fn.Mul(e.v(fn.Mul(x, e.v(fn.Sub(one, e.v(fn.Mul(t, t)))))),
-		e.v(fn.Add(e.v(fn.Mul(x2, konst(3*a*c/2))), konst(c/2)))))
-	grad := e.v(fn.Mul(dOut, e.v(fn.Add(e.v(fn.Mul(e.v(fn.Add(t, one)), konst(0.5))), slope))))
+	x2 := mul(x, x)
+	t := e.v(fn.Tanh(mul(mul(x, add(mul(x2, konst(a)), one)), konst(c)))) // tanh u
+	sech2 := e.v(fn.Sub(one, mul(t, t)))                                  // 1 − tanh² u
+	slope := mul(mul(x, sech2), add(mul(x2, konst(3*a*c/2)), konst(c/2))) // ½·x·(1 − tanh² u)·u′
+	grad := mul(dOut, add(mul(add(t, one), konst(0.5)), slope))
 	if half {
 		grad = e.v(fn.ConvertDType(grad, shape.DType))
 	}
@@ -114,10 +115,7 @@ func geluApproxVJP(fn compute.Function, x, dOut compute.Value) (compute.Value, e
 }
 
 // opErr keeps the first error of a chain of backend ops.
-type opErr struct {
-	fn  compute.Function
-	err error
-}
+type opErr struct{ err error }
 
 func (e *opErr) v(v compute.Value, err error) compute.Value {
 	if e.err == nil && err != nil {

@@ -175,11 +175,12 @@ func (l Loss) Mean(h, weights *graph.Node) *graph.Node {
 // 20,000-pair DPO step this is most of the step (bench/dpo). Every factor is
 // in (1, 2], so a block's product stays below 2^512 (2^64), and each
 // rounding adds at most one ulp of relative error to its product, so the
-// sum is off by at most about 512 ulp of 1 a block, against the
-// per-element log1p's rounding in the summation itself; see
-// TestSumSoftplusNeg for the measured agreement. The gradient does not go
-// through the products: it is taken from Σ u_i·σ(u_i) with σ held
-// constant, whose value is subtracted again exactly.
+// sum is off by at most about 512 ulp of 1 a block; measured, it agrees
+// with the compensated sum of the per-pair losses as closely as the
+// per-pair log1p summed by ReduceAllSum does (TestMeanUnweighted). The
+// gradient does not go through the products: it is taken from
+// Σ u_i·σ(u_i) with σ held constant, whose value is subtracted again
+// exactly; an infinite z_i makes the sum NaN (the per-pair form gives ±Inf).
 //
 // Other float types than float32 and float64 sum SoftplusNeg(z).
 func SumSoftplusNeg(z *graph.Node) *graph.Node {
