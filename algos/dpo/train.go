@@ -321,14 +321,7 @@ func newTrainer(data *datasets.Prefs, cfg Config, r *rand.Rand, be compute.Backe
 		}
 	}
 	t.batches = fit.NewBatcher(n, cfg.BatchSize, r)
-	rows := n
-	if cfg.Policy == PolicyMLP {
-		rows = 2 * n
-	}
-	t.full = []any{fit.Tensor(dt, t.x, rows, d)}
-	if cfg.Policy == PolicyLogLinear {
-		t.full[0] = fit.Tensor(dt, fit.Transposed(t.x, n, d), d, n)
-	}
+	t.full = []any{t.features(t.x)}
 	if t.weights != nil {
 		t.full = append(t.full, fit.Tensor(dt, t.weights, n))
 	}
@@ -340,6 +333,17 @@ func newTrainer(data *datasets.Prefs, cfg Config, r *rand.Rand, be compute.Backe
 		t.jStar = data.Truth.OptimalValue(cfg.Beta)
 	}
 	return t
+}
+
+// features returns the flat feature rows x (width d) as the training
+// graph's input: [rows, d] for the MLP, [d, rows] for the log-linear policy
+// (see build).
+func (t *Trainer) features(x []float64) *tensors.Tensor {
+	rows := len(x) / t.d
+	if t.cfg.Policy == PolicyLogLinear {
+		return fit.Tensor(t.dtype, fit.Transposed(x, rows, t.d), t.d, rows)
+	}
+	return fit.Tensor(t.dtype, x, rows, t.d)
 }
 
 // batch returns the inputs of the next step: the full batch, or the next
@@ -355,10 +359,7 @@ func (t *Trainer) batch() []any {
 	if t.cfg.Policy == PolicyMLP { // the rejected rows follow the chosen ones
 		x = append(x, fit.Rows(t.x[n*d:], d, idx)...)
 	}
-	in := []any{fit.Tensor(t.dtype, x, len(x)/d, d)}
-	if t.cfg.Policy == PolicyLogLinear {
-		in[0] = fit.Tensor(t.dtype, fit.Transposed(x, len(x)/d, d), d, len(x)/d)
-	}
+	in := []any{t.features(x)}
 	if t.weights != nil {
 		in = append(in, fit.Tensor(t.dtype, fit.Rows(t.weights, 1, idx), len(idx)))
 	}
