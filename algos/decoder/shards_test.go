@@ -8,6 +8,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 	"github.com/gomlx/gomlx/ml/model"
+	"github.com/gomlx/gomlx/ml/train/optimizer"
 )
 
 // A batch run as row shards (byShards) gives what its rows give run in
@@ -98,5 +99,67 @@ func TestShardsAreRowBatches(t *testing.T) {
 			rel[min(i, 1)] = math.Max(rel[min(i, 1)], worst/scale)
 		}
 		t.Logf("%s: log-probs within %.3g, gradients within %.3g (relative)", dt, rel[0], rel[1])
+	}
+}
+
+// Training gives the same numbers, bit for bit, whether the backend runs
+// one op at a time (GoConfig with one core) or ops concurrently on two
+// executors (with two cores): the shards are fixed, and concurrency only
+// changes the order in which independent ops run.
+func TestSameNumbersOnAnyExecutor(t *testing.T) {
+	prompts, completions := benchRows(64, 3)
+	batch, err := Encode(byteTok{}, prompts, completions, 16, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := func(config string) (losses []float64, weights []float32) {
+		cfg, err := SizeConfig(SizeTest, 259, 16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := New(cfg, 1, config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt := optimizer.Adam().LearningRate(1e-2).Done()
+		exec, err := model.NewExec(m.Backend(), m.Store(), func(scope *model.Scope, in []*Node) *Node {
+			g := in[0].Graph()
+			scope.SetTraining(g, true)
+			seq, _ := m.SeqLogProbsGraph(scope, in[0], in[1], in[2])
+			loss := Neg(ReduceAllMean(seq))
+			opt.UpdateGraph(scope, g, loss)
+			return ConvertDType(loss, dtypes.Float64)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 4 {
+			out, err := exec.Call(batch.Tensors()...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			losses = append(losses, tensors.ToScalar[float64](out[0]))
+		}
+		for v := range m.Store().IterVariables() {
+			if v.Trainable {
+				weights = append(weights, tensors.MustCopyFlatData[float32](v.MustValue())...)
+			}
+		}
+		return losses, weights
+	}
+	seqLoss, seqW := train("go:ops_sequential")
+	parLoss, parW := train("go:ops_parallel,num_executors=2")
+	for i := range seqLoss {
+		if seqLoss[i] != parLoss[i] {
+			t.Errorf("loss at step %d: %v one op at a time, %v on two executors", i, seqLoss[i], parLoss[i])
+		}
+	}
+	if len(seqW) != len(parW) {
+		t.Fatalf("%d weights against %d", len(seqW), len(parW))
+	}
+	for i := range seqW {
+		if seqW[i] != parW[i] {
+			t.Fatalf("weight %d after 4 steps: %v one op at a time, %v on two executors", i, seqW[i], parW[i])
+		}
 	}
 }
