@@ -299,7 +299,7 @@ func (p *Policy) LogRatios(data *datasets.Prefs, backendName string) (h []float6
 	return h, nil
 }
 
-// mlpScores returns f(x) for rows x [rows, Dim] through the graph
+// mlpScores returns f(x) for the flat rows x (width Dim) through the graph
 // Trainer.Evaluate uses, in p's dtype.
 func (p *Policy) mlpScores(x []float64, rows int, backendName string) (s []float64, err error) {
 	be, err := backend.Get(backendName)
@@ -323,7 +323,7 @@ func (p *Policy) mlpScores(x []float64, rows int, backendName string) (s []float
 	if err != nil {
 		return nil, err
 	}
-	out, err := exec.Call(fit.Tensor(dt, x, rows, p.Dim))
+	out, err := exec.Call(fit.Tensor(dt, fit.Transposed(x, rows, p.Dim), p.Dim, rows))
 	if err != nil {
 		return nil, err
 	}
