@@ -89,7 +89,18 @@ func benchTrainStep(b *testing.B, opt optimizer.Interface) (*Batch, *model.Exec)
 	if err != nil {
 		b.Fatal(err)
 	}
-	exec, err := model.NewExec(m.Backend(), m.Store(), func(scope *model.Scope, in []*Node) *Node {
+	exec, err := sftStep(m, opt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return batch, exec
+}
+
+// sftStep compiles one step of opt on the SFT loss, the mean over rows of
+// −log π(completion | prompt); it returns the loss (float64) before the
+// update.
+func sftStep(m *Model, opt optimizer.Interface) (*model.Exec, error) {
+	return model.NewExec(m.Backend(), m.Store(), func(scope *model.Scope, in []*Node) *Node {
 		g := in[0].Graph()
 		scope.SetTraining(g, true)
 		seq, _ := m.SeqLogProbsGraph(scope, in[0], in[1], in[2])
@@ -97,10 +108,6 @@ func benchTrainStep(b *testing.B, opt optimizer.Interface) (*Batch, *model.Exec)
 		opt.UpdateGraph(scope, g, loss)
 		return ConvertDType(loss, dtypes.Float64)
 	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	return batch, exec
 }
 
 // BenchmarkSample times Sample on 64 prompts with the test size (max_len

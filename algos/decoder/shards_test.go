@@ -121,15 +121,7 @@ func TestSameNumbersOnAnyExecutor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		opt := optimizer.Adam().LearningRate(1e-2).Done()
-		exec, err := model.NewExec(m.Backend(), m.Store(), func(scope *model.Scope, in []*Node) *Node {
-			g := in[0].Graph()
-			scope.SetTraining(g, true)
-			seq, _ := m.SeqLogProbsGraph(scope, in[0], in[1], in[2])
-			loss := Neg(ReduceAllMean(seq))
-			opt.UpdateGraph(scope, g, loss)
-			return ConvertDType(loss, dtypes.Float64)
-		})
+		exec, err := sftStep(m, optimizer.Adam().LearningRate(1e-2).Done())
 		if err != nil {
 			t.Fatal(err)
 		}
