@@ -8,6 +8,10 @@ export GOMLX_BACKEND ?= go
 # tanh and sigmoid do not propagate NaN; fit's guard checks finiteness in Go
 # instead (see algos/fit). "GOEXPERIMENT= make test" runs the scalar build.
 export GOEXPERIMENT ?= simd
+# go1.27.3 with its SIMD partial loads fixed (they read past the end of short
+# slices and can crash the backend; see scripts/gotoolchain.sh), first on
+# PATH: being go1.27.3, it is the toolchain GOTOOLCHAIN asks for.
+export PATH := $(shell scripts/gotoolchain.sh):$(PATH)
 
 GO ?= go
 # A full "go test ./..." takes a few minutes on 2 cores; the timeout is for a

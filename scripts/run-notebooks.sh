@@ -41,6 +41,7 @@ ROOT=$(pwd)
 export GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.3}"
 export GOMLX_BACKEND="${GOMLX_BACKEND:-go}"
 export GOEXPERIMENT="${GOEXPERIMENT-simd}"
+export PATH="$("$(dirname "$0")/gotoolchain.sh"):$PATH" # go1.27.3 with its SIMD partial loads fixed
 PY=/usr/bin/python3 # the Debian Jupyter
 OUT=build/notebooks
 JUP=build/jupyter

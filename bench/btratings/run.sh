@@ -7,6 +7,7 @@
 set -euo pipefail
 export GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.3}"
 export GOEXPERIMENT="${GOEXPERIMENT-simd}" # as make: the SIMD kernels (GOEXPERIMENT= for the scalar build)
+export PATH="$("$(dirname "$0")/../../scripts/gotoolchain.sh"):$PATH" # go1.27.3 with its SIMD partial loads fixed
 cd "$(dirname "$0")/../.."
 models="${1:-100}" battles="${2:-1000000}" rounds="${3:-100}"
 out=bench/out/btratings

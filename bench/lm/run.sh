@@ -13,6 +13,7 @@
 set -euo pipefail
 export GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.3}"
 export GOEXPERIMENT="${GOEXPERIMENT-simd}"
+export PATH="$("$(dirname "$0")/../../scripts/gotoolchain.sh"):$PATH" # go1.27.3 with its SIMD partial loads fixed
 cd "$(dirname "$0")/../.."
 mkdir -p bench/out/lm
 go build -o bench/out/lm/lm-bench ./bench/lm

@@ -18,9 +18,17 @@
 //
 // Part 3 tabulates the edge cases of the element-wise ops for NaN, ±Inf,
 // overflow and underflow, in float32 and float64.
+//
+// With -pagefault it only reproduces a bug of the Go toolchain's simd
+// package that the backend's kernels hit: a partial vector load reads past
+// the end of its slice, and the process dies when that is the end of
+// mapped memory (see algos/backend.padHeap):
+//
+//	GOEXPERIMENT=simd go run ./bench/simd -pagefault
 package main
 
 import (
+	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -35,6 +43,12 @@ import (
 )
 
 func main() {
+	pagefault := flag.Bool("pagefault", false, "only reproduce the toolchain's SIMD load past a slice's end (it crashes the process)")
+	flag.Parse()
+	if *pagefault {
+		loadAtPageEnd()
+		return
+	}
 	be, err := backend.Get("")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

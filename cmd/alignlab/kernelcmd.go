@@ -17,8 +17,9 @@ install builds GoNB (the version pinned in go.mod), goimports and gopls into
 --bin (default: go env GOBIN, else GOPATH/bin) and installs the Jupyter kernel
 NAME (default "alignlab", shown as "Go (alignlab)") whose environment sets
 GOTOOLCHAIN, PATH, GOMLX_BACKEND=go and GOEXPERIMENT=simd (the backend's SIMD
-kernels, as make builds). Run it inside the repository. Running it again
-replaces the earlier install.
+kernels, as make builds) when the go on PATH is the fixed go1.27.3 of
+scripts/gotoolchain.sh, else the scalar build. Run it inside the repository.
+Running it again replaces the earlier install.
 
 Where, as with "jupyter kernelspec install":
   --user          the Jupyter data dir (jupyter --data-dir; JUPYTER_DATA_DIR honoured); the default

@@ -85,10 +85,11 @@ func ExampleRunStudy() {
 func ExampleKernelJSON() {
 	gonb := []byte(`{"argv":["/tmp/gonb","--kernel","{connection_file}"],"display_name":"Go (gonb)","language":"go","env":{}}`)
 	spec, err := notebook.KernelJSON(gonb, notebook.KernelEnv{
-		DisplayName: notebook.DefaultKernelDisplayName,
-		Gonb:        "/home/me/go/bin/gonb",
-		Toolchain:   "go1.27.3",
-		PathDirs:    []string{"/usr/local/go/bin", "/home/me/go/bin"},
+		DisplayName:  notebook.DefaultKernelDisplayName,
+		Gonb:         "/home/me/go/bin/gonb",
+		Toolchain:    "go1.27.3",
+		GoExperiment: notebook.GoExperiment,
+		PathDirs:     []string{"/usr/local/go/bin", "/home/me/go/bin"},
 	})
 	if err != nil {
 		panic(err)

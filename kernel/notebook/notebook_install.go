@@ -30,7 +30,15 @@ const (
 	// GoExperiment is the GOEXPERIMENT of the kernel's environment, as
 	// make's: Go 1.27's SIMD kernels of the GoMLX backend (cells train
 	// 2–9× faster; divergence checks do not rely on NaN, see algos/fit).
+	// InstallKernelspec sets it only when the go command on PATH is the
+	// fixed toolchain of scripts/gotoolchain.sh (see SIMDFixStamp).
 	GoExperiment = "simd"
+	// SIMDFixStamp is the file scripts/gotoolchain.sh leaves in the GOROOT
+	// of its go1.27.3, whose SIMD partial loads stay inside their slices.
+	// go1.27.3's own read past the end and can crash the backend
+	// (bench/simd/README.md, section 4), so a kernel built on any other
+	// go runs the scalar build.
+	SIMDFixStamp = ".alignlab-simdfix"
 )
 
 // Versions of the helper tools GoNB wants, built each from its own module
@@ -240,11 +248,18 @@ func InstallKernelspec(opts KernelspecOptions) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("notebook: gonb --install wrote no kernel.json: %v", err)
 	}
+	experiment := ""
+	if HasSIMDFix(goBin) {
+		experiment = GoExperiment
+	} else {
+		fmt.Fprintf(opts.Log, "notebook: %s is not the toolchain of scripts/gotoolchain.sh: the kernel runs the scalar build (GOEXPERIMENT unset); put that toolchain first on PATH for the SIMD kernels\n", goBin)
+	}
 	spec, err := KernelJSON(raw, KernelEnv{
-		DisplayName: opts.DisplayName,
-		Gonb:        tools["gonb"],
-		Toolchain:   toolchain,
-		PathDirs:    []string{filepath.Dir(goBin), opts.BinDir},
+		DisplayName:  opts.DisplayName,
+		Gonb:         tools["gonb"],
+		Toolchain:    toolchain,
+		GoExperiment: experiment,
+		PathDirs:     []string{filepath.Dir(goBin), opts.BinDir},
 	})
 	if err != nil {
 		return "", err
@@ -306,15 +321,26 @@ func UninstallKernelspec(opts KernelspecOptions) (dir string, removed bool, err 
 
 // KernelEnv is what KernelJSON puts into a GoNB kernelspec.
 type KernelEnv struct {
-	DisplayName string
-	Gonb        string   // absolute path of the gonb binary (argv[0])
-	Toolchain   string   // GOTOOLCHAIN, e.g. "go1.27.3"
-	PathDirs    []string // put first on PATH: the dirs of go, gonb, goimports, gopls
+	DisplayName  string
+	Gonb         string   // absolute path of the gonb binary (argv[0])
+	Toolchain    string   // GOTOOLCHAIN, e.g. "go1.27.3"
+	GoExperiment string   // GOEXPERIMENT: GoExperiment, or "" for the scalar build
+	PathDirs     []string // put first on PATH: the dirs of go, gonb, goimports, gopls
+}
+
+// HasSIMDFix reports whether the go command at goBin belongs to a GOROOT
+// that scripts/gotoolchain.sh made (it holds SIMDFixStamp).
+func HasSIMDFix(goBin string) bool {
+	if p, err := filepath.EvalSymlinks(goBin); err == nil {
+		goBin = p
+	}
+	_, err := os.Stat(filepath.Join(filepath.Dir(filepath.Dir(goBin)), SIMDFixStamp))
+	return err == nil
 }
 
 // KernelJSON rewrites the kernel.json written by `gonb --install`: our
 // display name, argv[0] pointing at env.Gonb, and an env with GOTOOLCHAIN,
-// GOMLX_BACKEND=go, GOEXPERIMENT=simd and PATH (env.PathDirs, then the PATH Jupyter was started
+// GOMLX_BACKEND=go, GOEXPERIMENT (env.GoExperiment) and PATH (env.PathDirs, then the PATH Jupyter was started
 // with — Jupyter substitutes ${PATH} — then the usual system dirs, for
 // Jupyter versions that do not substitute). Other fields are kept.
 func KernelJSON(gonbSpec []byte, env KernelEnv) ([]byte, error) {
@@ -346,7 +372,7 @@ func KernelJSON(gonbSpec []byte, env KernelEnv) ([]byte, error) {
 	vars["PATH"] = strings.Join(path, string(os.PathListSeparator))
 	vars["GOTOOLCHAIN"] = env.Toolchain
 	vars[kernel.BackendEnv] = kernel.DefaultBackend
-	vars["GOEXPERIMENT"] = GoExperiment
+	vars["GOEXPERIMENT"] = env.GoExperiment
 	spec["env"] = vars
 	b, err := json.MarshalIndent(spec, "", "  ")
 	if err != nil {

@@ -100,8 +100,16 @@ func TestInstallKernelspecUserScope(t *testing.T) {
 	if got := env["GOMLX_BACKEND"]; got != "go" {
 		t.Errorf("env GOMLX_BACKEND: got %v, want go", got)
 	}
-	if got := env["GOEXPERIMENT"]; got != "simd" {
-		t.Errorf("env GOEXPERIMENT: got %v, want simd", got)
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantExp := ""
+	if HasSIMDFix(goBin) {
+		wantExp = "simd"
+	}
+	if got := env["GOEXPERIMENT"]; got != wantExp {
+		t.Errorf("env GOEXPERIMENT: got %v, want %q (go on PATH: %s)", got, wantExp, goBin)
 	}
 	path, _ := env["PATH"].(string)
 	if !strings.HasPrefix(path, bin+":") || !strings.Contains(path, "${PATH}") {
@@ -178,7 +186,7 @@ func TestInstallKernelspecMissingTool(t *testing.T) {
 func TestKernelJSON(t *testing.T) {
 	in := `{"argv":["/tmp/x/gonb","--kernel","{connection_file}"],"display_name":"Go (gonb)","language":"go","interrupt_mode":"message","env":{"KEEP":"1"}}`
 	b, err := KernelJSON([]byte(in), KernelEnv{
-		DisplayName: "Go (alignlab)", Gonb: "/opt/bin/gonb", Toolchain: "go1.27.3",
+		DisplayName: "Go (alignlab)", Gonb: "/opt/bin/gonb", Toolchain: "go1.27.3", GoExperiment: "simd",
 		PathDirs: []string{"/usr/local/go/bin", "/opt/bin", "/opt/bin"},
 	})
 	if err != nil {
@@ -262,5 +270,32 @@ func TestInstallKernelspecRealJupyter(t *testing.T) {
 	ks, ok := list.Kernelspecs["alignlab"]
 	if !ok || ks.ResourceDir != dir || ks.Spec.DisplayName != "Go (alignlab)" {
 		t.Errorf("jupyter sees %+v, want alignlab in %s named Go (alignlab)", list.Kernelspecs["alignlab"], dir)
+	}
+}
+
+// HasSIMDFix looks for the stamp of scripts/gotoolchain.sh in the GOROOT
+// above the go command, through a symlink too.
+func TestHasSIMDFix(t *testing.T) {
+	root := t.TempDir()
+	bin := filepath.Join(root, "goroot", "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	goBin := filepath.Join(bin, "go")
+	if err := os.WriteFile(goBin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(root, "go")
+	if err := os.Symlink(goBin, link); err != nil {
+		t.Fatal(err)
+	}
+	if HasSIMDFix(goBin) || HasSIMDFix(link) {
+		t.Error("HasSIMDFix without the stamp: true, want false")
+	}
+	if err := os.WriteFile(filepath.Join(root, "goroot", SIMDFixStamp), []byte("go1.27.3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !HasSIMDFix(goBin) || !HasSIMDFix(link) {
+		t.Error("HasSIMDFix with the stamp: false, want true")
 	}
 }
