@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Prints the bin directory of a Go toolchain for GOEXPERIMENT=simd builds:
 # go1.27.3 with one fix in simd/archsimd, copied to $ALIGNLAB_GO (default
-# build/go-simdfix under this repository) on first use. Put it first on PATH:
+# ~/.cache/alignlab/go1.27.3-simdfix, outside the repository so that the
+# notebook kernel, whose PATH points there, outlives `make clean`) on first
+# use. Put it first on PATH:
 #
 #     export PATH="$(scripts/gotoolchain.sh):$PATH"
 #
@@ -18,7 +20,7 @@
 set -euo pipefail
 version=go1.27.3
 here="$(cd "$(dirname "$0")/.." && pwd)"
-dest="${ALIGNLAB_GO:-$here/build/go-simdfix}"
+dest="${ALIGNLAB_GO:-${XDG_CACHE_HOME:-$HOME/.cache}/alignlab/$version-simdfix}"
 stamp="$dest/.alignlab-simdfix"
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$version" && -x "$dest/bin/go" ]]; then
 	echo "$dest/bin"
@@ -38,11 +40,14 @@ if [[ ! -d "$src/src/simd/archsimd" ]]; then
 	echo "gotoolchain.sh: $src is not a $version GOROOT with simd/archsimd" >&2
 	exit 1
 fi
-rm -rf "$dest"
+# Built aside and renamed into place, so that a concurrent run never sees
+# a half-made copy.
 mkdir -p "$(dirname "$dest")"
-cp -R "$src" "$dest"
-chmod -R u+w "$dest"
-file="$dest/src/simd/archsimd/slice_gen_amd64.go"
+tmp="$(mktemp -d "$dest.tmp.XXXXXX")"
+trap 'rm -rf "$tmp"' EXIT
+cp -R "$src/." "$tmp"
+chmod -R u+w "$tmp"
+file="$tmp/src/simd/archsimd/slice_gen_amd64.go"
 /usr/bin/python3 - "$file" <<'PY'
 import re, sys
 path = sys.argv[1]
@@ -60,5 +65,12 @@ if n == 0 or re.search(r"Array\(pa\w+\(s\)\)\.Masked", out):
 open(path, "w").write(out)
 print("gotoolchain.sh: fixed %d partial loads in %s" % (n, path), file=sys.stderr)
 PY
-echo "$version" > "$stamp"
+echo "$version" > "$tmp/.alignlab-simdfix"
+if [[ -e "$dest" && ! -f "$stamp" ]]; then
+	rm -rf "$dest" # a stale or unfinished copy
+fi
+if ! mv -T "$tmp" "$dest" 2>/dev/null && [[ ! -f "$stamp" ]]; then
+	echo "gotoolchain.sh: could not put the fixed toolchain at $dest" >&2
+	exit 1
+fi
 echo "$dest/bin"
