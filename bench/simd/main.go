@@ -22,7 +22,7 @@
 // With -pagefault it only reproduces a bug of the Go toolchain's simd
 // package that the backend's kernels hit: a partial vector load reads past
 // the end of its slice, and the process dies when that is the end of
-// mapped memory (see algos/backend.padHeap):
+// mapped memory (scripts/gotoolchain.sh fixes it; backend.LoadAtPageEnd):
 //
 //	GOEXPERIMENT=simd go run ./bench/simd -pagefault
 package main
