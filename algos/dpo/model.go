@@ -289,7 +289,7 @@ func (p *Policy) LogRatios(data *datasets.Prefs, backendName string) (h []float6
 		copy(x[i*d:(i+1)*d], f[pr.Chosen])
 		copy(x[(n+i)*d:(n+i+1)*d], f[pr.Rejected])
 	}
-	s, err := p.mlpScores(x, 2*n, backendName)
+	s, err := p.mlpScores(x, backendName)
 	if err != nil {
 		return nil, err
 	}
@@ -301,7 +301,7 @@ func (p *Policy) LogRatios(data *datasets.Prefs, backendName string) (h []float6
 
 // mlpScores returns f(x) for the flat rows x (width Dim) through the graph
 // Trainer.Evaluate uses, in p's dtype.
-func (p *Policy) mlpScores(x []float64, rows int, backendName string) (s []float64, err error) {
+func (p *Policy) mlpScores(x []float64, backendName string) (s []float64, err error) {
 	be, err := backend.Get(backendName)
 	if err != nil {
 		return nil, err
@@ -323,7 +323,7 @@ func (p *Policy) mlpScores(x []float64, rows int, backendName string) (s []float
 	if err != nil {
 		return nil, err
 	}
-	out, err := exec.Call(fit.Tensor(dt, fit.Transposed(x, rows, p.Dim), p.Dim, rows))
+	out, err := exec.Call(featureTensor(dt, x, p.Dim))
 	if err != nil {
 		return nil, err
 	}
