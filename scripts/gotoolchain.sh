@@ -21,8 +21,10 @@ set -euo pipefail
 version=go1.27.3
 here="$(cd "$(dirname "$0")/.." && pwd)"
 dest="${ALIGNLAB_GO:-${XDG_CACHE_HOME:-$HOME/.cache}/alignlab/$version-simdfix}"
-stamp="$dest/.alignlab-simdfix"
-if [[ -f "$stamp" && "$(cat "$stamp")" == "$version" && -x "$dest/bin/go" ]]; then
+stampname=.alignlab-simdfix # kernel/notebook.SIMDFixStamp
+# ready reports whether $dest holds the fixed $version.
+ready() { [[ -f "$dest/$stampname" && "$(cat "$dest/$stampname")" == "$version" && -x "$dest/bin/go" ]]; }
+if ready; then
 	echo "$dest/bin"
 	exit 0
 fi
@@ -65,11 +67,12 @@ if n == 0 or re.search(r"Array\(pa\w+\(s\)\)\.Masked", out):
 open(path, "w").write(out)
 print("gotoolchain.sh: fixed %d partial loads in %s" % (n, path), file=sys.stderr)
 PY
-echo "$version" > "$tmp/.alignlab-simdfix"
-if [[ -e "$dest" && ! -f "$stamp" ]]; then
+echo "$version" > "$tmp/$stampname"
+if [[ -e "$dest" ]] && ! ready; then
 	rm -rf "$dest" # a stale or unfinished copy
 fi
-if ! mv -T "$tmp" "$dest" 2>/dev/null && [[ ! -f "$stamp" ]]; then
+# A concurrent run may have put its copy there first; either one will do.
+if ! mv -T "$tmp" "$dest" 2>/dev/null && ! ready; then
 	echo "gotoolchain.sh: could not put the fixed toolchain at $dest" >&2
 	exit 1
 fi
