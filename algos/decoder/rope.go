@@ -24,13 +24,12 @@ import (
 // Inputs other than the zoo's [B, L, H, Dh] with positions [L] go to
 // pos.RoPE itself.
 type rope struct {
-	base float64
-	zoo  *pos.RoPE
+	zoo *pos.RoPE // its BaseFreq is the base; it also encodes the other layouts
 }
 
 var _ pos.QKEncoder = (*rope)(nil)
 
-func newRoPE(base float64) *rope { return &rope{base: base, zoo: pos.NewRoPE(base)} }
+func newRoPE(base float64) *rope { return &rope{zoo: pos.NewRoPE(base)} }
 
 // Name implements pos.Encoder.
 func (r *rope) Name() string { return r.zoo.Name() }
@@ -55,7 +54,7 @@ func (r *rope) tables(x, positions *Node) (cos, sin, rot *Node) {
 	half := Dh / 2
 	p := ExpandDims(ConvertDType(positions, dt), -1) // [L, 1]
 	i := MulScalar(Iota(g, shapes.Make(dt, half), 0), 2.0/float64(Dh))
-	freqs := Reciprocal(Pow(ConvertDType(Const(g, []float64{r.base}), dt), i))
+	freqs := Reciprocal(Pow(ConvertDType(Const(g, []float64{r.zoo.BaseFreq}), dt), i))
 	angles := Mul(p, ExpandDims(freqs, 0)) // [L, Dh/2]
 	row := func(t *Node) *Node {
 		t = Concatenate([]*Node{t, t}, -1)                                     // [L, Dh]
